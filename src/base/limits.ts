@@ -1,0 +1,61 @@
+/**
+ * Every queue, batch, body, header, retry, timeout and connection count has a limit here, with its unit in its
+ * name, a default, and what it costs (TigerBeetle `src/constants.zig`). Configuration may override a limit;
+ * `checkLimits` verifies the relations between them at start-up.
+ */
+export const limits = {
+  // --- log ---
+  /** A segment file rolls past this size. Bigger: fewer files; smaller: finer retention. */
+  segmentBytesMax: 64 * 1024 * 1024,
+  /** One index entry per this many bytes of records (sparse index). */
+  indexIntervalBytes: 4096,
+  /** Largest single record (key + value + header). */
+  recordBytesMax: 1024 * 1024,
+  /** Group commit: wait at most this long for more appends before the write + fdatasync. */
+  groupCommitWindowMs: 1,
+  /** Group commit: flush at once when this many bytes are pending. */
+  groupCommitBytesMax: 4 * 1024 * 1024,
+  /** Group commit: flush at once when this many records are pending. */
+  groupCommitRecordsMax: 10_000,
+  /** Reads: at most this many records per fetch. */
+  fetchRecordsMax: 1000,
+  /** Reads: at most this many bytes per fetch (a single larger record is still returned). */
+  fetchBytesMax: 4 * 1024 * 1024,
+
+  // --- consume ---
+  /** Consumer batch: up to this many events... */
+  consumeBatchRecordsMax: 1000,
+  /** ...or whatever arrived within this wait. */
+  consumeBatchWaitMs: 50,
+  /** A failing batch is retried this many times (with backoff) before its events are isolated. */
+  consumeRetriesMax: 5,
+  consumeBackoffBaseMs: 50,
+  consumeBackoffMaxMs: 2000,
+
+  // --- ingress ---
+  bodyBytesMax: 5 * 1024 * 1024,
+  eventBytesMax: 1024 * 1024,
+  batchRecordsMax: 500,
+  keyBytesMax: 256,
+  headersBytesMax: 16 * 1024,
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+} as const;
+
+export type Limits = { -readonly [K in keyof typeof limits]: number };
+
+/** Relations between limits, checked when a component starts with its effective limits. */
+export function checkLimits(l: Partial<Limits>): string[] {
+  const m = { ...limits, ...l };
+  const problems: string[] = [];
+  if (m.groupCommitBytesMax > m.segmentBytesMax) problems.push('groupCommitBytesMax must be <= segmentBytesMax');
+  if (m.recordBytesMax > m.segmentBytesMax) problems.push('recordBytesMax must be <= segmentBytesMax');
+  if (m.eventBytesMax > m.recordBytesMax) problems.push('eventBytesMax must be <= recordBytesMax');
+  if (m.eventBytesMax > m.bodyBytesMax) problems.push('eventBytesMax must be <= bodyBytesMax');
+  if (m.consumeBatchRecordsMax > m.fetchRecordsMax * 100) problems.push('consumeBatchRecordsMax is implausibly large');
+  for (const [k, v] of Object.entries(m)) {
+    if (!(Number.isFinite(v) && v > 0)) problems.push(`${k} must be a positive number, got ${v}`);
+  }
+  return problems;
+}

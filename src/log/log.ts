@@ -1,0 +1,88 @@
+/**
+ * The `Log` interface: a durable, partitioned, append-only log. The embedded file log (`file/`) implements it;
+ * a distributed engine (NATS JetStream) must fit behind the same interface.
+ *
+ * Guarantees every implementation keeps:
+ * - **Durable before acknowledged.** `append` resolves only after the records are durable (for the file log: the
+ *   fdatasync that covers them has returned). A rejected promise means none of that call's records may be relied
+ *   on; they may or may not be readable after a crash, and are never half-written (each record has a CRC).
+ * - **Dense, ordered offsets per partition.** Offsets start at 0 (or at the retention start) and grow by one per
+ *   record, in the order appends were acknowledged within that partition. `append` returns the offsets assigned.
+ * - **Reads see only durable records.** `read` never returns a record that a crash could take back.
+ * - **No polling loops.** `waitFor` resolves when the partition's end offset passes a given offset, or on timeout.
+ */
+
+/** One record as the caller appends it. */
+export interface AppendRecord {
+  /** Partition key bytes (may be empty). */
+  key: Buffer;
+  /** The record body. */
+  value: Buffer;
+  /** Producer timestamp, ms since the epoch; defaults to the time of the append. */
+  timestampMs?: number;
+}
+
+/** One record as read back. */
+export interface LogRecord {
+  offset: number;
+  timestampMs: number;
+  key: Buffer;
+  value: Buffer;
+}
+
+export interface AppendResult {
+  /** Offset of the first record of this call; the i-th record got `baseOffset + i`. */
+  baseOffset: number;
+  count: number;
+}
+
+export interface ReadOptions {
+  /** Most records to return (default `limits.fetchRecordsMax`). */
+  recordsMax?: number;
+  /** Most bytes of record bodies to return; one record is always returned if any is available. */
+  bytesMax?: number;
+}
+
+export interface PartitionState {
+  partition: number;
+  /** First offset still retained. */
+  offsetStart: number;
+  /** One past the last durable record (the next offset to be assigned). */
+  offsetEnd: number;
+  /** Timestamp of the record at `offset`, or undefined if it is not retained / does not exist yet. */
+}
+
+export interface Log {
+  /** Number of partitions (fixed for the life of an open log; resharding goes through a new log). */
+  readonly partitions: number;
+
+  /** Appends records to one partition; resolves once they are durable. */
+  append(partition: number, records: AppendRecord[]): Promise<AppendResult>;
+
+  /** Reads up to `recordsMax` records starting at `offset`. Empty when `offset == offsetEnd`. */
+  read(partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]>;
+
+  /** Start and end offsets of a partition. */
+  state(partition: number): PartitionState;
+
+  /**
+   * Resolves with the partition's end offset once it is greater than `offset`, or after `timeoutMs` with the
+   * end offset then (which may still equal `offset`). Also resolves (never rejects) when the log closes.
+   */
+  waitFor(partition: number, offset: number, timeoutMs: number): Promise<number>;
+
+  /** Durable consumer offsets (the next offset the group will read) per group and partition. */
+  offsets: OffsetStore;
+
+  /** Flushes anything pending, answers every waiting caller, releases files. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OffsetStore {
+  /** The committed offset, or 0 when the group never committed (start of retention is applied by the reader). */
+  get(group: string, partition: number): number;
+  /** Commits durably (atomic replace + fsync). Offsets only move forward unless `force` is set (a reset). */
+  commit(group: string, partition: number, offset: number, opts?: { force?: boolean }): Promise<void>;
+  /** All groups and their offsets. */
+  list(): Record<string, Record<number, number>>;
+}
