@@ -1,0 +1,65 @@
+/**
+ * Test helpers shared by every area: temporary directories that clean themselves up, and running the real `shock`
+ * CLI as a child process (through tsx, so tests need no build).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const cliMain = join(repoRoot, 'src/cli/main.ts');
+
+/** A fresh temporary directory; removed by the returned cleanup function. */
+export function tempDir(prefix = 'shock-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Node arguments that run a TypeScript entry point through tsx. */
+export function tsxArgs(entry: string, args: string[] = []): string[] {
+  return ['--import', 'tsx', entry, ...args];
+}
+
+/** Spawns `shock ARGS` (from source) and resolves when it exits. Bounded by `timeoutMs` (SIGKILL after). */
+export function runCli(args: string[], options: SpawnOptions & { timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+  const { timeoutMs = 60_000, input, ...spawnOptions } = options;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, tsxArgs(cliMain, args), {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...spawnOptions,
+      env: { ...process.env, CI: '1', ...(spawnOptions.env ?? {}) },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
+  });
+}
+
+/** Spawns `shock ARGS` and returns the child for tests that signal it (serve, crash tests). */
+export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(process.execPath, tsxArgs(cliMain, args), {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+    env: { ...process.env, CI: '1', ...(options.env ?? {}) },
+  });
+}
