@@ -3,3 +3,4 @@ export * from './assert.js';
 export * from './clock.js';
 export * from './random.js';
 export * from './limits.js';
+export * from './event.js';
