@@ -96,7 +96,12 @@ export const errorRegistry = {
   SHOCK_INGRESS_NOT_FOUND: spec('no such route', 404, false, ExitCode.usage),
   SHOCK_INGRESS_METHOD_NOT_ALLOWED: spec('method not allowed on this route', 405, false, ExitCode.usage),
   SHOCK_INGRESS_REQUEST_TIMEOUT: spec('the request took too long to arrive', 408, true, ExitCode.failure),
-  SHOCK_INGRESS_LENGTH_REQUIRED: spec('a valid Content-Length or chunked body is required', 411, false, ExitCode.dataErr),
+  SHOCK_INGRESS_LENGTH_REQUIRED: spec(
+    'a valid Content-Length or chunked body is required',
+    411,
+    false,
+    ExitCode.dataErr,
+  ),
   SHOCK_INGRESS_RATE_LIMITED: spec("the tenant's rate limit is exhausted", 429, true, ExitCode.unavailable),
   SHOCK_INGRESS_SHED: spec('the server is overloaded and shed the request', 503, true, ExitCode.unavailable),
   SHOCK_INGRESS_STORAGE_UNAVAILABLE: spec('the log is unavailable (circuit open)', 503, true, ExitCode.unavailable),

@@ -11,9 +11,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('shock')
-    .description(
-      'shockabsorber: a durable, backpressured ingest cell and the physics lab that measures how it scales.',
-    )
+    .description('shockabsorber: a durable, backpressured ingest cell and the physics lab that measures how it scales.')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -35,7 +33,10 @@ export async function run(argv: string[]): Promise<number> {
 
 const invokedDirectly =
   process.argv[1] !== undefined &&
-  (import.meta.url.endsWith(process.argv[1]) || process.argv[1].endsWith('bin/shock.js') || process.argv[1].endsWith('cli/main.ts') || process.argv[1].endsWith('cli/main.js'));
+  (import.meta.url.endsWith(process.argv[1]) ||
+    process.argv[1].endsWith('bin/shock.js') ||
+    process.argv[1].endsWith('cli/main.ts') ||
+    process.argv[1].endsWith('cli/main.js'));
 if (invokedDirectly) {
   const code = await run(process.argv.slice(2));
   process.exitCode = code;

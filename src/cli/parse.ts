@@ -4,7 +4,10 @@
  */
 import { shockError } from '../base/index.js';
 
-export function parseNumber(option: string, opts: { min?: number; max?: number; integer?: boolean; unit?: string } = {}) {
+export function parseNumber(
+  option: string,
+  opts: { min?: number; max?: number; integer?: boolean; unit?: string } = {},
+) {
   return (raw: string): number => {
     const value = Number(raw);
     const unit = opts.unit ? ` ${opts.unit}` : '';

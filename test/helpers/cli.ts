@@ -30,7 +30,10 @@ export function tsxArgs(entry: string, args: string[] = []): string[] {
 }
 
 /** Spawns `shock ARGS` (from source) and resolves when it exits. Bounded by `timeoutMs` (SIGKILL after). */
-export function runCli(args: string[], options: SpawnOptions & { timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: SpawnOptions & { timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
   const { timeoutMs = 60_000, input, ...spawnOptions } = options;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, tsxArgs(cliMain, args), {

@@ -20,5 +20,9 @@ test('errors - ShockError carries code, status, retriable, details and cause', (
   assert.equal(err.retriable, true);
   assert.deepEqual(err.details, { file: 'x' });
   assert.equal(err.cause, cause);
-  assert.deepEqual(JSON.parse(JSON.stringify(err)), { code: 'SHOCK_LOG_IO', message: 'append failed', details: { file: 'x' } });
+  assert.deepEqual(JSON.parse(JSON.stringify(err)), {
+    code: 'SHOCK_LOG_IO',
+    message: 'append failed',
+    details: { file: 'x' },
+  });
 });
