@@ -1,0 +1,56 @@
+/**
+ * Merging engine partials from worker threads: counts add, status and error maps add key by key, and histograms add
+ * bucket by bucket (HdrHistogram `add`), so the merged histogram equals one histogram of all the samples.
+ */
+import { decodeHistogram, encodeHistogram, mergeHistograms } from '../histogram/index.js';
+import type { EnginePartial } from './engine.js';
+
+export interface MergedPartial extends EnginePartial {
+  lastDueMs: number;
+}
+
+export function mergePartials(partials: readonly EnginePartial[]): MergedPartial {
+  const sum = (key: 'scheduled' | 'sent' | 'dropped' | 'responses' | 'errors' | 'warmupExcluded' | 'samples') =>
+    partials.reduce((acc, p) => acc + p[key], 0);
+  const windowsByIndex = new Map<number, { corrected: string[]; uncorrected: string[] }>();
+  for (const p of partials) {
+    for (const w of p.windows) {
+      const entry = windowsByIndex.get(w.index) ?? { corrected: [], uncorrected: [] };
+      entry.corrected.push(w.corrected);
+      entry.uncorrected.push(w.uncorrected);
+      windowsByIndex.set(w.index, entry);
+    }
+  }
+  const windows = [...windowsByIndex.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([index, w]) => ({ index, corrected: mergeEncoded(w.corrected), uncorrected: mergeEncoded(w.uncorrected) }));
+  return {
+    scheduled: sum('scheduled'),
+    sent: sum('sent'),
+    dropped: sum('dropped'),
+    responses: sum('responses'),
+    errors: sum('errors'),
+    warmupExcluded: sum('warmupExcluded'),
+    samples: sum('samples'),
+    statusCounts: addMaps(partials.map((p) => p.statusCounts)),
+    errorsByKind: addMaps(partials.map((p) => p.errorsByKind)),
+    corrected: mergeEncoded(partials.map((p) => p.corrected)),
+    uncorrected: mergeEncoded(partials.map((p) => p.uncorrected)),
+    lag: mergeEncoded(partials.map((p) => p.lag)),
+    windows,
+    lastSendMs: Math.max(0, ...partials.map((p) => p.lastSendMs)),
+    lastEndMs: Math.max(0, ...partials.map((p) => p.lastEndMs)),
+    lastDueMs: Math.max(0, ...partials.map((p) => p.lastDueMs)),
+  };
+}
+
+/** Decodes, adds and re-encodes compressed histograms. */
+export function mergeEncoded(encoded: readonly string[]): string {
+  return encodeHistogram(mergeHistograms(encoded.map(decodeHistogram)));
+}
+
+function addMaps(maps: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of maps) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
