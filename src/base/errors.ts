@@ -77,6 +77,7 @@ export const errorRegistry = {
   SHOCK_LOG_RECORD_TOO_LARGE: spec('the record is larger than the log accepts', 413, false, ExitCode.dataErr),
   SHOCK_LOG_BAD_PARTITION: spec('no such partition', 500, false, ExitCode.usage),
   SHOCK_LOG_LOCKED: spec('the log directory is already open in another process', 500, false, ExitCode.unavailable),
+  SHOCK_LOG_RECORD_INVALID: spec('the record is not valid (key and value must be bytes)', 400, false, ExitCode.dataErr),
 
   // --- consume ---
   SHOCK_CONSUME_HANDLER_INVALID: spec('the handler module is not usable', 500, false, ExitCode.usage),

@@ -1,1 +1,8 @@
+/** The log area's public face: the `Log` interface, record framing and the embedded file log. */
 export * from './log.js';
+export { crc32c } from './crc32c.js';
+export { RECORD_HEADER_BYTES, RECORD_MAGIC, decodeRecord, encodeRecords, recordBytes } from './record.js';
+export { openFileLog, type FileLog, type FileLogStats } from './file/file-log.js';
+export { openFileLogReader, type FileLogReaderOptions } from './file/reader.js';
+export type { FileLogOptions, LogEvent } from './file/options.js';
+export type { PartitionStats } from './file/partition.js';

@@ -47,19 +47,27 @@ export interface PartitionState {
   partition: number;
   /** First offset still retained. */
   offsetStart: number;
-  /** One past the last durable record (the next offset to be assigned). */
+  /** One past the last durable record (the next offset a new durable record will get). */
   offsetEnd: number;
-  /** Timestamp of the record at `offset`, or undefined if it is not retained / does not exist yet. */
 }
 
 export interface Log {
   /** Number of partitions (fixed for the life of an open log; resharding goes through a new log). */
   readonly partitions: number;
 
-  /** Appends records to one partition; resolves once they are durable. */
+  /**
+   * Appends records to one partition; resolves once they are durable. Rejects with SHOCK_LOG_IO when the storage
+   * fails (after which the file log's partition refuses appends until reopened), SHOCK_LOG_RECORD_TOO_LARGE,
+   * SHOCK_LOG_BAD_PARTITION, SHOCK_LOG_CLOSED.
+   */
   append(partition: number, records: AppendRecord[]): Promise<AppendResult>;
 
-  /** Reads up to `recordsMax` records starting at `offset`. Empty when `offset == offsetEnd`. */
+  /**
+   * Reads up to `recordsMax` records starting at `offset`, in offset order, each CRC-checked. Empty when
+   * `offset == offsetEnd`. Throws SHOCK_LOG_OFFSET_OUT_OF_RANGE when `offset` is outside `[offsetStart, offsetEnd]`
+   * (below `offsetStart`: retention removed it — resume from `state().offsetStart`), SHOCK_LOG_CORRUPT_RECORD
+   * (naming file and byte) when a durable record fails its checks.
+   */
   read(partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]>;
 
   /** Start and end offsets of a partition. */
@@ -81,7 +89,10 @@ export interface Log {
 export interface OffsetStore {
   /** The committed offset, or 0 when the group never committed (start of retention is applied by the reader). */
   get(group: string, partition: number): number;
-  /** Commits durably (atomic replace + fsync). Offsets only move forward unless `force` is set (a reset). */
+  /**
+   * Commits durably (atomic replace + fsync). Offsets only move forward unless `force` is set (a reset); an offset
+   * past the partition's end, or backwards without `force`, is SHOCK_LOG_OFFSET_OUT_OF_RANGE.
+   */
   commit(group: string, partition: number, offset: number, opts?: { force?: boolean }): Promise<void>;
   /** All groups and their offsets. */
   list(): Record<string, Record<number, number>>;

@@ -1,0 +1,232 @@
+/**
+ * The embedded file log: a directory of partitions, each a sequence of CRC-framed segments, made durable by group
+ * commit. See `docs/log.md` for the byte layout and the guarantees.
+ *
+ * ```
+ * DIR/
+ *   LOCK                          pid of the one writer (see lock.ts)
+ *   log.json                      {"format":"shock-log","version":1,"partitions":P}
+ *   partitions/<p>/<base>.log     segments, named by the offset of their first record
+ *   partitions/<p>/<base>.index   sparse offset index of each segment
+ *   offsets/<group>/<p>.json      committed consumer offsets
+ * ```
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { limits as defaultLimits, shockError } from '../../base/index.js';
+import type { AppendRecord, AppendResult, Log, LogRecord, OffsetStore, PartitionState, ReadOptions } from '../log.js';
+import { fsyncDir, io, isNotFound, writeFileAtomic } from './io.js';
+import { acquireLock, type DirLock } from './lock.js';
+import { FileOffsetStore } from './offsets.js';
+import { resolveOptions, type FileLogOptions, type ResolvedFileLogOptions } from './options.js';
+import { PartitionWriter, type PartitionStats } from './partition.js';
+import { recoverPartition } from './recover.js';
+import { SharedOffsets } from './shared-state.js';
+
+export const META_NAME = 'log.json';
+export const PARTITIONS_DIR = 'partitions';
+const FORMAT = 'shock-log';
+const FORMAT_VERSION = 1;
+/** How often retention by age is checked (it is also checked at every roll). */
+const RETENTION_CHECK_MS = 60_000;
+
+/** Counters of the whole log and of each partition. */
+export interface FileLogStats {
+  partitions: PartitionStats[];
+}
+
+/** The file log, open for writing by this process. */
+export interface FileLog extends Log {
+  /** Counters per partition: offsets, segments, bytes, group-commit batches, records, fsyncs and latency sums. */
+  stats(): FileLogStats;
+  /**
+   * A SharedArrayBuffer with the durable offsets of every partition, updated after each fdatasync. Pass it to a
+   * worker thread and open a read-only log there with `openFileLogReader`.
+   */
+  shareState(): SharedArrayBuffer;
+  /** The log directory. */
+  readonly dir: string;
+}
+
+/** Opens (creating or recovering) the log in `options.dir`. Takes the directory's writer lock. */
+export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
+  const o = resolveOptions(options);
+  await io('create directory', o.dir, () => mkdir(o.dir, { recursive: true }));
+  const lock = await acquireLock(o.dir);
+  try {
+    await checkMeta(o.dir, o.partitions, true);
+    const root = join(o.dir, PARTITIONS_DIR);
+    const created = await io('create directory', root, () => mkdir(root, { recursive: true }));
+    if (created !== undefined) await fsyncDir(o.dir);
+    const shared = SharedOffsets.create(o.partitions);
+    const writers: PartitionWriter[] = [];
+    for (let p = 0; p < o.partitions; p++) {
+      const dir = join(root, String(p));
+      const segments = await recoverPartition(dir, p, {
+        lengthMax: o.recordBytesMax - 4,
+        indexIntervalBytes: o.indexIntervalBytes,
+        logger: o.logger,
+      });
+      const w = new PartitionWriter(dir, p, segments, o, (part, start, end) => shared.publish(part, start, end));
+      writers.push(w);
+      await w.start();
+      await w.applyRetention(Date.now());
+    }
+    return new FileLogImpl(o, writers, shared, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+/**
+ * Reads `log.json`; with `create`, writes it when absent. A different partition count is SHOCK_CONFIG_INVALID.
+ * Returns the partition count on disk (undefined when there is no log and `create` is false).
+ */
+export async function checkMeta(
+  dir: string,
+  partitions: number | undefined,
+  create: boolean,
+): Promise<number | undefined> {
+  const path = join(dir, META_NAME);
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (!isNotFound(err)) return io('read', path, () => Promise.reject(err));
+  }
+  if (text === undefined) {
+    if (!create || partitions === undefined) return undefined;
+    await writeFileAtomic(path, JSON.stringify({ format: FORMAT, version: FORMAT_VERSION, partitions }) + '\n');
+    return partitions;
+  }
+  let meta: { format?: unknown; version?: unknown; partitions?: unknown };
+  try {
+    meta = JSON.parse(text) as typeof meta;
+  } catch {
+    meta = {};
+  }
+  if (meta.format !== FORMAT || meta.version !== FORMAT_VERSION || typeof meta.partitions !== 'number') {
+    throw shockError(
+      'SHOCK_CONFIG_INVALID',
+      `${path} is not a shock log description (format ${FORMAT} version ${FORMAT_VERSION})`,
+      {
+        path,
+        hint: 'point at a directory created by shockabsorber, or at an empty one',
+      },
+    );
+  }
+  if (partitions !== undefined && meta.partitions !== partitions) {
+    throw shockError('SHOCK_CONFIG_INVALID', `the log in ${dir} has ${meta.partitions} partitions, not ${partitions}`, {
+      dir,
+      partitionsOnDisk: meta.partitions,
+      partitionsRequested: partitions,
+      hint: `configure partitions: ${meta.partitions}, or reshard into a new log directory`,
+    });
+  }
+  return meta.partitions;
+}
+
+class FileLogImpl implements FileLog {
+  readonly partitions: number;
+  readonly offsets: OffsetStore;
+  readonly dir: string;
+  private closing: Promise<void> | undefined;
+  private readonly retentionTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly o: ResolvedFileLogOptions,
+    private readonly writers: PartitionWriter[],
+    private readonly shared: SharedOffsets,
+    private readonly lock: DirLock,
+  ) {
+    this.partitions = o.partitions;
+    this.dir = o.dir;
+    this.offsets = new FileOffsetStore(o.dir, o.partitions, (p) => this.state(p));
+    if (o.retentionMs !== undefined) {
+      this.retentionTimer = setInterval(() => this.retainByAge(), Math.min(RETENTION_CHECK_MS, o.retentionMs));
+      this.retentionTimer.unref();
+    }
+  }
+
+  append(partition: number, records: AppendRecord[]): Promise<AppendResult> {
+    if (this.closing) return Promise.reject(shockError('SHOCK_LOG_CLOSED', 'the log is closed', { dir: this.dir }));
+    const w = this.writer(partition, true);
+    return w ? w.append(records) : Promise.reject(badPartition(partition, this.partitions));
+  }
+
+  async read(partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
+    if (this.closing) throw shockError('SHOCK_LOG_CLOSED', 'the log is closed', { dir: this.dir });
+    return this.writer(partition)!.read(offset, readLimits(options));
+  }
+
+  state(partition: number): PartitionState {
+    const w = this.writer(partition)!;
+    return { partition, offsetStart: w.offsetStart, offsetEnd: w.offsetEnd };
+  }
+
+  waitFor(partition: number, offset: number, timeoutMs: number): Promise<number> {
+    return this.writer(partition)!.waitFor(offset, timeoutMs);
+  }
+
+  stats(): FileLogStats {
+    return { partitions: this.writers.map((w) => w.stats()) };
+  }
+
+  shareState(): SharedArrayBuffer {
+    return this.shared.buffer;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.retentionTimer) clearInterval(this.retentionTimer);
+      await Promise.all(this.writers.map((w) => w.close()));
+      this.shared.close();
+      await this.lock.release();
+    })();
+    return this.closing;
+  }
+
+  private retainByAge(): void {
+    const now = Date.now();
+    for (const w of this.writers) {
+      w.applyRetention(now).catch((err: unknown) =>
+        this.o.logger({
+          level: 'error',
+          message: `retention failed on partition ${w.partition}: ${(err as Error).message}`,
+        }),
+      );
+    }
+  }
+
+  private writer(partition: number, soft = false): PartitionWriter | undefined {
+    const w = Number.isInteger(partition) ? this.writers[partition] : undefined;
+    if (!w && !soft) throw badPartition(partition, this.partitions);
+    return w;
+  }
+}
+
+/** Read limits from options, defaulting to `limits.fetchRecordsMax` / `fetchBytesMax`. */
+export function readLimits(options: ReadOptions): { recordsMax: number; bytesMax: number } {
+  const recordsMax = options.recordsMax ?? defaultLimits.fetchRecordsMax;
+  const bytesMax = options.bytesMax ?? defaultLimits.fetchBytesMax;
+  if (!(Number.isInteger(recordsMax) && recordsMax > 0) || !(bytesMax > 0)) {
+    throw shockError(
+      'SHOCK_CONFIG_INVALID',
+      `read limits must be > 0, got recordsMax ${recordsMax}, bytesMax ${bytesMax}`,
+    );
+  }
+  return { recordsMax, bytesMax };
+}
+
+export function badPartition(partition: number, partitions: number) {
+  return shockError(
+    'SHOCK_LOG_BAD_PARTITION',
+    `no partition ${partition}: the log has partitions 0..${partitions - 1}`,
+    {
+      partition,
+      partitions,
+      hint: `use a partition number from 0 to ${partitions - 1}`,
+    },
+  );
+}

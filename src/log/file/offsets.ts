@@ -1,0 +1,163 @@
+/**
+ * Durable consumer offsets of the file log: one small file per (group, partition),
+ * `DIR/offsets/<group>/<partition>.json` holding `{"offset": N, "committedAtMs": T}`.
+ *
+ * One file per pair means no read-modify-write is shared between threads: a consumer in a worker thread commits
+ * its partitions while the writer (or another worker) commits others. Each commit replaces the file atomically
+ * (temporary file, fsync, rename, fsync of the directory), so after a crash a file holds the old offset or the new.
+ */
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertSafeInteger, shockError } from '../../base/index.js';
+import type { OffsetStore } from '../log.js';
+import { fsyncDir, io, isNotFound, translateIoError, writeFileAtomic } from './io.js';
+
+export const OFFSETS_DIR = 'offsets';
+
+/** The offsets of a log directory. `bounds(p)` gives the partition's retained range for validation. */
+export class FileOffsetStore implements OffsetStore {
+  private readonly root: string;
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(
+    dir: string,
+    private readonly partitions: number,
+    private readonly bounds: (partition: number) => { offsetStart: number; offsetEnd: number },
+  ) {
+    this.root = join(dir, OFFSETS_DIR);
+  }
+
+  get(group: string, partition: number): number {
+    this.checkPartition(partition);
+    return readOffsetFile(join(this.root, groupDirName(group), `${partition}.json`)) ?? 0;
+  }
+
+  commit(group: string, partition: number, offset: number, opts: { force?: boolean } = {}): Promise<void> {
+    this.checkPartition(partition);
+    const groupDir = join(this.root, groupDirName(group));
+    const key = `${groupDir}/${partition}`;
+    const prior = this.chains.get(key) ?? Promise.resolve();
+    const next = prior.then(() => this.commitNow(groupDir, group, partition, offset, opts.force === true));
+    const settled = next.catch(() => undefined);
+    this.chains.set(key, settled);
+    void settled.then(() => {
+      if (this.chains.get(key) === settled) this.chains.delete(key);
+    });
+    return next;
+  }
+
+  list(): Record<string, Record<number, number>> {
+    const out: Record<string, Record<number, number>> = {};
+    for (const name of listDir(this.root)) {
+      const group = decodeURIComponent(name);
+      const entries: Record<number, number> = {};
+      for (const file of listDir(join(this.root, name))) {
+        const m = /^(\d+)\.json$/.exec(file);
+        if (!m) continue;
+        const offset = readOffsetFile(join(this.root, name, file));
+        if (offset !== undefined) entries[Number(m[1])] = offset;
+      }
+      out[group] = entries;
+    }
+    return out;
+  }
+
+  private async commitNow(groupDir: string, group: string, partition: number, offset: number, force: boolean) {
+    assertSafeInteger(offset, 'offset');
+    const { offsetStart, offsetEnd } = this.bounds(partition);
+    if (offset < 0 || offset > offsetEnd) {
+      throw shockError(
+        'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
+        `cannot commit offset ${offset}: partition ${partition} ends at ${offsetEnd}`,
+        {
+          group,
+          partition,
+          offset,
+          offsetStart,
+          offsetEnd,
+          hint: 'commit the offset after the last record processed (at most the end offset)',
+        },
+      );
+    }
+    const path = join(groupDir, `${partition}.json`);
+    const current = readOffsetFile(path);
+    if (!force && current !== undefined && offset < current) {
+      throw shockError(
+        'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
+        `offsets only move forward: ${group}/${partition} is at ${current}, got ${offset}`,
+        {
+          group,
+          partition,
+          offset,
+          committed: current,
+          hint: 'pass { force: true } to reset a group on purpose',
+        },
+      );
+    }
+    if (current === offset) return;
+    await this.ensureGroupDir(groupDir);
+    await writeFileAtomic(path, JSON.stringify({ offset, committedAtMs: Date.now() }) + '\n');
+  }
+
+  private async ensureGroupDir(groupDir: string): Promise<void> {
+    try {
+      readdirSync(groupDir);
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw translateIoError(err, 'read directory', groupDir);
+    }
+    await io('create directory', groupDir, async () => mkdirSync(groupDir, { recursive: true }));
+    await fsyncDir(this.root);
+    await fsyncDir(join(this.root, '..'));
+  }
+
+  private checkPartition(partition: number): void {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
+      throw shockError('SHOCK_LOG_BAD_PARTITION', `no partition ${partition}: the log has ${this.partitions}`, {
+        partition,
+        partitions: this.partitions,
+      });
+    }
+  }
+}
+
+/** A group name as a directory name: any string, percent-encoded so it can never escape `offsets/`. */
+export function groupDirName(group: string): string {
+  if (group.length === 0 || group.length > 200) {
+    throw shockError(
+      'SHOCK_CONFIG_INVALID',
+      `a consumer group name must have 1 to 200 characters, got ${group.length}`,
+      {
+        group,
+      },
+    );
+  }
+  return encodeURIComponent(group).replace(/\./g, '%2E').replace(/\*/g, '%2A');
+}
+
+function readOffsetFile(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw translateIoError(err, 'read offset', path);
+  }
+  const offset = (JSON.parse(text) as { offset?: unknown }).offset;
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw shockError('SHOCK_LOG_CORRUPT_RECORD', `the committed offset file ${path} is not valid`, {
+      path,
+      hint: 'reset the group with a forced commit, or delete the file to start the group from the beginning',
+    });
+  }
+  return offset;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => !n.includes('.tmp-'));
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw translateIoError(err, 'read directory', dir);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Options of the file log: defaults from `limits`, validated once (every problem reported at once), then frozen.
+ */
+import { limits, shockError } from '../../base/index.js';
+
+/** One event the log reports (a torn tail truncated, a partition failed, segments removed by retention). */
+export interface LogEvent {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  details?: object;
+}
+
+/** Options of `openFileLog`. Sizes in bytes, durations in milliseconds. */
+export interface FileLogOptions {
+  /** The log directory (created when absent). */
+  dir: string;
+  /** Number of partitions; must match the directory's when it already holds a log. */
+  partitions: number;
+  /** A segment rolls once it holds this many bytes (default `limits.segmentBytesMax`). */
+  segmentBytesMax?: number;
+  /** Group commit: how long a record may wait for company before its write starts when no write is in flight.
+   *  0 = start at the next turn of the event loop (default `limits.groupCommitWindowMs`). */
+  groupCommitWindowMs?: number;
+  /** Group commit: start the write at once when this many bytes are pending (default `limits.groupCommitBytesMax`). */
+  groupCommitBytesMax?: number;
+  /** Group commit: start the write at once when this many records are pending (default `limits.groupCommitRecordsMax`). */
+  groupCommitRecordsMax?: number;
+  /** Retention: remove the oldest segments while a partition holds more bytes than this (default: keep all). */
+  retentionBytesMax?: number;
+  /** Retention: remove segments whose newest record is older than this (default: keep all). */
+  retentionMs?: number;
+  /** Largest record, header included (default `limits.recordBytesMax`). */
+  recordBytesMax?: number;
+  /** One sparse index entry per this many bytes (default `limits.indexIntervalBytes`). */
+  indexIntervalBytes?: number;
+  /** Receives what the log reports (default: warnings and errors to stderr). */
+  logger?: (event: LogEvent) => void;
+}
+
+export type ResolvedFileLogOptions = Readonly<Required<Omit<FileLogOptions, 'retentionBytesMax' | 'retentionMs'>>> & {
+  readonly retentionBytesMax: number | undefined;
+  readonly retentionMs: number | undefined;
+};
+
+/** Largest partition count one log accepts (each partition holds two open files). */
+export const PARTITIONS_MAX = 4096;
+/** Positions in a segment are u32 in the index. */
+const SEGMENT_BYTES_LIMIT = 2 ** 31;
+
+/** Applies defaults and validates; throws SHOCK_CONFIG_INVALID listing every problem. */
+export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
+  const problems: string[] = [];
+  if (typeof o.dir !== 'string' || o.dir.length === 0) problems.push('dir must be a non-empty path');
+  if (!Number.isInteger(o.partitions) || o.partitions < 1 || o.partitions > PARTITIONS_MAX) {
+    problems.push(`partitions must be a whole number in [1, ${PARTITIONS_MAX}], got ${o.partitions}`);
+  }
+  const r = {
+    dir: o.dir,
+    partitions: o.partitions,
+    segmentBytesMax: o.segmentBytesMax ?? limits.segmentBytesMax,
+    groupCommitWindowMs: o.groupCommitWindowMs ?? limits.groupCommitWindowMs,
+    groupCommitBytesMax: o.groupCommitBytesMax ?? limits.groupCommitBytesMax,
+    groupCommitRecordsMax: o.groupCommitRecordsMax ?? limits.groupCommitRecordsMax,
+    retentionBytesMax: o.retentionBytesMax,
+    retentionMs: o.retentionMs,
+    recordBytesMax: o.recordBytesMax ?? limits.recordBytesMax,
+    indexIntervalBytes: o.indexIntervalBytes ?? limits.indexIntervalBytes,
+    logger: o.logger ?? defaultLogger,
+  };
+  check(problems, 'segmentBytesMax', r.segmentBytesMax, 64, SEGMENT_BYTES_LIMIT);
+  check(problems, 'groupCommitWindowMs', r.groupCommitWindowMs, 0, 1000, false);
+  check(problems, 'groupCommitBytesMax', r.groupCommitBytesMax, 1, 1024 ** 3);
+  check(problems, 'groupCommitRecordsMax', r.groupCommitRecordsMax, 1, 10_000_000);
+  check(problems, 'recordBytesMax', r.recordBytesMax, 64, SEGMENT_BYTES_LIMIT);
+  check(problems, 'indexIntervalBytes', r.indexIntervalBytes, 1, SEGMENT_BYTES_LIMIT);
+  if (r.retentionBytesMax !== undefined)
+    check(problems, 'retentionBytesMax', r.retentionBytesMax, 1, Number.MAX_SAFE_INTEGER);
+  if (r.retentionMs !== undefined) check(problems, 'retentionMs', r.retentionMs, 1, Number.MAX_SAFE_INTEGER);
+  if (typeof r.logger !== 'function') problems.push('logger must be a function');
+  if (problems.length > 0) {
+    throw shockError('SHOCK_CONFIG_INVALID', `invalid file log options: ${problems.join('; ')}`, {
+      problems,
+      hint: 'fix the options named above',
+    });
+  }
+  return Object.freeze(r);
+}
+
+function check(problems: string[], name: string, value: number, min: number, max: number, integer = true): void {
+  const ok = typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value));
+  if (!ok || value < min || value > max)
+    problems.push(`${name} must be a ${integer ? 'whole ' : ''}number in [${min}, ${max}], got ${value}`);
+}
+
+function defaultLogger(event: LogEvent): void {
+  if (event.level === 'info') return;
+  const details = event.details ? ' ' + JSON.stringify(event.details) : '';
+  process.stderr.write(`shock log ${event.level}: ${event.message}${details}\n`);
+}

@@ -1,0 +1,498 @@
+/**
+ * One partition of the file log on the writer's side: segments, group commit, reads and retention.
+ *
+ * Group commit. `append` encodes its records at once (offsets assigned in call order) and queues the buffer.
+ * When no write is in flight the queue is flushed after `groupCommitWindowMs` (0: at the next turn of the event
+ * loop), or at once when it holds `groupCommitBytesMax` bytes or `groupCommitRecordsMax` records. Everything
+ * that queues while a write + fdatasync is in flight goes out in the next write as soon as it returns. So a
+ * lone request waits about one window plus one fdatasync, and under load batches grow by themselves.
+ * Each caller is answered after the fdatasync that covers its records.
+ *
+ * fsync gate. After any failed write or fdatasync the partition is failed until the log is reopened (PostgreSQL
+ * learned in 2018 that a retried fsync can succeed while the data is lost): every pending and later append is
+ * rejected with SHOCK_LOG_IO, and reopening recovers the file from what is really on disk.
+ */
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert, assertSafeInteger, shockError, type ShockError } from '../../base/index.js';
+import { encodeRecords, recordBytes } from '../record.js';
+import type { AppendRecord, AppendResult, LogRecord } from '../log.js';
+import { fsyncDir, io, isNotFound, translateIoError, writeFully } from './io.js';
+import type { LogEvent, ResolvedFileLogOptions } from './options.js';
+import { readPartition, type ReadCursor, type ReadLimits, type SegmentView } from './read.js';
+import { createSegmentFile, type SegmentInfo } from './recover.js';
+import { encodeIndexEntries, indexName, segmentName, type IndexEntry } from './segment.js';
+
+/** Counters of one partition, for metrics. Latencies are sums so a scraper derives means over any interval. */
+export interface PartitionStats {
+  partition: number;
+  offsetStart: number;
+  offsetEnd: number;
+  segments: number;
+  bytes: number;
+  /** Write + fdatasync rounds. */
+  batches: number;
+  /** Records made durable. */
+  records: number;
+  fsyncs: number;
+  fsyncMsSum: number;
+  fsyncMsMax: number;
+  /** Sum over append calls of the time from `append` to its answer. */
+  appendMsSum: number;
+  appends: number;
+  appendMsMax: number;
+  /** Records in the largest batch. */
+  batchRecordsMax: number;
+  /** True once a write or fsync failed (until reopened). */
+  failed: boolean;
+}
+
+interface Pending {
+  buf: Buffer;
+  offsetFirst: number;
+  count: number;
+  timestampMsMax: number;
+  startedMs: number;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Waiter {
+  offset: number;
+  resolve: (end: number) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class PartitionWriter {
+  readonly dir: string;
+  private readonly segments: SegmentInfo[];
+  private fh: FileHandle | undefined;
+  private indexFh: FileHandle | undefined;
+  private offsetAssign: number;
+  private offsetEndDurable: number;
+  private failure: ShockError | undefined;
+  private closed = false;
+  private queue: Pending[] = [];
+  private queueBytes = 0;
+  private queueRecords = 0;
+  private flushing: Promise<void> | undefined;
+  private scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private waiters: Waiter[] = [];
+  private cursor: ReadCursor | undefined;
+  private readonly view: SegmentView;
+  private readonly s: Omit<
+    PartitionStats,
+    'partition' | 'offsetStart' | 'offsetEnd' | 'segments' | 'bytes' | 'failed'
+  > = {
+    batches: 0,
+    records: 0,
+    fsyncs: 0,
+    fsyncMsSum: 0,
+    fsyncMsMax: 0,
+    appendMsSum: 0,
+    appends: 0,
+    appendMsMax: 0,
+    batchRecordsMax: 0,
+  };
+
+  constructor(
+    root: string,
+    readonly partition: number,
+    segments: SegmentInfo[],
+    private readonly o: ResolvedFileLogOptions,
+    private readonly publish: (partition: number, offsetStart: number, offsetEnd: number) => void,
+  ) {
+    assert(segments.length > 0, 'a partition has at least one segment');
+    this.dir = root;
+    this.segments = segments;
+    this.offsetEndDurable = segments[segments.length - 1].offsetNext;
+    this.offsetAssign = this.offsetEndDurable;
+    this.view = {
+      dir: root,
+      partition,
+      lengthMax: o.recordBytesMax - 4,
+      bases: async () => this.segments.map((x) => x.base),
+      index: async (base) => this.segments.find((x) => x.base === base)?.index ?? [],
+      bytesDurable: (base) => this.segments.find((x) => x.base === base)?.sizeBytes ?? 0,
+      range: () => ({ offsetStart: this.offsetStart, offsetEnd: this.offsetEndDurable }),
+    };
+  }
+
+  /** Opens the active segment for writing. */
+  async start(): Promise<void> {
+    await this.openActive();
+    this.publish(this.partition, this.offsetStart, this.offsetEndDurable);
+  }
+
+  get offsetStart(): number {
+    return this.segments[0].base;
+  }
+
+  get offsetEnd(): number {
+    return this.offsetEndDurable;
+  }
+
+  append(records: readonly AppendRecord[]): Promise<AppendResult> {
+    if (this.closed)
+      return Promise.reject(shockError('SHOCK_LOG_CLOSED', 'the log is closed', { partition: this.partition }));
+    if (this.failure) return Promise.reject(this.failedError());
+    const problem = this.validate(records);
+    if (problem) return Promise.reject(problem);
+    if (records.length === 0) return Promise.resolve({ baseOffset: this.offsetAssign, count: 0 });
+    const startedMs = performance.now();
+    const buf = encodeRecords(records, this.offsetAssign, Date.now());
+    let timestampMsMax = 0;
+    for (const r of records) timestampMsMax = Math.max(timestampMsMax, r.timestampMs ?? Date.now());
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({
+        buf,
+        offsetFirst: this.offsetAssign,
+        count: records.length,
+        timestampMsMax,
+        startedMs,
+        resolve,
+        reject,
+      });
+      this.offsetAssign += records.length;
+      this.queueBytes += buf.length;
+      this.queueRecords += records.length;
+      this.schedule();
+    });
+  }
+
+  private validate(records: readonly AppendRecord[]): ShockError | undefined {
+    if (!Array.isArray(records)) return shockError('SHOCK_LOG_RECORD_INVALID', 'append takes an array of records');
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (!r || !Buffer.isBuffer(r.key) || !Buffer.isBuffer(r.value)) {
+        return shockError('SHOCK_LOG_RECORD_INVALID', `record ${i}: key and value must be Buffers`, { index: i });
+      }
+      const ts = r.timestampMs;
+      if (ts !== undefined && !(Number.isSafeInteger(ts) && ts >= 0)) {
+        return shockError(
+          'SHOCK_LOG_RECORD_INVALID',
+          `record ${i}: timestampMs must be a whole number of ms >= 0, got ${ts}`,
+          { index: i },
+        );
+      }
+      const bytes = recordBytes(r.key.length, r.value.length);
+      if (bytes > this.o.recordBytesMax) {
+        return shockError(
+          'SHOCK_LOG_RECORD_TOO_LARGE',
+          `record ${i} takes ${bytes} bytes, the log accepts ${this.o.recordBytesMax}`,
+          {
+            index: i,
+            bytes,
+            recordBytesMax: this.o.recordBytesMax,
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  private schedule(): void {
+    if (this.flushing) return;
+    const full = this.queueBytes >= this.o.groupCommitBytesMax || this.queueRecords >= this.o.groupCommitRecordsMax;
+    if (full) {
+      this.startFlush();
+      return;
+    }
+    if (this.scheduled) return;
+    const run = () => {
+      this.scheduled = undefined;
+      this.startFlush();
+    };
+    this.scheduled = this.o.groupCommitWindowMs === 0 ? setImmediate(run) : setTimeout(run, this.o.groupCommitWindowMs);
+  }
+
+  private startFlush(): void {
+    if (this.scheduled) {
+      clearTimeout(this.scheduled as NodeJS.Timeout);
+      clearImmediate(this.scheduled as NodeJS.Immediate);
+      this.scheduled = undefined;
+    }
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      // Appends answered by the last batch may have queued more before this ran.
+      if (this.queue.length > 0 && !this.failure) this.schedule();
+    });
+  }
+
+  /** Writes batches until the queue is empty: whatever queued during one fdatasync goes out in the next write. */
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0 && !this.failure) {
+      let batch: Pending[] = [];
+      try {
+        const active = await this.segmentFor(this.queue[0].buf.length);
+        batch = this.takeBatch(Math.min(this.o.groupCommitBytesMax, this.o.segmentBytesMax - active.sizeBytes));
+        await this.writeBatch(active, batch);
+      } catch (err) {
+        this.fail(err, batch);
+        return;
+      }
+      const now = performance.now();
+      for (const p of batch) {
+        const ms = now - p.startedMs;
+        this.s.appendMsSum += ms;
+        this.s.appends++;
+        if (ms > this.s.appendMsMax) this.s.appendMsMax = ms;
+        p.resolve({ baseOffset: p.offsetFirst, count: p.count });
+      }
+    }
+  }
+
+  /** The segment the next write goes to: the active one, or a new one when `bytes` would overflow it. */
+  private async segmentFor(bytes: number): Promise<SegmentInfo> {
+    const active = this.segments[this.segments.length - 1];
+    if (active.sizeBytes === 0 || active.sizeBytes + bytes <= this.o.segmentBytesMax) return active;
+    return this.roll(active.offsetNext);
+  }
+
+  /** Takes queued appends (at least one) up to `bytesMax` bytes and `groupCommitRecordsMax` records. */
+  private takeBatch(bytesMax: number): Pending[] {
+    let bytes = 0;
+    let records = 0;
+    let n = 0;
+    while (n < this.queue.length) {
+      const next = this.queue[n];
+      if (n > 0 && (bytes + next.buf.length > bytesMax || records + next.count > this.o.groupCommitRecordsMax)) break;
+      bytes += next.buf.length;
+      records += this.queue[n].count;
+      n++;
+    }
+    const batch = this.queue.splice(0, n);
+    this.queueBytes -= bytes;
+    this.queueRecords -= records;
+    return batch;
+  }
+
+  private async writeBatch(active: SegmentInfo, batch: Pending[]): Promise<void> {
+    let bytes = 0;
+    for (const p of batch) bytes += p.buf.length;
+    assert(batch[0].offsetFirst === active.offsetNext, 'a batch starts where the segment ends', {
+      offsetFirst: batch[0].offsetFirst,
+      offsetNext: active.offsetNext,
+    });
+    const fh = this.fh!;
+    const path = join(this.dir, segmentName(active.base));
+    await io('write', path, () =>
+      writeFully(
+        fh,
+        batch.map((p) => p.buf),
+        active.sizeBytes,
+      ),
+    );
+    const t0 = performance.now();
+    await io('fdatasync', path, () => fh.datasync());
+    const fsyncMs = performance.now() - t0;
+    this.s.fsyncs++;
+    this.s.fsyncMsSum += fsyncMs;
+    if (fsyncMs > this.s.fsyncMsMax) this.s.fsyncMsMax = fsyncMs;
+    const entries = this.advance(active, batch, bytes);
+    if (entries.length > 0) await this.writeIndex(active, entries);
+  }
+
+  /** Records a durable batch: sizes, offsets, index entries to add; wakes readers. */
+  private advance(active: SegmentInfo, batch: Pending[], bytes: number): IndexEntry[] {
+    const entries: IndexEntry[] = [];
+    let position = active.sizeBytes;
+    let records = 0;
+    for (const p of batch) {
+      if (active.index.length === 0 || active.bytesSinceIndex >= this.o.indexIntervalBytes) {
+        entries.push({ offset: p.offsetFirst, position });
+        active.index.push({ offset: p.offsetFirst, position });
+        active.bytesSinceIndex = 0;
+      }
+      active.bytesSinceIndex += p.buf.length;
+      position += p.buf.length;
+      records += p.count;
+      active.timestampMsMax = Math.max(active.timestampMsMax, p.timestampMsMax);
+    }
+    const offsetEnd = active.offsetNext + records;
+    assert(offsetEnd > this.offsetEndDurable, 'durable end offsets only grow', {
+      offsetEnd,
+      before: this.offsetEndDurable,
+    });
+    assertSafeInteger(offsetEnd, 'offsetEnd');
+    active.sizeBytes += bytes;
+    active.offsetNext = offsetEnd;
+    this.offsetEndDurable = offsetEnd;
+    this.s.batches++;
+    this.s.records += records;
+    if (records > this.s.batchRecordsMax) this.s.batchRecordsMax = records;
+    this.publish(this.partition, this.offsetStart, offsetEnd);
+    this.wake();
+    return entries;
+  }
+
+  private async writeIndex(active: SegmentInfo, entries: IndexEntry[]): Promise<void> {
+    const buf = encodeIndexEntries(active.base, entries);
+    const at = (active.index.length - entries.length) * 8;
+    const path = join(this.dir, indexName(active.base));
+    await io('write index', path, () => writeFully(this.indexFh!, [buf], at));
+  }
+
+  /** Starts a new segment at `base`. The old one's records were all fsynced by earlier batches. */
+  private async roll(base: number): Promise<SegmentInfo> {
+    await this.closeFiles();
+    await createSegmentFile(this.dir, base);
+    const seg: SegmentInfo = { base, sizeBytes: 0, offsetNext: base, index: [], bytesSinceIndex: 0, timestampMsMax: 0 };
+    this.segments.push(seg);
+    await this.openActive();
+    await this.applyRetention(Date.now());
+    return seg;
+  }
+
+  private async openActive(): Promise<void> {
+    const active = this.segments[this.segments.length - 1];
+    const path = join(this.dir, segmentName(active.base));
+    this.fh = await io('open segment', path, () => open(path, 'r+'));
+    const indexPath = join(this.dir, indexName(active.base));
+    this.indexFh = await io('open index', indexPath, () => open(indexPath, 'r+'));
+  }
+
+  /** Removes the oldest segments (never the active one) past the size or age limit. */
+  async applyRetention(nowMs: number): Promise<void> {
+    const { retentionBytesMax, retentionMs } = this.o;
+    if (retentionBytesMax === undefined && retentionMs === undefined) return;
+    let total = this.segments.reduce((sum, x) => sum + x.sizeBytes, 0);
+    let removed = 0;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0];
+      const tooBig = retentionBytesMax !== undefined && total > retentionBytesMax;
+      const tooOld = retentionMs !== undefined && nowMs - oldest.timestampMsMax > retentionMs;
+      if (!tooBig && !tooOld) break;
+      this.segments.shift();
+      total -= oldest.sizeBytes;
+      removed++;
+      for (const name of [segmentName(oldest.base), indexName(oldest.base)]) {
+        const path = join(this.dir, name);
+        await io('remove segment', path, () =>
+          unlink(path).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e))),
+        );
+      }
+    }
+    if (removed > 0) {
+      await fsyncDir(this.dir);
+      this.publish(this.partition, this.offsetStart, this.offsetEndDurable);
+      this.logger({
+        level: 'info',
+        message: `retention removed ${removed} segment(s) of partition ${this.partition}`,
+        details: { partition: this.partition, offsetStart: this.offsetStart },
+      });
+    }
+  }
+
+  private get logger(): (e: LogEvent) => void {
+    return this.o.logger;
+  }
+
+  /** Reads durable records from `offset` (see `Log.read`). */
+  async read(offset: number, limits: ReadLimits): Promise<LogRecord[]> {
+    const { records, cursor } = await readPartition(this.view, offset, limits, this.cursor);
+    this.cursor = cursor;
+    return records;
+  }
+
+  /** Resolves once the durable end passes `offset`, after `timeoutMs`, or at close. */
+  waitFor(offset: number, timeoutMs: number): Promise<number> {
+    if (this.offsetEndDurable > offset || this.closed || !(timeoutMs > 0))
+      return Promise.resolve(this.offsetEndDurable);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        offset,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          resolve(this.offsetEndDurable);
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private wake(all = false): void {
+    if (this.waiters.length === 0) return;
+    const keep: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (all || this.offsetEndDurable > w.offset) {
+        clearTimeout(w.timer);
+        w.resolve(this.offsetEndDurable);
+      } else {
+        keep.push(w);
+      }
+    }
+    this.waiters = keep;
+  }
+
+  /** Enters the failed state (fsync gate) and rejects the batch in flight and everything queued. */
+  private fail(err: unknown, batch: Pending[]): void {
+    const translated = translateIoError(
+      err,
+      'append',
+      join(this.dir, segmentName(this.segments[this.segments.length - 1].base)),
+    );
+    this.failure =
+      translated instanceof Error && (translated as ShockError).code === 'SHOCK_LOG_IO'
+        ? (translated as ShockError)
+        : shockError(
+            'SHOCK_LOG_IO',
+            `log append failed on partition ${this.partition}`,
+            { partition: this.partition },
+            err,
+          );
+    this.logger({
+      level: 'error',
+      message: `partition ${this.partition} failed and accepts no more appends until the log is reopened: ${this.failure.message}`,
+      details: { partition: this.partition, ...this.failure.details },
+    });
+    const rejected = [...batch, ...this.queue];
+    this.queue = [];
+    this.queueBytes = 0;
+    this.queueRecords = 0;
+    for (const p of rejected) p.reject(this.failure);
+  }
+
+  private failedError(): ShockError {
+    const f = this.failure!;
+    return shockError(
+      'SHOCK_LOG_IO',
+      `partition ${this.partition} failed earlier and accepts no appends until the log is reopened: ${f.message}`,
+      { ...f.details, partition: this.partition },
+      f,
+    );
+  }
+
+  stats(): PartitionStats {
+    return {
+      partition: this.partition,
+      offsetStart: this.offsetStart,
+      offsetEnd: this.offsetEndDurable,
+      segments: this.segments.length,
+      bytes: this.segments.reduce((sum, x) => sum + x.sizeBytes, 0),
+      ...this.s,
+      failed: this.failure !== undefined,
+    };
+  }
+
+  /** Flushes what is queued (unless failed), answers waiters, closes files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.startFlush();
+    while (this.flushing) await this.flushing;
+    this.wake(true);
+    await this.closeFiles();
+  }
+
+  private async closeFiles(): Promise<void> {
+    const fh = this.fh;
+    const indexFh = this.indexFh;
+    this.fh = undefined;
+    this.indexFh = undefined;
+    await fh?.close().catch(() => undefined);
+    await indexFh?.close().catch(() => undefined);
+  }
+}
