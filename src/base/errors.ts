@@ -67,6 +67,8 @@ export const errorRegistry = {
   SHOCK_PROBE_GATE_FAILED: spec('the probe measured a value outside its gate (e.g. CPU steal > 2%)', 500, true, ExitCode.failure),
   SHOCK_LAB_BAD_TARGET: spec('the lab target is not usable', 500, false, ExitCode.usage),
   SHOCK_LAB_INTERRUPTED: spec('the lab run was interrupted; the partial result was saved', 500, true, ExitCode.failure),
+  SHOCK_LAB_TARGET_FAILING: spec('the system under test answers with errors', 500, true, ExitCode.unavailable),
+  SHOCK_LAB_NOTHING_MEASURED: spec('no window could be kept: nothing to fit', 500, false, ExitCode.dataErr),
   SHOCK_REPORT_INVALID: spec('the certificate or report file is not valid', 500, false, ExitCode.dataErr),
 
   // --- log ---

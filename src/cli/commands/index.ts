@@ -3,7 +3,10 @@
  * Keep one import and one list entry per command.
  */
 import type { Command } from 'commander';
+import { register as fit } from './fit.js';
+import { register as lab } from './lab.js';
+import { register as report } from './report.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [];
+export const commands: Register[] = [fit, lab, report];
