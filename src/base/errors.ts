@@ -85,6 +85,9 @@ export const errorRegistry = {
   SHOCK_CONSUME_HANDLER_INVALID: spec('the handler module is not usable', 500, false, ExitCode.usage),
   SHOCK_CONSUME_FENCED: spec('another consumer owns this partition (fenced)', 500, true, ExitCode.unavailable),
   SHOCK_SINK_IO: spec('the sink failed', 503, true, ExitCode.ioErr),
+  SHOCK_SINK_SCHEMA: spec('the sink database has a schema this version does not know', 500, false, ExitCode.dataErr),
+  SHOCK_CONSUME_WORKER_FAILED: spec('a consumer worker could not start', 500, false, ExitCode.software),
+  SHOCK_CONSUME_STOPPED: spec('the consumers are stopped', 503, true, ExitCode.unavailable),
 
   // --- ingress ---
   SHOCK_INGRESS_INVALID_JSON: spec('the body is not valid JSON', 400, false, ExitCode.dataErr),

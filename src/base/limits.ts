@@ -31,6 +31,20 @@ export const limits = {
   consumeRetriesMax: 5,
   consumeBackoffBaseMs: 50,
   consumeBackoffMaxMs: 2000,
+  /** A handler call that has not answered after this long counts as a failure of its batch (it is abandoned). */
+  consumeHandlerTimeoutMs: 30_000,
+  /** An idle consumer wakes at least this often (to notice stop/pause); it never polls faster. */
+  consumeIdleWaitMs: 1000,
+  /** A sink write that fails (busy, I/O) is retried this many times before the consumer restarts. */
+  consumeSinkRetriesMax: 5,
+  /** SQLite busy timeout: how long a sink write waits for another writer's lock. */
+  consumeSinkBusyTimeoutMs: 5000,
+  /** Graceful stop waits this long for the batch in flight, then terminates the worker hard. */
+  consumeStopTimeoutMs: 30_000,
+  /** A crashed consumer worker is restarted after a backoff growing from the base to this maximum. */
+  consumeRestartBackoffMaxMs: 5000,
+  /** Consume rates in stats are averaged over this window. */
+  consumeRateWindowMs: 10_000,
 
   // --- ingress ---
   bodyBytesMax: 5 * 1024 * 1024,

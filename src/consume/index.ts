@@ -1,0 +1,20 @@
+/**
+ * The consumers' public face: partition-affine, idempotent consumers that move events from the log into a sink.
+ *
+ * - `startConsumers` — the supervisor: one consumer per partition spread over worker threads (or child
+ *   processes), restarts, fencing, pause/resume, graceful stop, and `stats()` with lag per partition.
+ * - `PartitionConsumer` — one partition's loop, for running in-process.
+ * - `Sink` and `openSqliteSink` — the idempotent, fenced sink; `loadHandler` and the `Handler` signature.
+ */
+export * from './sink.js';
+export * from './handler.js';
+export { openSqliteSink, SqliteSink, type SqliteSinkOptions, type StoredDeadLetter } from './sqlite/sqlite-sink.js';
+export { runBatch, backoffMs, type RetryPolicy, type BatchOutcome, type EventOutcome } from './batch.js';
+export {
+  PartitionConsumer,
+  type PartitionConsumerOptions,
+  type PartitionProgress,
+  type ConsumerState,
+  type ConsumerExit,
+  type SinkCommittedHook,
+} from './consumer.js';
