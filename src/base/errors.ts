@@ -115,6 +115,9 @@ export const errorRegistry = {
   SHOCK_INGRESS_SHED: spec('the server is overloaded and shed the request', 503, true, ExitCode.unavailable),
   SHOCK_INGRESS_STORAGE_UNAVAILABLE: spec('the log is unavailable (circuit open)', 503, true, ExitCode.unavailable),
   SHOCK_INGRESS_SHUTTING_DOWN: spec('the server is shutting down', 503, true, ExitCode.unavailable),
+  SHOCK_INGRESS_HEADERS_TOO_LARGE: spec('the request headers are too large', 431, false, ExitCode.dataErr),
+  SHOCK_INGRESS_BAD_REQUEST: spec('the request is not valid HTTP/1.1', 400, false, ExitCode.dataErr),
+  SHOCK_INGRESS_APPEND_FAILED: spec('the log refused or failed the append', 503, true, ExitCode.unavailable),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorRegistry;

@@ -55,6 +55,12 @@ export const limits = {
   requestTimeoutMs: 10_000,
   headersTimeoutMs: 5_000,
   keepAliveTimeoutMs: 5_000,
+  /** Longest client-supplied `event_id` (UTF-8 bytes); every id is kept in the dedupe window. */
+  eventIdBytesMax: 128,
+  /** Dedupe: ids remembered per tenant (an LRU); ~200 bytes each. The window is the lesser of this and... */
+  dedupeIdsPerTenantMax: 100_000,
+  /** ...this age: a repeated event id is answered `duplicate: true` within it. */
+  dedupeWindowMs: 10 * 60 * 1000,
 } as const;
 
 export type Limits = { -readonly [K in keyof typeof limits]: number };
