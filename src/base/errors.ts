@@ -118,6 +118,13 @@ export const errorRegistry = {
   SHOCK_INGRESS_HEADERS_TOO_LARGE: spec('the request headers are too large', 431, false, ExitCode.dataErr),
   SHOCK_INGRESS_BAD_REQUEST: spec('the request is not valid HTTP/1.1', 400, false, ExitCode.dataErr),
   SHOCK_INGRESS_APPEND_FAILED: spec('the log refused or failed the append', 503, true, ExitCode.unavailable),
+
+  // --- cell ---
+  SHOCK_CELL_NOT_READY: spec('the cell is not ready (draining, log failed, consumers down)', 503, true, ExitCode.unavailable),
+  SHOCK_CELL_LISTEN_FAILED: spec('the cell cannot listen on its address (port in use?)', 500, false, ExitCode.unavailable),
+  SHOCK_CELL_ADMIN_INVALID: spec('the admin request is not valid', 400, false, ExitCode.usage),
+  SHOCK_CELL_TENANT_UNKNOWN: spec('no such tenant', 404, false, ExitCode.usage),
+  SHOCK_CELL_TENANT_EXISTS: spec('a tenant with this id already exists', 409, false, ExitCode.usage),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorRegistry;

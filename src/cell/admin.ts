@@ -1,0 +1,83 @@
+/**
+ * The admin listener: a small JSON API on its own port, bound to loopback by default, for the operations an
+ * operator does while the cell runs (docs/cell.md lists every route with an example):
+ *
+ *   GET  /admin/tenants                      list tenants (id, rate, burst, disabled, key count)
+ *   POST /admin/tenants                      add {id, keyHashes?, ratePerSec?, burst?} → 201 (+ a fresh key once)
+ *   POST /admin/tenants/:id/disable|enable   403 for its keys / back to normal
+ *   PUT  /admin/tenants/:id/quota            set {ratePerSec?, burst?}
+ *   POST /admin/schemas/reload               re-read the configuration file, recompile the validators
+ *   POST /admin/consumers/pause|resume       stop / restart consuming (lag grows while paused)
+ *   GET  /admin/stats                        the same JSON as /v1/stats
+ *
+ * It does no authentication of its own: binding to 127.0.0.1 is the access control, as for Envoy's admin port.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { shockError } from '../base/index.js';
+import { readJsonObject, sendError, sendJson } from './http-json.js';
+import type { TenantAdd, TenantTable } from './tenants.js';
+
+/** What the admin API may do to a running cell. */
+export interface AdminControl {
+  tenants: TenantTable;
+  /** Re-reads the configuration file's `schemas` and recompiles validators; returns the event types now known. */
+  reloadSchemas(): Promise<{ types: string[] }>;
+  pauseConsumers(): Promise<void>;
+  resumeConsumers(): Promise<void>;
+  stats(): unknown;
+}
+
+/** Creates (but does not start) the admin HTTP server. */
+export function createAdminServer(control: AdminControl): Server {
+  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
+    route(control, req, res).catch((err: unknown) => sendError(res, err));
+  });
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+const tenantAction = /^\/admin\/tenants\/([^/]+)\/(disable|enable|quota)$/;
+
+async function route(control: AdminControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  const method = req.method ?? 'GET';
+  if (path === '/admin/tenants' && method === 'GET') return sendJson(res, 200, { tenants: control.tenants.views() });
+  if (path === '/admin/tenants' && method === 'POST') {
+    const body = await readJsonObject(req);
+    return sendJson(res, 201, control.tenants.add(body as unknown as TenantAdd));
+  }
+  const action = tenantAction.exec(path);
+  if (action) {
+    const id = decodeURIComponent(action[1]);
+    if (action[2] === 'quota' && (method === 'PUT' || method === 'POST')) {
+      const body = await readJsonObject(req);
+      return sendJson(res, 200, { tenant: control.tenants.setQuota(id, body) });
+    }
+    if (action[2] !== 'quota' && method === 'POST') {
+      return sendJson(res, 200, { tenant: control.tenants.setDisabled(id, action[2] === 'disable') });
+    }
+  }
+  if (path === '/admin/schemas/reload' && method === 'POST') return sendJson(res, 200, await control.reloadSchemas());
+  if (path === '/admin/consumers/pause' && method === 'POST') {
+    await control.pauseConsumers();
+    return sendJson(res, 200, { consumers: 'paused' });
+  }
+  if (path === '/admin/consumers/resume' && method === 'POST') {
+    await control.resumeConsumers();
+    return sendJson(res, 200, { consumers: 'running' });
+  }
+  if (path === '/admin/stats' && method === 'GET') return sendJson(res, 200, control.stats());
+  throw shockError('SHOCK_INGRESS_NOT_FOUND', `no admin route ${method} ${path}`, {
+    routes: [
+      'GET /admin/tenants',
+      'POST /admin/tenants',
+      'POST /admin/tenants/:id/disable',
+      'POST /admin/tenants/:id/enable',
+      'PUT /admin/tenants/:id/quota',
+      'POST /admin/schemas/reload',
+      'POST /admin/consumers/pause',
+      'POST /admin/consumers/resume',
+      'GET /admin/stats',
+    ],
+  });
+}

@@ -1,0 +1,376 @@
+/**
+ * The configuration of one cell: defaults in one object, a JSON Schema that rejects unknown keys and reports every
+ * problem at once with its path, validated once at start-up, then deep-frozen (fastify `build-validation.js` and
+ * `initial-config-validation.js`). The file may be YAML or JSON (YAML is a superset of JSON, so one parser reads
+ * both). API keys are stored only as `sha256:<hex>` hashes; `hashApiKey` makes them.
+ */
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { checkLimits, limits, priorities, shockError, type Limits } from '../base/index.js';
+import { sheddingDefaults, type SheddingOptions } from '../ingress/index.js';
+
+/** One tenant: who may write (hashed keys) and how fast (a token bucket of `ratePerSec` refill, `burst` capacity). */
+export interface TenantConfig {
+  id: string;
+  /** API key hashes, `sha256:<64 hex>` (see `hashApiKey`). */
+  keyHashes: string[];
+  /** Sustained events per second this tenant may append (the token bucket's refill rate). */
+  ratePerSec: number;
+  /** Events the tenant may send at once above the rate (the token bucket's capacity). */
+  burst: number;
+  /** A disabled tenant's keys answer 403. */
+  disabled: boolean;
+  /** Event types this tenant may write (403 for others); absent: every registered type. */
+  types?: string[];
+}
+
+/** Overload protection of the gateway process (seed §5.3); the gateway's `SheddingOptions`, every key optional. */
+export type SheddingConfig = SheddingOptions;
+
+/** Tenant rate limits of this process (the gateway's `RateLimitOptions`). */
+export interface RateLimitConfig {
+  /** `enforce`: 429 beyond the bucket; `shadow`: count and add a header only (Envoy-style shadow mode). */
+  mode: 'enforce' | 'shadow';
+  /** This process's share 1/K of every tenant's rate when K gateway processes serve the cell. */
+  share: number;
+  /** Up to this many seconds of random jitter added to Retry-After. */
+  retryJitterSecMax: number;
+}
+
+/** The cell's whole configuration, after defaults. Every path is absolute once loaded. */
+export interface CellConfig {
+  /** The log, offsets and the SQLite sink live here. */
+  dataDir: string;
+  /** The public listener: events, /metrics, /healthz, /readyz, /v1/stats and the dashboard. */
+  http: { host: string; port: number };
+  /** The admin JSON API; loopback only unless you mean it. `port: 0` picks a free port; `enabled: false` none. */
+  admin: { enabled: boolean; host: string; port: number };
+  log: { partitions: number; groupCommitWindowMs: number; segmentBytesMax: number };
+  consumers: {
+    /** Consumer group name; offsets are committed under it. */
+    group: string;
+    /** Worker threads; partitions are spread over them (each partition has exactly one owner). */
+    workers: number;
+    /** Handler module (absolute path, or relative to the configuration file). Empty: the built-in example. */
+    handler: string;
+    /** SQLite sink file; empty means `<dataDir>/sink.sqlite`. */
+    sinkPath: string;
+    /** Artificial per-batch delay in the handler, for surge experiments (0 in production). */
+    handlerDelayMs: number;
+  };
+  /** Tenants. Empty: one `default` tenant with a development key kept in `<dataDir>/dev-key` is created. */
+  tenants: TenantConfig[];
+  /**
+   * JSON Schema of `payload` per event type (compiled once by ajv). A type that is not listed is rejected
+   * with 400 `SHOCK_INGRESS_UNKNOWN_TYPE`.
+   */
+  schemas: Record<string, Record<string, unknown>>;
+  shedding: SheddingConfig;
+  rateLimit: RateLimitConfig;
+  /** Overrides of the limits in `src/base/limits.ts` (bodies, batches, timeouts...). */
+  limits: Partial<Limits>;
+  /** Grace period of a graceful shutdown: in-flight requests get this long before sockets are cut. */
+  drainMs: number;
+}
+
+/** Every default, in one place. `dataDir` and paths are resolved against the working directory on load. */
+export const cellConfigDefaults: CellConfig = {
+  dataDir: './shock-data',
+  http: { host: '127.0.0.1', port: 8080 },
+  admin: { enabled: true, host: '127.0.0.1', port: 8081 },
+  log: { partitions: 8, groupCommitWindowMs: limits.groupCommitWindowMs, segmentBytesMax: limits.segmentBytesMax },
+  consumers: { group: 'sink', workers: 2, handler: '', sinkPath: '', handlerDelayMs: 0 },
+  tenants: [],
+  schemas: {
+    'page.view': {
+      type: 'object',
+      required: ['url'],
+      properties: { url: { type: 'string', maxLength: 2048 }, referrer: { type: 'string', maxLength: 2048 } },
+      additionalProperties: true,
+    },
+    'order.created': {
+      type: 'object',
+      required: ['order_id', 'amount_cents'],
+      properties: {
+        order_id: { type: 'string', minLength: 1, maxLength: 128 },
+        amount_cents: { type: 'integer', minimum: 0 },
+        currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+      },
+      additionalProperties: true,
+    },
+    generic: { type: 'object' },
+  },
+  shedding: { ...sheddingDefaults },
+  rateLimit: { mode: 'enforce', share: 1, retryJitterSecMax: 1 },
+  limits: {},
+  drainMs: 10_000,
+};
+
+/** Default token bucket of a tenant that names no rate. */
+export const tenantDefaults = { ratePerSec: 10_000, burst: 20_000, disabled: false } as const;
+
+const keyHashPattern = '^sha256:[0-9a-f]{64}$';
+const idPattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+
+const tenantSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'keyHashes'],
+  properties: {
+    id: { type: 'string', pattern: idPattern },
+    keyHashes: { type: 'array', items: { type: 'string', pattern: keyHashPattern } },
+    ratePerSec: { type: 'number', exclusiveMinimum: 0 },
+    burst: { type: 'number', minimum: 1 },
+    disabled: { type: 'boolean' },
+    types: { type: 'array', items: { type: 'string', minLength: 1 } },
+  },
+} as const;
+
+const limitProperties = Object.fromEntries(
+  Object.keys(limits).map((k) => [k, { type: 'number', exclusiveMinimum: 0 }]),
+) as Record<string, unknown>;
+
+/** The schema of the configuration file (every section optional; unknown keys are errors). */
+export const cellConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataDir: { type: 'string', minLength: 1 },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+    },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        partitions: { type: 'integer', minimum: 1, maximum: 1024 },
+        groupCommitWindowMs: { type: 'number', minimum: 0, maximum: 1000 },
+        segmentBytesMax: { type: 'integer', minimum: 4096 },
+      },
+    },
+    consumers: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        group: { type: 'string', pattern: idPattern },
+        workers: { type: 'integer', minimum: 1, maximum: 256 },
+        handler: { type: 'string' },
+        sinkPath: { type: 'string' },
+        handlerDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },
+      },
+    },
+    tenants: { type: 'array', items: tenantSchema },
+    schemas: { type: 'object', additionalProperties: { type: 'object' } },
+    shedding: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mode: { enum: ['reject', 'delay'] },
+        shadow: { type: 'boolean' },
+        inflightAppendsMax: { type: 'integer', minimum: 1 },
+        logQueueDepthMax: { type: 'integer', minimum: 1 },
+        eventLoopDelayMsMax: { type: 'number', exclusiveMinimum: 0 },
+        hardRatio: { type: 'number', exclusiveMinimum: 1 },
+        delayStartRatio: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+        delayMsMax: { type: 'number', minimum: 0 },
+        breakerFailuresMax: { type: 'integer', minimum: 1 },
+        breakerOpenMs: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
+    rateLimit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mode: { enum: ['enforce', 'shadow'] },
+        share: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        retryJitterSecMax: { type: 'number', minimum: 0 },
+      },
+    },
+    limits: { type: 'object', additionalProperties: false, properties: limitProperties },
+    drainMs: { type: 'number', minimum: 0, maximum: 600_000 },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateFile = ajv.compile(cellConfigSchema);
+
+/** Command-line overrides (flags win over the file). */
+export interface CellConfigOverrides {
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  adminPort?: number;
+  partitions?: number;
+  workers?: number;
+  handler?: string;
+}
+
+/** Where a configuration came from: the file (absent for zero-config) and its raw parsed content. */
+export interface CellConfigSource {
+  file?: string;
+  raw: unknown;
+}
+
+/** Reads and parses a YAML or JSON configuration file; a syntax error names the file, line and column. */
+export function readCellConfigFile(file: string): CellConfigSource {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw shockError('SHOCK_CLI_INPUT_UNREADABLE', `cannot read the configuration file ${file}`, { file }, cause);
+  }
+  try {
+    return { file, raw: parseYaml(text) ?? {} };
+  } catch (cause) {
+    const message = (cause as Error).message.split('\n')[0];
+    throw shockError('SHOCK_CONFIG_INVALID', `the configuration file ${file} is not valid YAML/JSON: ${message}`, {
+      file,
+    });
+  }
+}
+
+/**
+ * Validates a parsed configuration against the schema (every problem at once), applies defaults and overrides,
+ * checks the relations between limits, resolves paths and returns a deep-frozen CellConfig.
+ */
+export function buildCellConfig(source: CellConfigSource, overrides: CellConfigOverrides = {}): CellConfig {
+  const raw = source.raw;
+  const where = source.file ?? 'the configuration';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw shockError('SHOCK_CONFIG_INVALID', `${where} must be a mapping of sections (http, log, tenants...)`, {
+      file: source.file,
+    });
+  }
+  const problems = validateFile(raw) ? [] : (validateFile.errors ?? []).map(describeProblem);
+  if (problems.length > 0) throw configInvalid(where, source.file, problems);
+  const file = raw as Partial<CellConfig>;
+  const merged = mergeDefaults(file, overrides);
+  const relations = checkRelations(merged);
+  if (relations.length > 0) throw configInvalid(where, source.file, relations);
+  const baseDir = source.file ? resolve(source.file, '..') : process.cwd();
+  merged.dataDir = resolve(process.cwd(), merged.dataDir);
+  if (merged.consumers.handler !== '' && !isAbsolute(merged.consumers.handler)) {
+    const relativeTo = overrides.handler !== undefined ? process.cwd() : baseDir;
+    merged.consumers.handler = resolve(relativeTo, merged.consumers.handler);
+  }
+  if (merged.consumers.sinkPath === '') merged.consumers.sinkPath = resolve(merged.dataDir, 'sink.sqlite');
+  else merged.consumers.sinkPath = resolve(baseDir, merged.consumers.sinkPath);
+  return deepFreeze(merged);
+}
+
+/** Loads `file` (or the zero-config defaults when absent) and builds the frozen configuration. */
+export function loadCellConfig(file: string | undefined, overrides: CellConfigOverrides = {}): CellConfig {
+  return buildCellConfig(file === undefined ? { raw: {} } : readCellConfigFile(file), overrides);
+}
+
+function mergeDefaults(file: Partial<CellConfig>, o: CellConfigOverrides): CellConfig {
+  const d = cellConfigDefaults;
+  const merged: CellConfig = {
+    dataDir: o.dataDir ?? file.dataDir ?? d.dataDir,
+    http: { ...d.http, ...file.http },
+    admin: { ...d.admin, ...file.admin },
+    log: { ...d.log, ...file.log },
+    consumers: { ...d.consumers, ...file.consumers },
+    tenants: (file.tenants ?? []).map((t) => ({
+      ...tenantDefaults,
+      ...t,
+      keyHashes: [...t.keyHashes],
+      ...(t.types ? { types: [...t.types] } : {}),
+    })),
+    schemas: structuredClone(file.schemas ?? d.schemas),
+    shedding: { ...d.shedding, ...file.shedding },
+    rateLimit: { ...d.rateLimit, ...file.rateLimit },
+    limits: { ...file.limits },
+    drainMs: file.drainMs ?? d.drainMs,
+  };
+  if (o.port !== undefined) merged.http.port = o.port;
+  if (o.host !== undefined) merged.http.host = o.host;
+  if (o.adminPort !== undefined) merged.admin.port = o.adminPort;
+  if (o.partitions !== undefined) merged.log.partitions = o.partitions;
+  if (o.workers !== undefined) merged.consumers.workers = o.workers;
+  if (o.handler !== undefined) merged.consumers.handler = o.handler;
+  return merged;
+}
+
+function checkRelations(c: CellConfig): string[] {
+  const problems = checkLimits(c.limits).map((p) => `/limits: ${p}`);
+  const ids = new Set<string>();
+  const hashes = new Map<string, string>();
+  c.tenants.forEach((t, i) => {
+    if (ids.has(t.id)) problems.push(`/tenants/${i}/id: tenant "${t.id}" appears twice`);
+    ids.add(t.id);
+    for (const h of t.keyHashes) {
+      const owner = hashes.get(h);
+      if (owner !== undefined && owner !== t.id) {
+        problems.push(`/tenants/${i}/keyHashes: a key hash is shared with tenant "${owner}" (one key, one tenant)`);
+      }
+      hashes.set(h, t.id);
+    }
+    if (t.burst < 1) problems.push(`/tenants/${i}/burst: must be >= 1 event`);
+  });
+  if (c.admin.enabled && c.admin.port !== 0 && c.admin.port === c.http.port && c.admin.host === c.http.host) {
+    problems.push('/admin/port: the admin listener needs its own port (it equals /http/port)');
+  }
+  for (const [type, schema] of Object.entries(c.schemas)) {
+    try {
+      new Ajv({ strict: false }).compile(schema);
+    } catch (err) {
+      problems.push(`/schemas/${type}: not a valid JSON Schema: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+function describeProblem(e: ErrorObject): string {
+  const path = e.instancePath === '' ? '/' : e.instancePath;
+  if (e.keyword === 'additionalProperties') {
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    return `${path}: unknown key "${key}"`;
+  }
+  if (e.keyword === 'enum') {
+    return `${path}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  }
+  if (e.keyword === 'pattern' && path.includes('keyHashes')) {
+    return `${path}: must be "sha256:<64 hex digits>" — make one with \`shock serve --hash-key KEY\``;
+  }
+  return `${path}: ${e.message ?? e.keyword}`;
+}
+
+function configInvalid(where: string, file: string | undefined, problems: string[]) {
+  const list = problems.map((p) => `  - ${p}`).join('\n');
+  return shockError('SHOCK_CONFIG_INVALID', `${where} has ${problems.length} problem(s):\n${list}`, {
+    file,
+    hint: 'fix every listed key; `shock serve --example-config` prints a commented example',
+  });
+}
+
+/** Freezes an object graph so the validated configuration can be shared without copies. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** The stored form of an API key: `sha256:` + the hex SHA-256 of its UTF-8 bytes. */
+export function hashApiKey(key: string): string {
+  return 'sha256:' + createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** Priorities the gateway knows (re-exported so the example config and docs name them from one place). */
+export const eventPriorities = priorities;

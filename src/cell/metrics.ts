@@ -1,0 +1,221 @@
+/**
+ * The cell's Prometheus registry: Node's default process metrics, the gateway's own metrics (registered by the
+ * gateway on this registry), and the log and consumer figures read on each scrape (never on the hot path).
+ *
+ * | name | type | labels |
+ * | --- | --- | --- |
+ * | shock_consumer_lag | gauge | group, partition — events between the log end and the committed offset |
+ * | shock_consumer_lag_seconds | gauge | group, partition — age of the oldest unconsumed event (0 when none) |
+ * | shock_consumer_offset_committed | gauge | group, partition |
+ * | shock_consumer_events_total | counter | group — events the consumers committed |
+ * | shock_consumer_dlq_writes_total | counter | group — events dead-lettered |
+ * | shock_consumer_paused | gauge | group — 1 while paused through the admin API |
+ * | shock_log_offset_end | gauge | partition |
+ * | shock_log_bytes / shock_log_segments | gauge | partition |
+ * | shock_log_group_commits_total | counter | partition — write + fdatasync rounds |
+ * | shock_log_records_total | counter | partition — records made durable |
+ * | shock_log_fsync_seconds | summary (sum, count) | partition |
+ * | shock_log_fsync_seconds_max | gauge | partition — slowest fdatasync since start |
+ * | shock_log_append_seconds | summary (sum, count) | partition — append call to durable answer |
+ * | shock_log_group_commit_records_max | gauge | partition — records in the largest group commit |
+ * | shock_log_partition_failed | gauge | partition — 1 once a write or fsync failed |
+ * | shock_cell_ready | gauge | — 1 when /readyz answers 200 |
+ *
+ * The log reports sums and counts rather than buckets, so its latencies are exposed as summaries without
+ * quantiles (rate(sum)/rate(count) gives the mean over any interval); the gateway's
+ * `shock_append_duration_seconds` histogram gives the append latency distribution.
+ */
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { PartitionLag } from './stats.js';
+
+/** One partition's log counters, as the file log reports them. */
+export interface LogPartitionFigures {
+  partition: number;
+  offsetEnd: number;
+  segments: number;
+  bytes: number;
+  batches: number;
+  records: number;
+  fsyncs: number;
+  fsyncMsSum: number;
+  fsyncMsMax: number;
+  appends: number;
+  appendMsSum: number;
+  batchRecordsMax: number;
+  failed: boolean;
+}
+
+/** What the registry reads on each scrape. */
+export interface CellMetricSources {
+  group: string;
+  logPartitions(): LogPartitionFigures[];
+  lag(): PartitionLag[];
+  consumerTotals(): { consumed: number; dlqWrites: number; paused: boolean };
+  ready(): boolean;
+}
+
+type Labels = Record<string, string | number>;
+interface Sample {
+  labels: Labels;
+  value: number;
+  metricName?: string;
+}
+
+/** A metric whose values are computed at scrape time (prom-client's `registerMetric` accepts any `get()`). */
+function scrapeMetric(
+  registry: Registry,
+  name: string,
+  help: string,
+  type: 'gauge' | 'counter' | 'summary',
+  values: () => Sample[],
+): void {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: () => ({ name, help, type, values: values(), aggregator: 'sum' }),
+    reset: () => undefined,
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+}
+
+/** Creates the registry with default process metrics and the cell's scrape-time metrics. */
+export function createCellRegistry(sources: CellMetricSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const group = sources.group;
+  const perLag = (pick: (p: PartitionLag) => number) => () =>
+    sources.lag().map((p) => ({ labels: { group, partition: p.partition }, value: pick(p) }));
+  scrapeMetric(
+    registry,
+    'shock_consumer_lag',
+    'Consumer lag in events: log end offset minus committed offset',
+    'gauge',
+    perLag((p) => p.lagEvents),
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_lag_seconds',
+    'Consumer lag in seconds: age of the oldest event not yet committed (0 when caught up)',
+    'gauge',
+    perLag((p) => p.lagSeconds),
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_offset_committed',
+    'Next offset the consumer group will read',
+    'gauge',
+    perLag((p) => p.offsetCommitted),
+  );
+  const totals = (pick: (t: ReturnType<CellMetricSources['consumerTotals']>) => number) => () => [
+    { labels: { group }, value: pick(sources.consumerTotals()) },
+  ];
+  scrapeMetric(
+    registry,
+    'shock_consumer_events_total',
+    'Events committed by the consumers since start',
+    'counter',
+    totals((t) => t.consumed),
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_dlq_writes_total',
+    'Events written to the dead-letter table since start',
+    'counter',
+    totals((t) => t.dlqWrites),
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_paused',
+    '1 while consumers are paused through the admin API',
+    'gauge',
+    totals((t) => (t.paused ? 1 : 0)),
+  );
+  registerLogMetrics(registry, sources);
+  scrapeMetric(registry, 'shock_cell_ready', '1 when the cell is ready (/readyz answers 200)', 'gauge', () => [
+    { labels: {}, value: sources.ready() ? 1 : 0 },
+  ]);
+  return registry;
+}
+
+function registerLogMetrics(registry: Registry, sources: CellMetricSources): void {
+  const per = (pick: (p: LogPartitionFigures) => number) => () =>
+    sources.logPartitions().map((p) => ({ labels: { partition: p.partition }, value: pick(p) }));
+  scrapeMetric(
+    registry,
+    'shock_log_offset_end',
+    'One past the last durable record',
+    'gauge',
+    per((p) => p.offsetEnd),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_bytes',
+    'Bytes in the partition segments',
+    'gauge',
+    per((p) => p.bytes),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_segments',
+    'Segment files of the partition',
+    'gauge',
+    per((p) => p.segments),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_group_commits_total',
+    'Group commits (write + fdatasync rounds)',
+    'counter',
+    per((p) => p.batches),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_records_total',
+    'Records made durable',
+    'counter',
+    per((p) => p.records),
+  );
+  scrapeMetric(registry, 'shock_log_fsync_seconds', 'fdatasync duration (sum and count)', 'summary', () =>
+    summary(sources.logPartitions(), 'shock_log_fsync_seconds', (p) => [p.fsyncMsSum / 1000, p.fsyncs]),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_fsync_seconds_max',
+    'Slowest fdatasync since start',
+    'gauge',
+    per((p) => p.fsyncMsMax / 1000),
+  );
+  scrapeMetric(registry, 'shock_log_append_seconds', 'Append call to durable answer (sum and count)', 'summary', () =>
+    summary(sources.logPartitions(), 'shock_log_append_seconds', (p) => [p.appendMsSum / 1000, p.appends]),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_group_commit_records_max',
+    'Records in the largest group commit',
+    'gauge',
+    per((p) => p.batchRecordsMax),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_partition_failed',
+    '1 once a write or fsync of the partition failed',
+    'gauge',
+    per((p) => (p.failed ? 1 : 0)),
+  );
+}
+
+function summary(
+  parts: LogPartitionFigures[],
+  name: string,
+  pick: (p: LogPartitionFigures) => [number, number],
+): Sample[] {
+  const out: Sample[] = [];
+  for (const p of parts) {
+    const [sum, count] = pick(p);
+    out.push({ metricName: `${name}_sum`, labels: { partition: p.partition }, value: sum });
+    out.push({ metricName: `${name}_count`, labels: { partition: p.partition }, value: count });
+  }
+  return out;
+}

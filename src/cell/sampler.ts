@@ -1,0 +1,172 @@
+/**
+ * Once a second, off the hot path, the sampler reads the cell's counters — the gateway's stats, the log's end
+ * offsets, the consumers' committed offsets — and keeps the per-second series that `/v1/stats` and the dashboard
+ * show. Lag in seconds is the age of the oldest uncommitted record (one read of one record per lagging partition
+ * per sample), so it means "how far behind" in the seed's §7.2 sense.
+ */
+import type { GatewayStats } from '../ingress/index.js';
+import type { Log } from '../log/index.js';
+import { RateSeries } from './rate-series.js';
+import type { CellStats, PartitionLag } from './stats.js';
+
+/** What the sampler needs to know of the consumers (adapted from the supervisor's stats). */
+export interface ConsumerFigures {
+  running: boolean;
+  paused: boolean;
+  /** Next offset to read per partition (committed), index = partition. */
+  offsetCommitted: number[];
+  /** Events committed since start. */
+  consumed: number;
+  dlqWrites: number;
+}
+
+export interface CellSamplerOptions {
+  log: Log;
+  group: string;
+  gateway: () => GatewayStats;
+  consumers: () => ConsumerFigures;
+  /** Sampling period (default 1000 ms). */
+  periodMs?: number;
+}
+
+/** Samples the cell's counters once a second. */
+export class CellSampler {
+  private readonly series = new RateSeries(61);
+  private readonly lagSeries: number[] = [];
+  private partitionLag: PartitionLag[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sampling = false;
+  private consumerLatest: ConsumerFigures = {
+    running: false,
+    paused: false,
+    offsetCommitted: [],
+    consumed: 0,
+    dlqWrites: 0,
+  };
+
+  constructor(private readonly o: CellSamplerOptions) {}
+
+  /** Takes a first sample now, then one per period. */
+  start(): void {
+    void this.sample();
+    this.timer = setInterval(() => void this.sample(), this.o.periodMs ?? 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One sample; skipped while the previous one runs (a slow disk must not stack samples). */
+  async sample(): Promise<void> {
+    if (this.sampling) return;
+    this.sampling = true;
+    try {
+      this.consumerLatest = this.o.consumers();
+      const g = this.o.gateway();
+      this.partitionLag = await this.readLag();
+      const lagTotal = this.partitionLag.reduce((sum, p) => sum + p.lagEvents, 0);
+      this.lagSeries.push(lagTotal);
+      if (this.lagSeries.length > 60) this.lagSeries.shift();
+      this.series.sample(performance.now(), {
+        accepted: g.acceptedEventsTotal,
+        rejected: g.rejectedEventsTotal,
+        consumed: this.consumerLatest.consumed,
+      });
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  lag(): PartitionLag[] {
+    return this.partitionLag;
+  }
+
+  consumerTotals(): { consumed: number; dlqWrites: number; paused: boolean } {
+    const c = this.consumerLatest;
+    return { consumed: c.consumed, dlqWrites: c.dlqWrites, paused: c.paused };
+  }
+
+  /** The `/v1/stats` document. */
+  stats(cell: CellStats['cell']): CellStats {
+    const g = this.o.gateway();
+    const c = this.o.consumers();
+    const lagEvents = this.partitionLag.reduce((sum, p) => sum + p.lagEvents, 0);
+    const lagSecondsMax = this.partitionLag.reduce((m, p) => (p.lagSeconds > m ? p.lagSeconds : m), 0);
+    return {
+      cell,
+      ingress: {
+        acceptedPerSec: round1(this.series.ratePerSec('accepted')),
+        rejectedPerSec: round1(this.series.ratePerSec('rejected')),
+        acceptedTotal: g.acceptedEventsTotal,
+        rejectedTotal: g.rejectedEventsTotal,
+        rejectedByCode: g.rejectedByCode,
+        duplicateTotal: g.duplicateEventsTotal,
+        latencyMsP50: round3(g.latencyMsP50),
+        latencyMsP99: round3(g.latencyMsP99),
+        inflightRequests: g.inflightRequests,
+        inflightEvents: g.inflightEvents,
+      },
+      shedding: {
+        mode: g.shedding.mode,
+        shadow: g.shedding.shadow,
+        active: g.shedding.active,
+        loadRatio: round3(g.shedding.loadRatio) ?? 0,
+        reason: g.shedding.reason,
+        shedTotal: g.shedding.shedEventsTotal,
+        delayedTotal: g.shedding.delayedRequestsTotal,
+        eventLoopDelayMs: round3(g.shedding.eventLoopDelayMs) ?? 0,
+      },
+      rateLimit: { mode: g.rateLimit.mode, limitedTotal: g.rateLimit.limitedEventsTotal },
+      breaker: { state: g.breaker.state, failures: g.breaker.failures },
+      consumers: {
+        group: this.o.group,
+        running: c.running,
+        paused: c.paused,
+        lagEvents,
+        lagSecondsMax: round3(lagSecondsMax) ?? 0,
+        consumedPerSec: round1(this.series.ratePerSec('consumed')),
+        consumedTotal: c.consumed,
+        dlqWrites: c.dlqWrites,
+        partitions: this.partitionLag,
+      },
+      series: {
+        acceptedPerSec: this.series.seriesPerSec('accepted').map(round1),
+        rejectedPerSec: this.series.seriesPerSec('rejected').map(round1),
+        consumedPerSec: this.series.seriesPerSec('consumed').map(round1),
+        lagEvents: [...this.lagSeries],
+      },
+    };
+  }
+
+  private async readLag(): Promise<PartitionLag[]> {
+    const out: PartitionLag[] = [];
+    const nowMs = Date.now();
+    for (let p = 0; p < this.o.log.partitions; p++) {
+      const { offsetStart, offsetEnd } = this.o.log.state(p);
+      const reported = this.consumerLatest.offsetCommitted[p] ?? 0;
+      const committed = Math.max(offsetStart, Math.min(reported, offsetEnd));
+      const lagEvents = offsetEnd - committed;
+      let lagSeconds = 0;
+      if (lagEvents > 0) {
+        try {
+          const [oldest] = await this.o.log.read(p, committed, { recordsMax: 1 });
+          if (oldest) lagSeconds = Math.max(0, (nowMs - oldest.timestampMs) / 1000);
+        } catch {
+          // The log may be closing, or the record just left retention: this sample keeps 0 s.
+        }
+      }
+      out.push({ partition: p, offsetEnd, offsetCommitted: committed, lagEvents, lagSeconds: round3(lagSeconds) ?? 0 });
+    }
+    return out;
+  }
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+function round3(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 1000) / 1000;
+}

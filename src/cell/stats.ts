@@ -1,0 +1,68 @@
+/**
+ * The JSON of `GET /v1/stats` (and `GET /admin/stats`): what the dashboard draws and what benchmarks sample once a
+ * second. Rates are per second over the last sampled second; latency quantiles are the gateway's, over its most
+ * recent 202 answers of the last 10 s (from the request reaching the gateway to the durable answer).
+ */
+
+/** Lag of one partition for the consumer group (seed §7.2: lag = end − committed, and the same as time). */
+export interface PartitionLag {
+  partition: number;
+  offsetEnd: number;
+  offsetCommitted: number;
+  lagEvents: number;
+  lagSeconds: number;
+}
+
+export interface CellStats {
+  cell: {
+    version: string;
+    uptimeSec: number;
+    partitions: number;
+    ready: boolean;
+    /** Why not ready (empty when ready). */
+    notReady: string[];
+    /** Set once a graceful shutdown has begun. */
+    draining: boolean;
+  };
+  ingress: {
+    acceptedPerSec: number;
+    rejectedPerSec: number;
+    acceptedTotal: number;
+    rejectedTotal: number;
+    /** Rejected events by error code (SHOCK_INGRESS_RATE_LIMITED, SHOCK_INGRESS_SHED, ...). */
+    rejectedByCode: Record<string, number>;
+    /** Records answered 202 `duplicate: true` (already in the log; not appended again). */
+    duplicateTotal: number;
+    latencyMsP50: number | null;
+    latencyMsP99: number | null;
+    inflightRequests: number;
+    inflightEvents: number;
+  };
+  shedding: {
+    mode: string;
+    shadow: boolean;
+    /** True when the gateway shed or delayed anything during the last second (or the load is above capacity). */
+    active: boolean;
+    /** Load ratio ρ of the dominant overload signal (1 = at capacity). */
+    loadRatio: number;
+    reason: string;
+    shedTotal: number;
+    delayedTotal: number;
+    eventLoopDelayMs: number;
+  };
+  rateLimit: { mode: string; limitedTotal: number };
+  breaker: { state: 'closed' | 'open' | 'half-open'; failures: number };
+  consumers: {
+    group: string;
+    running: boolean;
+    paused: boolean;
+    lagEvents: number;
+    lagSecondsMax: number;
+    consumedPerSec: number;
+    consumedTotal: number;
+    dlqWrites: number;
+    partitions: PartitionLag[];
+  };
+  /** Per-second series over the last minute, oldest first (the dashboard's chart). */
+  series: { acceptedPerSec: number[]; rejectedPerSec: number[]; consumedPerSec: number[]; lagEvents: number[] };
+}
