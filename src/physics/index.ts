@@ -8,6 +8,10 @@
  * - Intervals: `nMaxDeltaInterval`, `bootstrapUsl`, `autoscalerCeiling`.
  * - Node ROI: `nodeRoiTable`, `roiDecision`.
  * - Honesty warnings: `fitWarningCodes` (stable `SHOCK_FIT_W_*` codes).
+ * - Fan-out: `requiredServerPercentile`, `requiredTreePercentile`, `compositeLatency`, `correlatedFloor`,
+ *   `simulateHedging`, `stallExposure`.
+ * - Shards: `zipfTopShare`, `shadowCeiling`, `coherencyDomainCeiling`, `effectiveBeta`.
+ * - Sizing and queueing: `planPartitions`, `planCell`, `littleL`, `kingmanWait`, `coordinatedOmissionBias`, `mm1`.
  */
 export * from './usl.js';
 export * from './warnings.js';
@@ -15,4 +19,8 @@ export * from './roi.js';
 export * from './fit/index.js';
 export * from './interval/delta.js';
 export * from './interval/bootstrap.js';
+export * from './fanout.js';
+export * from './shards.js';
+export * from './queueing.js';
+export * from './sizing.js';
 export { quantile, quantileSorted, weightedQuantile, checkLoss, normalQuantile, studentTQuantile } from './stats.js';

@@ -3,10 +3,12 @@
  * Keep one import and one list entry per command.
  */
 import type { Command } from 'commander';
+import { register as fanout } from './fanout.js';
 import { register as fit } from './fit.js';
 import { register as lab } from './lab.js';
+import { register as plan } from './plan.js';
 import { register as report } from './report.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [fit, lab, report];
+export const commands: Register[] = [fit, fanout, plan, lab, report];
