@@ -115,6 +115,11 @@ export class PartitionConsumer {
   /** Claims the partition (a new epoch) and starts the loop. Resolves once claimed. */
   async start(): Promise<void> {
     assert(this.loop === undefined, 'a partition consumer starts once', { partition: this.partition });
+    if (this.stopping) {
+      this.setState('stopped');
+      this.loop = Promise.resolve({ reason: 'stopped' });
+      return;
+    }
     const claim = await this.options.sink.claim(this.group, this.partition);
     this.progress.epoch = claim.epoch;
     this.highWater = claim.offsetNext;

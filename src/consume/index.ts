@@ -18,3 +18,11 @@ export {
   type ConsumerExit,
   type SinkCommittedHook,
 } from './consumer.js';
+export {
+  startConsumers,
+  defaultHandlerPath,
+  type StartConsumersOptions,
+  type ConsumerSupervisor,
+  type SupervisorEvent,
+} from './supervisor.js';
+export type { ConsumerStats, PartitionConsumerStats, WorkerStats } from './stats.js';

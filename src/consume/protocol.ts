@@ -1,0 +1,63 @@
+/**
+ * Messages between the supervisor and a consumer worker (a worker thread or a child process; the same messages
+ * travel over `postMessage` or the IPC channel). Plain objects only: errors cross as `{code, message, details}`.
+ */
+import type { Limits } from '../base/index.js';
+import type { ConsumerExit, PartitionProgress } from './consumer.js';
+
+/** What a worker is started with. */
+export interface WorkerInit {
+  /** The log directory and partition count (the worker opens a read-only reader). */
+  dir: string;
+  partitions: number;
+  /** Thread mode: the writer's shared durable offsets. Process mode: absent (ends arrive as messages). */
+  shared?: SharedArrayBuffer;
+  /** Process mode: the [offsetStart, offsetEnd] of every partition at start. */
+  ranges?: [number, number][];
+  group: string;
+  /** The partitions this worker consumes. */
+  assigned: number[];
+  /** Of those, the ones to start paused. */
+  paused: number[];
+  handlerPath: string;
+  handlerDelayMs: number;
+  sinkPath: string;
+  durability: 'full' | 'normal';
+  limits: Partial<Limits>;
+}
+
+/** An error as it crosses a thread or process boundary. */
+export interface WireError {
+  code?: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Process mode: the environment variable that carries the `WorkerInit` as JSON. */
+export const INIT_ENV = 'SHOCK_CONSUMER_INIT';
+
+export type ToWorker =
+  | { t: 'pause'; partitions: number[] }
+  | { t: 'resume'; partitions: number[] }
+  | { t: 'range'; partition: number; offsetStart: number; offsetEnd: number }
+  | { t: 'stop' };
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'progress'; progress: PartitionProgress }
+  | { t: 'exit'; partition: number; reason: ConsumerExit['reason']; error?: WireError }
+  | { t: 'fatal'; error: WireError }
+  | { t: 'stopped' };
+
+/** An error as a plain object for `postMessage`. */
+export function toWire(err: unknown): WireError {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; details?: unknown };
+    return {
+      code: typeof e.code === 'string' ? e.code : undefined,
+      message: e.message,
+      details: typeof e.details === 'object' && e.details !== null ? (e.details as Record<string, unknown>) : undefined,
+    };
+  }
+  return { message: String(err) };
+}

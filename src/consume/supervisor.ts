@@ -1,0 +1,592 @@
+/**
+ * The supervisor: one active consumer per partition (partition affinity), partitions spread round-robin over N
+ * consumer workers — worker threads by default, child processes on request.
+ *
+ * - **Restarts.** A worker that dies (a crash, an uncaught error, a hard kill) is restarted after a backoff that
+ *   doubles from `consumeBackoffBaseMs` up to `consumeRestartBackoffMaxMs`; its partitions resume from their
+ *   committed offsets, and whatever the dead worker had written to the sink but not committed is redelivered and
+ *   absorbed by the sink.
+ * - **Fencing.** Each start of a partition's consumer claims a new epoch in the sink; the sink rejects writes of
+ *   older epochs inside its own transaction, so a worker the supervisor believes dead can never write again.
+ * - **Pause/resume** per partition or all; **graceful stop**: every consumer finishes its batch in flight, writes
+ *   and commits it, and the workers exit (terminated after `consumeStopTimeoutMs` if they do not).
+ * - **Stats** per partition (`ConsumerStats`): offsets, lag in events and seconds, rate, counters.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { limits as defaultLimits, shockError, type Limits } from '../base/index.js';
+import type { FileLog } from '../log/index.js';
+import { loadHandler } from './handler.js';
+import type { PartitionProgress } from './consumer.js';
+import { INIT_ENV, type FromWorker, type ToWorker, type WireError, type WorkerInit } from './protocol.js';
+import { relayRanges } from './relay.js';
+import { openSqliteSink } from './sqlite/sqlite-sink.js';
+import { RateWindow, type ConsumerStats, type PartitionConsumerStats, type WorkerStats } from './stats.js';
+
+/** Options of `startConsumers`. */
+export interface StartConsumersOptions {
+  /** The cell's open file log (the writer); workers read it through `shareState()`. */
+  log: FileLog;
+  /** The consumer group: offsets, sink rows and epochs are kept per group. */
+  group: string;
+  /** Which partitions to consume: a count (0..n−1) or a list. Default: every partition of the log. */
+  partitions?: number | readonly number[];
+  /** Consumer workers (default: min(partitions, available cores)). */
+  workers?: number;
+  /** `thread` (default) or `process`. */
+  mode?: 'thread' | 'process';
+  /** The handler module (default: the built-in `examples/handlers/count-by-type.js`). */
+  handlerPath?: string;
+  /** Each handler call waits this long first: a slow downstream for the lab (default 0). */
+  handlerDelayMs?: number;
+  /** The SQLite sink file. */
+  sinkPath: string;
+  /** Sink durability (default `full`; see `openSqliteSink`). */
+  durability?: 'full' | 'normal';
+  /** Start with every partition paused. */
+  paused?: boolean;
+  /** Overrides of the consume limits. */
+  limits?: Partial<Limits>;
+  /** What happens to workers (crashes, restarts, fencing), for the cell's log. */
+  onEvent?: (event: SupervisorEvent) => void;
+}
+
+/** Something the supervisor reports. */
+export interface SupervisorEvent {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** The running consumers. */
+export interface ConsumerSupervisor {
+  readonly group: string;
+  /** The figures now, with the time lag freshly read (one record per lagging partition). */
+  stats(): Promise<ConsumerStats>;
+  /** The figures now without I/O for the time lag (the last value `stats()` measured). */
+  snapshot(): ConsumerStats;
+  /** Pauses one partition, or all. The batch in flight completes; the partition stays owned. */
+  pause(partition?: number): void;
+  resume(partition?: number): void;
+  /** Graceful stop: batches in flight are written and committed, the workers exit. Idempotent. */
+  stop(): Promise<void>;
+  /** Ends a worker at once, as a crash would (tests and operators); the supervisor restarts it. */
+  kill(worker: number): Promise<void>;
+}
+
+/** The built-in example handler shipped with the package. */
+export const defaultHandlerPath = fileURLToPath(new URL('../../examples/handlers/count-by-type.js', import.meta.url));
+
+/**
+ * Starts the consumers. Validates first (the handler loads and has the right shape, the sink opens), then starts
+ * the workers and resolves once every partition is claimed. Errors: SHOCK_CONSUME_HANDLER_INVALID, SHOCK_SINK_*,
+ * SHOCK_CONSUME_WORKER_FAILED (a worker died before it was ready), SHOCK_CONFIG_INVALID.
+ */
+export async function startConsumers(options: StartConsumersOptions): Promise<ConsumerSupervisor> {
+  const partitions = partitionList(options);
+  const workersWanted = options.workers ?? Math.min(partitions.length, availableParallelism());
+  if (!Number.isInteger(workersWanted) || workersWanted < 1) {
+    throw shockError('SHOCK_CONFIG_INVALID', `workers must be a whole number ≥ 1, got ${workersWanted}`, {
+      workers: workersWanted,
+    });
+  }
+  const handlerPath = options.handlerPath ?? defaultHandlerPath;
+  await loadHandler(handlerPath);
+  const sink = openSqliteSink({ path: options.sinkPath, durability: options.durability });
+  await sink.close();
+  const supervisor = new Supervisor(options, partitions, Math.min(workersWanted, partitions.length), handlerPath);
+  await supervisor.start();
+  return supervisor;
+}
+
+function partitionList(options: StartConsumersOptions): number[] {
+  const all = options.log.partitions;
+  const given = options.partitions ?? all;
+  const list = typeof given === 'number' ? Array.from({ length: given }, (_, i) => i) : [...given];
+  const bad = list.filter((p) => !Number.isInteger(p) || p < 0 || p >= all);
+  if (bad.length > 0 || list.length === 0 || new Set(list).size !== list.length) {
+    throw shockError('SHOCK_CONFIG_INVALID', `partitions must be distinct numbers in [0, ${all - 1}]`, {
+      partitions: list,
+      invalid: bad,
+    });
+  }
+  return list.sort((a, b) => a - b);
+}
+
+/** One worker slot: its partitions, and the thread or process now running them. */
+interface Slot {
+  index: number;
+  partitions: number[];
+  stats: WorkerStats;
+  handle: WorkerHandle | undefined;
+  /** Consecutive failures since the last progress (drives the restart backoff). */
+  failures: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+/** Per partition: the latest progress of the running consumer, plus totals carried over from dead ones. */
+interface PartitionBook {
+  worker: number;
+  latest: PartitionProgress | undefined;
+  carried: Counters;
+  paused: boolean;
+  state: PartitionConsumerStats['state'];
+  rate: RateWindow;
+  lagSeconds: number;
+}
+
+type Counters = Pick<
+  PartitionConsumerStats,
+  'eventsConsumed' | 'eventsInserted' | 'eventsDuplicate' | 'eventsSkipped' | 'deadLetters' | 'retries' | 'sinkRetries'
+>;
+const counterNames: (keyof Counters)[] = [
+  'eventsConsumed',
+  'eventsInserted',
+  'eventsDuplicate',
+  'eventsSkipped',
+  'deadLetters',
+  'retries',
+  'sinkRetries',
+];
+
+class Supervisor implements ConsumerSupervisor {
+  readonly group: string;
+  private readonly limits: Limits;
+  private readonly slots: Slot[] = [];
+  private readonly books = new Map<number, PartitionBook>();
+  private readonly mode: 'thread' | 'process';
+  private state: ConsumerStats['state'] = 'running';
+  private stopPromise: Promise<void> | undefined;
+  private readonly relayStop = new AbortController();
+
+  constructor(
+    private readonly options: StartConsumersOptions,
+    partitions: number[],
+    workers: number,
+    private readonly handlerPath: string,
+  ) {
+    this.group = options.group;
+    this.limits = { ...defaultLimits, ...options.limits };
+    this.mode = options.mode ?? 'thread';
+    for (let i = 0; i < workers; i++) {
+      const mine = partitions.filter((_, k) => k % workers === i);
+      this.slots.push({
+        index: i,
+        partitions: mine,
+        stats: { index: i, id: undefined, state: 'starting', partitions: mine, restarts: 0, lastError: undefined },
+        handle: undefined,
+        failures: 0,
+        restartTimer: undefined,
+      });
+      for (const p of mine) {
+        this.books.set(p, {
+          worker: i,
+          latest: undefined,
+          carried: zeroCounters(),
+          paused: options.paused === true,
+          state: 'starting',
+          rate: new RateWindow(this.limits.consumeRateWindowMs),
+          lagSeconds: 0,
+        });
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    try {
+      await Promise.all(this.slots.map((s) => this.launch(s)));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    if (this.mode === 'process') {
+      relayRanges(
+        this.options.log,
+        [...this.books.keys()],
+        (partition, offsetStart, offsetEnd) => {
+          const slot = this.slots[this.books.get(partition)!.worker];
+          slot.handle?.send({ t: 'range', partition, offsetStart, offsetEnd });
+        },
+        this.relayStop.signal,
+        this.limits.consumeIdleWaitMs,
+      );
+    }
+  }
+
+  /** Starts the slot's worker; resolves when it reports ready, rejects if it dies first. */
+  private launch(slot: Slot): Promise<void> {
+    const init = this.initFor(slot);
+    const handle = this.mode === 'thread' ? threadWorker(init) : processWorker(init);
+    slot.handle = handle;
+    slot.stats.id = handle.id;
+    slot.stats.state = 'starting';
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      let fatal: WireError | undefined;
+      handle.onMessage((m) => {
+        if (m.t === 'ready') {
+          ready = true;
+          slot.stats.state = 'running';
+          resolve();
+        } else if (m.t === 'fatal') fatal = m.error;
+        else if (m.t === 'stopped')
+          void handle.kill(); // all closed: end it now rather than after its idle timers
+        else this.onWorkerMessage(slot, m);
+      });
+      handle.onExit((code, error) => {
+        const reason = fatal?.message ?? error ?? `exit code ${code}`;
+        if (handle !== slot.handle) return;
+        slot.handle = undefined;
+        slot.stats.id = undefined;
+        this.retire(slot);
+        if (!ready) {
+          reject(
+            shockError(
+              'SHOCK_CONSUME_WORKER_FAILED',
+              `consumer worker ${slot.index} ended before it was ready: ${reason}`,
+              {
+                worker: slot.index,
+                partitions: slot.partitions,
+                code: fatal?.code,
+                details: fatal?.details,
+              },
+            ),
+          );
+          // A first start that fails fails `startConsumers`; a restart that fails is retried with backoff.
+          if (slot.stats.restarts === 0) return;
+        }
+        if (this.state !== 'running') {
+          slot.stats.state = 'stopped';
+          return;
+        }
+        slot.stats.lastError = reason;
+        this.scheduleRestart(slot, reason);
+      });
+    });
+  }
+
+  private initFor(slot: Slot): WorkerInit {
+    const { log } = this.options;
+    return {
+      dir: log.dir,
+      partitions: log.partitions,
+      shared: this.mode === 'thread' ? log.shareState() : undefined,
+      ranges:
+        this.mode === 'process'
+          ? Array.from({ length: log.partitions }, (_, p): [number, number] => {
+              const s = log.state(p);
+              return [s.offsetStart, s.offsetEnd];
+            })
+          : undefined,
+      group: this.group,
+      assigned: slot.partitions,
+      paused: slot.partitions.filter((p) => this.books.get(p)!.paused),
+      handlerPath: this.handlerPath,
+      handlerDelayMs: this.options.handlerDelayMs ?? 0,
+      sinkPath: this.options.sinkPath,
+      durability: this.options.durability ?? 'full',
+      limits: this.options.limits ?? {},
+    };
+  }
+
+  private onWorkerMessage(slot: Slot, m: FromWorker): void {
+    if (m.t === 'progress') {
+      const book = this.books.get(m.progress.partition);
+      if (!book) return;
+      book.latest = m.progress;
+      book.state = m.progress.state;
+      book.rate.add(performance.now(), book.carried.eventsConsumed + m.progress.eventsConsumed);
+      if (m.progress.batches > 0) slot.failures = 0;
+    } else if (m.t === 'exit') {
+      const book = this.books.get(m.partition);
+      if (book) book.state = m.reason;
+      if (m.reason === 'fenced') {
+        this.report('warn', `partition ${m.partition} of group ${this.group} was fenced by a newer owner`, {
+          partition: m.partition,
+          error: m.error,
+        });
+      }
+    }
+  }
+
+  /** Folds a dead worker's counters into the carried totals of its partitions. */
+  private retire(slot: Slot): void {
+    for (const p of slot.partitions) {
+      const book = this.books.get(p)!;
+      if (book.latest) for (const k of counterNames) book.carried[k] += book.latest[k];
+      book.latest = undefined;
+      if (this.state === 'running') book.state = 'restarting';
+    }
+  }
+
+  private scheduleRestart(slot: Slot, reason: string): void {
+    slot.stats.state = 'restarting';
+    const delayMs = Math.min(
+      this.limits.consumeRestartBackoffMaxMs,
+      this.limits.consumeBackoffBaseMs * 2 ** slot.failures,
+    );
+    slot.failures++;
+    this.report('warn', `consumer worker ${slot.index} ended (${reason}); restarting in ${delayMs} ms`, {
+      worker: slot.index,
+      partitions: slot.partitions,
+      restarts: slot.stats.restarts + 1,
+    });
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (this.state !== 'running') return;
+      slot.stats.restarts++;
+      this.launch(slot).catch((err: unknown) => {
+        this.report('error', `consumer worker ${slot.index} failed to restart`, { error: String(err) });
+      });
+    }, delayMs);
+  }
+
+  pause(partition?: number): void {
+    this.setPaused(partition, true);
+  }
+
+  resume(partition?: number): void {
+    this.setPaused(partition, false);
+  }
+
+  private setPaused(partition: number | undefined, paused: boolean): void {
+    const targets = partition === undefined ? [...this.books.keys()] : [partition];
+    for (const p of targets) {
+      const book = this.books.get(p);
+      if (!book) {
+        throw shockError('SHOCK_CONFIG_INVALID', `partition ${p} is not consumed by group ${this.group}`, {
+          partition: p,
+          partitions: [...this.books.keys()],
+        });
+      }
+      book.paused = paused;
+    }
+    for (const slot of this.slots) {
+      const mine = slot.partitions.filter((p) => targets.includes(p));
+      if (mine.length > 0) slot.handle?.send({ t: paused ? 'pause' : 'resume', partitions: mine });
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopPromise ??= this.stopNow();
+    return this.stopPromise;
+  }
+
+  private async stopNow(): Promise<void> {
+    this.state = 'stopping';
+    this.relayStop.abort();
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot.restartTimer) clearTimeout(slot.restartTimer);
+        slot.restartTimer = undefined;
+        const handle = slot.handle;
+        if (!handle) {
+          slot.stats.state = 'stopped';
+          return;
+        }
+        slot.stats.state = 'stopping';
+        handle.send({ t: 'stop' });
+        const exited = await handle.exited(this.limits.consumeStopTimeoutMs);
+        if (!exited) {
+          this.report('warn', `consumer worker ${slot.index} did not stop in time; terminating it`, {
+            worker: slot.index,
+          });
+          await handle.kill();
+        }
+        slot.stats.state = 'stopped';
+      }),
+    );
+    this.state = 'stopped';
+  }
+
+  async kill(worker: number): Promise<void> {
+    const slot = this.slots[worker];
+    if (!slot) {
+      throw shockError('SHOCK_CONFIG_INVALID', `no consumer worker ${worker}; there are ${this.slots.length}`, {
+        worker,
+      });
+    }
+    await slot.handle?.kill();
+  }
+
+  snapshot(): ConsumerStats {
+    const { log } = this.options;
+    const nowMs = performance.now();
+    const partitions: PartitionConsumerStats[] = [];
+    for (const [p, book] of [...this.books.entries()].sort((a, b) => a[0] - b[0])) {
+      const offsetEnd = log.state(p).offsetEnd;
+      const offsetCommitted = Math.min(log.offsets.get(this.group, p), offsetEnd);
+      const counters = { ...book.carried };
+      if (book.latest) for (const k of counterNames) counters[k] += book.latest[k];
+      book.rate.add(nowMs, counters.eventsConsumed);
+      partitions.push({
+        partition: p,
+        worker: book.worker,
+        epoch: book.latest?.epoch ?? 0,
+        state: book.paused && book.state === 'running' ? 'paused' : book.state,
+        offsetEnd,
+        offsetCommitted,
+        lagEvents: offsetEnd - offsetCommitted,
+        lagSeconds: offsetEnd > offsetCommitted ? book.lagSeconds : 0,
+        ratePerSec: book.rate.ratePerSec(nowMs),
+        ...counters,
+      });
+    }
+    return {
+      group: this.group,
+      mode: this.mode,
+      state: this.state,
+      paused: [...this.books.values()].every((b) => b.paused),
+      partitions,
+      workers: this.slots.map((s) => ({ ...s.stats, partitions: [...s.partitions] })),
+      totals: totalsOf(partitions, this.slots),
+    };
+  }
+
+  async stats(): Promise<ConsumerStats> {
+    const { log } = this.options;
+    const nowMs = Date.now();
+    await Promise.all(
+      [...this.books.entries()].map(async ([p, book]) => {
+        const committed = log.offsets.get(this.group, p);
+        if (committed >= log.state(p).offsetEnd) {
+          book.lagSeconds = 0;
+          return;
+        }
+        const [oldest] = await log.read(p, Math.max(committed, log.state(p).offsetStart), { recordsMax: 1 });
+        book.lagSeconds = oldest ? Math.max(0, (nowMs - oldest.timestampMs) / 1000) : 0;
+      }),
+    );
+    return this.snapshot();
+  }
+
+  private report(level: SupervisorEvent['level'], message: string, details?: Record<string, unknown>): void {
+    this.options.onEvent?.({ level, message, details });
+  }
+}
+
+function zeroCounters(): Counters {
+  return {
+    eventsConsumed: 0,
+    eventsInserted: 0,
+    eventsDuplicate: 0,
+    eventsSkipped: 0,
+    deadLetters: 0,
+    retries: 0,
+    sinkRetries: 0,
+  };
+}
+
+function totalsOf(partitions: PartitionConsumerStats[], slots: Slot[]): ConsumerStats['totals'] {
+  const sum = (f: (p: PartitionConsumerStats) => number) => partitions.reduce((a, p) => a + f(p), 0);
+  return {
+    lagEvents: sum((p) => p.lagEvents),
+    lagSecondsMax: partitions.reduce((a, p) => Math.max(a, p.lagSeconds), 0),
+    ratePerSec: sum((p) => p.ratePerSec),
+    eventsConsumed: sum((p) => p.eventsConsumed),
+    eventsInserted: sum((p) => p.eventsInserted),
+    eventsDuplicate: sum((p) => p.eventsDuplicate),
+    deadLetters: sum((p) => p.deadLetters),
+    retries: sum((p) => p.retries),
+    restarts: slots.reduce((a, s) => a + s.stats.restarts, 0),
+  };
+}
+
+/** A worker thread or a child process, behind one small interface. */
+interface WorkerHandle {
+  readonly id: number;
+  send(message: ToWorker): void;
+  onMessage(listener: (message: FromWorker) => void): void;
+  /** Called once when the worker has ended: its exit code and, for an uncaught error, its message. */
+  onExit(listener: (code: number | null, error: string | undefined) => void): void;
+  /** Resolves true once ended, false after `timeoutMs`. */
+  exited(timeoutMs: number): Promise<boolean>;
+  /** Ends it at once (thread: terminate; process: SIGKILL) and resolves when it has ended. */
+  kill(): Promise<void>;
+}
+
+/** The worker entry beside this file, with this file's extension (`.ts` from source under tsx, `.js` built). */
+function workerEntry(): URL {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./worker${ext}`, import.meta.url);
+}
+
+function threadWorker(init: WorkerInit): WorkerHandle {
+  const entry = workerEntry();
+  // Under tsx (source), Node 20 does not apply `--import tsx` to a worker's entry: register tsx, then import.
+  const worker = entry.pathname.endsWith('.ts')
+    ? new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`,
+        { eval: true, workerData: { init } },
+      )
+    : new Worker(entry, { workerData: { init } });
+  let error: string | undefined;
+  worker.on('error', (err) => (error = err instanceof Error ? err.message : String(err)));
+  return endable(worker.threadId, {
+    send: (m) => worker.postMessage(m),
+    onMessage: (l) => worker.on('message', l),
+    onEnd: (l) => worker.on('exit', (code) => l(code, error)),
+    terminate: () => void worker.terminate(),
+  });
+}
+
+function processWorker(init: WorkerInit): WorkerHandle {
+  const child: ChildProcess = fork(fileURLToPath(workerEntry()), [], {
+    env: { ...process.env, [INIT_ENV]: JSON.stringify(init) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  return endable(child.pid ?? -1, {
+    send: (m) => {
+      if (child.connected) child.send(m);
+    },
+    onMessage: (l) => child.on('message', (m) => l(m as FromWorker)),
+    onEnd: (l) => child.on('exit', (code, signal) => l(code, signal ? `killed by ${signal}` : undefined)),
+    terminate: () => void child.kill('SIGKILL'),
+  });
+}
+
+function endable(
+  id: number,
+  w: {
+    send: (m: ToWorker) => void;
+    onMessage: (l: (m: FromWorker) => void) => void;
+    onEnd: (l: (code: number | null, error: string | undefined) => void) => void;
+    terminate: () => void;
+  },
+): WorkerHandle {
+  let ended = false;
+  const endListeners: ((code: number | null, error: string | undefined) => void)[] = [];
+  const waiters: (() => void)[] = [];
+  w.onEnd((code, error) => {
+    ended = true;
+    for (const l of endListeners) l(code, error);
+    for (const r of waiters.splice(0)) r();
+  });
+  const exited = (timeoutMs: number) =>
+    new Promise<boolean>((resolve) => {
+      if (ended) return resolve(true);
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  return {
+    id,
+    send: (m) => {
+      if (!ended) w.send(m);
+    },
+    onMessage: w.onMessage,
+    onExit: (l) => endListeners.push(l),
+    exited,
+    kill: async () => {
+      if (ended) return;
+      w.terminate();
+      // A terminated thread or a SIGKILLed process ends promptly; the bound only keeps a wedged OS from hanging us.
+      await exited(10_000);
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The entry point of a consumer worker — a worker thread or a child process, the same code for both. It opens a
+ * read-only reader of the log, its own connection to the sink, loads the handler, and runs one `PartitionConsumer`
+ * per assigned partition. It reports progress after every commit and ends on `stop` (after the batches in flight).
+ *
+ * A consumer that fails (the sink or the offset store keeps failing) ends the whole worker with an error: the
+ * supervisor restarts it and every partition resumes from its committed offset. A fenced consumer ends alone.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Log } from '../log/index.js';
+import { openFileLogReader } from '../log/index.js';
+import { PartitionConsumer } from './consumer.js';
+import { loadHandler, type Handler } from './handler.js';
+import { INIT_ENV, toWire, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import { openRelayedReader } from './relay.js';
+import { openSqliteSink } from './sqlite/sqlite-sink.js';
+
+interface Channel {
+  send(message: FromWorker): void;
+  onMessage(listener: (message: ToWorker) => void): void;
+  /** Lets the worker end once its work is done. */
+  close(): void;
+}
+
+/** The link to the supervisor. Messages that arrive before a listener is set are kept for it, in order. */
+function channel(): Channel {
+  let listener: ((m: ToWorker) => void) | undefined;
+  const early: ToWorker[] = [];
+  const deliver = (m: ToWorker) => (listener ? listener(m) : early.push(m));
+  const onMessage = (l: (m: ToWorker) => void) => {
+    listener = l;
+    for (const m of early.splice(0)) l(m);
+  };
+  if (parentPort) {
+    const port = parentPort;
+    port.on('message', deliver);
+    return { send: (m) => port.postMessage(m), onMessage, close: () => port.close() };
+  }
+  if (process.send) {
+    process.on('message', (m) => deliver(m as ToWorker));
+    return { send: (m) => process.send?.(m), onMessage, close: () => process.disconnect?.() };
+  }
+  throw new Error('the consumer worker must run as a worker thread or a forked child process');
+}
+
+async function main(): Promise<void> {
+  const ch = channel();
+  const init = initOf();
+  const { log, publish, closeRelay } = await openLog(init);
+  const sink = openSqliteSink({ path: init.sinkPath, durability: init.durability });
+  const handler = withDelay(await loadHandler(init.handlerPath), init.handlerDelayMs);
+  const consumers = new Map<number, PartitionConsumer>();
+  for (const partition of init.assigned) {
+    const consumer = new PartitionConsumer({
+      log,
+      sink,
+      handler,
+      group: init.group,
+      partition,
+      limits: init.limits,
+      onProgress: (progress) => ch.send({ t: 'progress', progress }),
+    });
+    if (init.paused.includes(partition)) consumer.pause();
+    consumers.set(partition, consumer);
+  }
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all([...consumers.values()].map((c) => c.stop()));
+    await sink.close();
+    await log.close();
+    closeRelay();
+    ch.send({ t: 'stopped' });
+    ch.close();
+  };
+  ch.onMessage((m) => {
+    if (m.t === 'pause') for (const p of m.partitions) consumers.get(p)?.pause();
+    else if (m.t === 'resume') for (const p of m.partitions) consumers.get(p)?.resume();
+    else if (m.t === 'range') publish(m.partition, m.offsetStart, m.offsetEnd);
+    else if (m.t === 'stop') void stopAll();
+  });
+  for (const c of consumers.values()) await c.start();
+  ch.send({ t: 'ready' });
+  const exits = [...consumers.values()].map(async (c) => {
+    const exit = await c.done;
+    ch.send({
+      t: 'exit',
+      partition: c.partition,
+      reason: exit.reason,
+      error: 'error' in exit ? toWire(exit.error) : undefined,
+    });
+    if (exit.reason === 'failed' && !stopping) throw (exit as { error: unknown }).error;
+  });
+  await Promise.all(exits);
+}
+
+/** Thread mode: `workerData.init`. Process mode: JSON in the environment variable `SHOCK_CONSUMER_INIT`. */
+function initOf(): WorkerInit {
+  const fromThread = (workerData as { init?: WorkerInit } | null)?.init;
+  if (fromThread) return fromThread;
+  const fromEnv = process.env[INIT_ENV];
+  if (fromEnv === undefined) throw new Error(`the consumer worker needs workerData.init or ${INIT_ENV}`);
+  return JSON.parse(fromEnv) as WorkerInit;
+}
+
+async function openLog(
+  init: WorkerInit,
+): Promise<{ log: Log; publish: (p: number, start: number, end: number) => void; closeRelay: () => void }> {
+  if (init.shared) {
+    const log = await openFileLogReader({ dir: init.dir, partitions: init.partitions, shared: init.shared });
+    return { log, publish: () => undefined, closeRelay: () => undefined };
+  }
+  const ranges = init.ranges ?? Array.from({ length: init.partitions }, (): [number, number] => [0, 0]);
+  const relayed = await openRelayedReader(init.dir, init.partitions, ranges);
+  return { log: relayed.log, publish: relayed.publish, closeRelay: relayed.close };
+}
+
+function withDelay(handler: Handler, delayMs: number): Handler {
+  if (delayMs <= 0) return handler;
+  return async (events, ctx) => {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return handler(events, ctx);
+  };
+}
+
+main().catch((err: unknown) => {
+  // Report, then end with the error: the supervisor sees the exit and restarts this worker.
+  try {
+    if (parentPort) parentPort.postMessage({ t: 'fatal', error: toWire(err) } satisfies FromWorker);
+    else process.send?.({ t: 'fatal', error: toWire(err) } satisfies FromWorker);
+  } finally {
+    process.exitCode = 1;
+    setImmediate(() => {
+      throw err;
+    });
+  }
+});
