@@ -8,7 +8,8 @@ import { register as fit } from './fit.js';
 import { register as lab } from './lab.js';
 import { register as plan } from './plan.js';
 import { register as report } from './report.js';
+import { register as serve } from './serve.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [fit, fanout, plan, lab, report];
+export const commands: Register[] = [fit, fanout, plan, lab, report, serve];

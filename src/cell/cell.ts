@@ -1,0 +1,262 @@
+/**
+ * One cell (seed §6): the gateway, the durable file log, the consumers and the SQLite sink of one configuration,
+ * sharing nothing with any other cell. `startCell` opens them in dependency order (log → metrics → gateway →
+ * consumers → listeners) and `close` takes them down in reverse, so that nothing accepted is lost:
+ *
+ *   1. stop accepting (close the listeners; requests still arriving on open sockets get 503
+ *      SHOCK_INGRESS_SHUTTING_DOWN; /readyz turns 503 at once),
+ *   2. let in-flight appends finish (bounded by `drainMs`), each answered 202 only once durable,
+ *   3. stop the consumers (each commits the offset of its last written batch),
+ *   4. close the log (flush, fdatasync, release the directory lock).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { shockError } from '../base/index.js';
+import { createGateway, type Gateway } from '../ingress/index.js';
+import { openFileLog, type FileLog } from '../log/index.js';
+import { createAdminServer } from './admin.js';
+import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
+import { startCellConsumers, type CellConsumers } from './consumers.js';
+import { devTenant, ensureDevKey } from './dev-key.js';
+import { createCellRegistry } from './metrics.js';
+import { createCellRoutes } from './routes.js';
+import { CellSampler } from './sampler.js';
+import type { CellStats } from './stats.js';
+import { TenantTable } from './tenants.js';
+
+/** Options of `startCell` beyond the configuration. */
+export interface StartCellOptions {
+  /** The configuration file, re-read by `POST /admin/schemas/reload`. */
+  configFile?: string;
+  /** The tool version shown in `/v1/stats` and the dashboard. */
+  version?: string;
+}
+
+/** What `describe()` tells the operator (the serve banner, `--json`). */
+export interface CellDescription {
+  url: string;
+  adminUrl: string | null;
+  dataDir: string;
+  partitions: number;
+  workers: number;
+  group: string;
+  sinkPath: string;
+  devKey: string | null;
+  devKeyFile: string | null;
+  curl: string;
+}
+
+/** A running cell. */
+export interface Cell {
+  readonly config: CellConfig;
+  /** Base URL of the public listener (`http://host:port`). */
+  readonly url: string;
+  /** Base URL of the admin listener, or null when disabled. */
+  readonly adminUrl: string | null;
+  readonly tenants: TenantTable;
+  stats(): CellStats;
+  readiness(): { ready: boolean; notReady: string[] };
+  describe(): CellDescription;
+  /** Graceful shutdown (idempotent): stop accepting, finish appends, stop consumers, close the log. */
+  close(): Promise<void>;
+}
+
+interface Parts {
+  log: FileLog;
+  gateway?: Gateway;
+  consumers?: CellConsumers;
+  admin?: Server;
+  sampler?: CellSampler;
+}
+
+/** Starts a cell from a validated configuration (see `loadCellConfig`). */
+export async function startCell(config: CellConfig, options: StartCellOptions = {}): Promise<Cell> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const dev = config.tenants.length === 0 ? ensureDevKey(config.dataDir) : null;
+  const initialTenants: TenantConfig[] = dev ? [devTenant(dev.key)] : [...config.tenants];
+  const log = await openFileLog({
+    dir: join(config.dataDir, 'log'),
+    partitions: config.log.partitions,
+    groupCommitWindowMs: config.log.groupCommitWindowMs,
+    segmentBytesMax: config.log.segmentBytesMax,
+  });
+  const parts: Parts = { log };
+  try {
+    return await assemble(config, options, parts, initialTenants, dev?.key ?? null);
+  } catch (err) {
+    await closeParts(parts, 0).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function assemble(
+  config: CellConfig,
+  options: StartCellOptions,
+  parts: Parts,
+  initialTenants: TenantConfig[],
+  devKey: string | null,
+): Promise<Cell> {
+  const startedMs = Date.now();
+  const state = { draining: false, closing: null as Promise<void> | null };
+  const group = config.consumers.group;
+  const log = parts.log;
+  const registry = createCellRegistry({
+    group,
+    logPartitions: () => log.stats().partitions,
+    lag: () => sampler.lag(),
+    consumerTotals: () => sampler.consumerTotals(),
+    ready: () => readiness().ready,
+  });
+  const gateway = createGateway({
+    log,
+    registry,
+    config: {
+      tenants: initialTenants,
+      schemas: config.schemas,
+      limits: config.limits,
+      shedding: config.shedding,
+      rateLimit: config.rateLimit,
+    },
+    fallback: createCellRoutes({
+      metrics: () => registry.metrics(),
+      metricsContentType: registry.contentType,
+      readiness: () => readiness(),
+      stats: () => stats(),
+    }),
+  });
+  parts.gateway = gateway;
+  const consumers = await startCellConsumers(log, config);
+  parts.consumers = consumers;
+  const sampler = new CellSampler({ log, group, gateway: () => gateway.stats(), consumers: () => consumers.figures() });
+  parts.sampler = sampler;
+  const tenants = new TenantTable(initialTenants, (list) => gateway.reload({ tenants: list }));
+
+  function readiness(): { ready: boolean; notReady: string[] } {
+    const notReady: string[] = [];
+    if (state.draining) notReady.push('draining');
+    if (log.stats().partitions.some((p) => p.failed)) notReady.push('a log partition failed');
+    const c = consumers.figures();
+    if (!c.running) notReady.push('consumers not running');
+    if (gateway.breakerState() === 'open') notReady.push('breaker open');
+    return { ready: notReady.length === 0, notReady };
+  }
+
+  function stats(): CellStats {
+    const r = readiness();
+    return sampler.stats({
+      version: options.version ?? 'dev',
+      uptimeSec: Math.round((Date.now() - startedMs) / 1000),
+      partitions: config.log.partitions,
+      ready: r.ready,
+      notReady: r.notReady,
+      draining: state.draining,
+    });
+  }
+
+  const { url } = await gateway.listen({ host: config.http.host, port: config.http.port });
+  let adminUrl: string | null = null;
+  if (config.admin.enabled) {
+    const admin = createAdminServer({
+      tenants,
+      stats,
+      reloadSchemas: async () => {
+        if (options.configFile === undefined) {
+          throw shockError('SHOCK_CELL_ADMIN_INVALID', 'the cell was started without --config: nothing to reload');
+        }
+        const fresh = loadCellConfig(options.configFile);
+        gateway.reload({ schemas: fresh.schemas });
+        return { types: Object.keys(fresh.schemas).sort() };
+      },
+      pauseConsumers: () => consumers.pause(),
+      resumeConsumers: () => consumers.resume(),
+    });
+    parts.admin = admin;
+    adminUrl = await listen(admin, config.admin.host, config.admin.port);
+  }
+  sampler.start();
+
+  return {
+    config,
+    url,
+    adminUrl,
+    tenants,
+    stats,
+    readiness,
+    describe: () => describeCell(config, url, adminUrl, devKey),
+    close() {
+      if (state.closing === null) {
+        state.draining = true;
+        state.closing = closeParts(parts, config.drainMs);
+      }
+      return state.closing;
+    },
+  };
+}
+
+/** Reverse order of start; every step runs even if an earlier one failed; the first error is rethrown. */
+async function closeParts(parts: Parts, drainMs: number): Promise<void> {
+  const errors: unknown[] = [];
+  const step = async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(err);
+    }
+  };
+  parts.sampler?.stop();
+  const admin = parts.admin;
+  if (admin) await step(() => closeServer(admin));
+  const gateway = parts.gateway;
+  if (gateway) await step(() => gateway.close({ drainMs }));
+  const consumers = parts.consumers;
+  if (consumers) await step(() => consumers.stop());
+  await step(() => parts.log.close());
+  if (errors.length > 0) throw errors[0];
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? 'choose another --admin-port (0 = any free port)' : undefined;
+      const message = `the admin listener cannot listen on ${host}:${port}: ${err.code ?? err.message}`;
+      reject(shockError('SHOCK_CELL_LISTEN_FAILED', message, { host, port, hint }, err));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const a = server.address() as { address: string; port: number; family: string };
+      resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    });
+  });
+}
+
+function describeCell(
+  config: CellConfig,
+  url: string,
+  adminUrl: string | null,
+  devKey: string | null,
+): CellDescription {
+  const key = devKey ?? '<your API key>';
+  const body = JSON.stringify({ type: 'page.view', payload: { url: '/hello' } });
+  return {
+    url,
+    adminUrl,
+    dataDir: config.dataDir,
+    partitions: config.log.partitions,
+    workers: config.consumers.workers,
+    group: config.consumers.group,
+    sinkPath: config.consumers.sinkPath,
+    devKey,
+    devKeyFile: devKey ? join(config.dataDir, 'dev-key') : null,
+    curl: `curl -i ${url}/v1/events -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '${body}'`,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The cell's consumers: the consume area's supervisor (one consumer per partition, spread over worker threads,
+ * writing to the SQLite sink) started from the cell configuration, seen through the few figures the cell needs —
+ * committed offsets for lag, totals for metrics, running/paused for readiness and the dashboard.
+ */
+import { startConsumers } from '../consume/index.js';
+import type { FileLog } from '../log/index.js';
+import type { CellConfig } from './config.js';
+import type { ConsumerFigures } from './sampler.js';
+
+/** The consumers of a running cell. */
+export interface CellConsumers {
+  figures(): ConsumerFigures;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Finishes the batches in flight, commits their offsets, stops the workers. */
+  stop(): Promise<void>;
+}
+
+/** Starts the consumers of `config` on `log`. */
+export async function startCellConsumers(log: FileLog, config: CellConfig): Promise<CellConsumers> {
+  const c = config.consumers;
+  const supervisor = await startConsumers({
+    log,
+    group: c.group,
+    partitions: config.log.partitions,
+    workers: c.workers,
+    // No handler configured: the consume area's built-in example handler.
+    handlerPath: c.handler === '' ? undefined : c.handler,
+    sinkPath: c.sinkPath,
+    handlerDelayMs: c.handlerDelayMs,
+  });
+  return {
+    figures(): ConsumerFigures {
+      const s = supervisor.snapshot();
+      const offsetCommitted: number[] = [];
+      for (const p of s.partitions) offsetCommitted[p.partition] = p.offsetCommitted;
+      return {
+        running: s.state === 'running',
+        paused: s.paused,
+        offsetCommitted,
+        consumed: s.totals.eventsConsumed,
+        dlqWrites: s.totals.deadLetters,
+      };
+    },
+    async pause() {
+      supervisor.pause();
+    },
+    async resume() {
+      supervisor.resume();
+    },
+    stop: () => supervisor.stop(),
+  };
+}
