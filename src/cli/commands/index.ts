@@ -8,8 +8,9 @@ import { register as fit } from './fit.js';
 import { register as lab } from './lab.js';
 import { register as plan } from './plan.js';
 import { register as report } from './report.js';
+import { register as load } from './load.js';
 import { register as serve } from './serve.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [fit, fanout, plan, lab, report, serve];
+export const commands: Register[] = [fit, fanout, plan, lab, report, serve, load];

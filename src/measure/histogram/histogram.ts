@@ -79,7 +79,7 @@ export function summarizeMs(histogram: LatencyHistogram): LatencySummaryMs {
   const at = (p: number): number => (count === 0 ? 0 : histogram.getValueAtPercentile(p) / histogramUnitsPerMs);
   return {
     count,
-    min: count === 0 ? 0 : histogram.minNonZeroValue / histogramUnitsPerMs,
+    min: count === 0 ? 0 : lowestEquivalentUs(histogram, histogram.minNonZeroValue) / histogramUnitsPerMs,
     mean: count === 0 ? 0 : histogram.mean / histogramUnitsPerMs,
     stdDeviation: count === 0 ? 0 : histogram.stdDeviation / histogramUnitsPerMs,
     p50: at(50),
@@ -90,16 +90,33 @@ export function summarizeMs(histogram: LatencyHistogram): LatencySummaryMs {
     p99_9: at(99.9),
     p99_99: at(99.99),
     p99_999: at(99.999),
-    max: count === 0 ? 0 : histogram.maxValue / histogramUnitsPerMs,
+    max: count === 0 ? 0 : maxEquivalentUs(histogram) / histogramUnitsPerMs,
   };
 }
 
-/** Number of recorded values strictly above `thresholdMs` (bucket resolution: ≤ 0.1% of the value). */
+/**
+ * The highest value equivalent to the recorded maximum (HdrHistogram Java's `getMaxValue`): the same before and
+ * after an encode/merge, which keeps the exact maximum only to bucket precision.
+ */
+export function maxEquivalentUs(histogram: LatencyHistogram): number {
+  const h = histogram as unknown as { highestEquivalentValue(v: number): number };
+  return h.highestEquivalentValue(histogram.maxValue);
+}
+
+/** The lowest value in the bucket of `valueUs` (stable across encode/merge, unlike the exact minimum). */
+export function lowestEquivalentUs(histogram: LatencyHistogram, valueUs: number): number {
+  const h = histogram as unknown as { lowestEquivalentValue(v: number): number };
+  return h.lowestEquivalentValue(valueUs);
+}
+
+/** Number of recorded values strictly above `thresholdMs`, at bucket resolution (≤ 0.1% of the value). */
 export function countAboveMs(histogram: LatencyHistogram, thresholdMs: number): number {
   if (histogram.totalCount === 0) return 0;
+  // A bucket counts as above only when its lowest value is above the threshold (the threshold's own bucket is not).
   const thresholdUs = thresholdMs * histogramUnitsPerMs;
   let above = 0;
-  for (const v of recordedValues(histogram)) if (v.valueUs > thresholdUs) above += v.count;
+  for (const v of recordedValues(histogram))
+    if (lowestEquivalentUs(histogram, v.valueUs) > thresholdUs) above += v.count;
   return above;
 }
 

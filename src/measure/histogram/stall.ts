@@ -6,9 +6,9 @@
  *
  * The percentile curve is read at HdrHistogram's reporting ticks q_k = 1 − 2^(−k/t) (t ticks per halving, the rows of
  * the `.hgrm` spectrum), where x = log(1/(1−q)) is evenly spaced, so the log-slope per tick is
- * s_k = ln L(q_{k+1}) − ln L(q_k). The kink is the first tick above P50 where s_k > 3 · max(b_k, s_floor), b_k being
- * the mean slope from P50 to q_k (the body's own steepness) and s_floor a noise floor so a flat body's jitter is not
- * mistaken for a kink.
+ * s_k = ln L(q_{k+1}) − ln L(q_k). The kink is the first tick after P50 where s_k > 3 · max(b_k, s_floor), b_k being
+ * the mean slope from P50 to q_k (the body's own steepness, over at least one tick) and s_floor a noise floor so a flat body's jitter is not
+ * mistaken for a kink. L_stall is the geometric midpoint of the kink segment [L(q_k), L(q_{k+1})].
  */
 import { countAboveMs, histogramUnitsPerMs, type LatencyHistogram } from './histogram.js';
 
@@ -64,10 +64,14 @@ export function findSlopeKinkUs(histogram: LatencyHistogram, ticksPerHalf = stal
     values.push(value);
     lnL.push(Math.log(Math.max(1, value)));
   }
-  for (let j = 0; j + 1 < lnL.length; j++) {
+  // From the second tick on, so the body's own slope (over at least one tick) is the baseline.
+  for (let j = 1; j + 1 < lnL.length; j++) {
     const slope = lnL[j + 1] - lnL[j];
-    const baseline = j === 0 ? 0 : (lnL[j] - lnL[0]) / j;
-    if (slope > stallSlopeJumpMin * Math.max(baseline, stallSlopeFloorPerTick)) return values[j];
+    const baseline = (lnL[j] - lnL[0]) / j;
+    // The boundary sits inside the kink segment, at its geometric midpoint: in a gap between body and stall it
+    // splits them cleanly; on a steep slope it is within one tick of the kink.
+    if (slope > stallSlopeJumpMin * Math.max(baseline, stallSlopeFloorPerTick))
+      return Math.sqrt(values[j] * values[j + 1]);
   }
   return null;
 }

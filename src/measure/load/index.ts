@@ -14,3 +14,5 @@ export type { Stage, ArrivalProcess, RateProfile, Arrival } from './schedule.js'
 export { compileTemplate, createKeySampler, BodyRenderer, templateFields } from './template.js';
 export type { BodySpec, KeyDistribution, TemplateField } from './template.js';
 export { mergePartials, mergeEncoded } from './merge.js';
+export { formatLoadText, loadResultToHlog } from './text.js';
+export type { LoadTextOptions } from './text.js';

@@ -33,7 +33,7 @@ export const loadDefaults = Object.freeze({
   workersMax: 64,
   seed: 1,
   maxErrorRate: 0.01,
-  lagMaxMs: 25,
+  lagMaxMs: 50,
   /** The achieved rate must be within this fraction of the scheduled rate. */
   rateToleranceFraction: 0.01,
   preflightTimeoutMs: 3000,

@@ -63,7 +63,7 @@ export interface OpenLoopOptions extends CommonLoadOptions {
   arrival?: ArrivalProcess;
   /** Most requests outstanding per worker; an arrival beyond it is dropped and counted. Default 10 000. */
   maxInflight?: number;
-  /** The run is not valid when the p99 scheduling lag exceeds this, ms. Default 25. */
+  /** The run is not valid when the p99 scheduling lag exceeds this, ms. Default 50. */
   lagMaxMs?: number;
 }
 
