@@ -16,7 +16,8 @@ import { Authenticator, type GatewayTenant } from './auth.js';
 import { resolveGatewayConfig, type GatewayConfig, type ResolvedGatewayConfig } from './config.js';
 import { DedupeWindow } from './dedupe.js';
 import { EventIdGenerator } from './event-id.js';
-import { ingest, type Exchange, type IngestCounters, type IngestState, type Route } from './ingest.js';
+import { ingest } from './ingest.js';
+import type { Exchange, IngestCounters, IngestState, Route } from './stages.js';
 import { GatewayMetrics } from './metrics.js';
 import { onClientError, sendError } from './respond.js';
 import {

@@ -1,0 +1,338 @@
+/**
+ * The stages of the ingest path shared by the single-event and the batch flow: the per-request `Exchange`, the
+ * gateway state the flows read (`IngestState`), early rejections (empty bucket, open breaker), event preparation
+ * (validate, permission, defaults, encode, size, partition), the overload decision, and the durable append of one
+ * partition's events with the dedupe window and breaker kept informed. Module-level functions, no per-request closures.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  assert,
+  encodeEvent,
+  isShockError,
+  shockError,
+  type Clock,
+  type ErrorCode,
+  type Limits,
+  type Priority,
+  type Rng,
+  type ShockError,
+  type StoredEvent,
+} from '../base/index.js';
+import type { AppendResult, Log } from '../log/index.js';
+import { checkTypeAllowed, type Authenticator, type Principal } from './auth.js';
+import type { DedupeEntry, DedupeWindow } from './dedupe.js';
+import type { EventIdGenerator } from './event-id.js';
+import type { GatewayMetrics } from './metrics.js';
+import { partitionForKey } from './partition.js';
+import { sendError, type ResponseHeaders } from './respond.js';
+import type { CircuitBreaker, OverloadSignals, Pressure, Shedder } from './shed.js';
+import { retryAfterSec, type TenantLimiter } from './token-bucket.js';
+import type { EventValidator } from './validate.js';
+
+/** The routes the gateway owns. */
+export type Route = 'events' | 'batch';
+
+/** Counters behind `stats()`. */
+export interface IngestCounters {
+  requests: number;
+  received: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  rejectedByCode: Map<string, number>;
+  acceptedByTenant: Map<string, number>;
+  acceptedByPartition: number[];
+  shed: number;
+  delayed: number;
+  rateLimited: number;
+  shadowed: number;
+}
+
+/** What the flows need from the gateway. */
+export interface IngestState {
+  readonly log: Log;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly limits: Readonly<Limits>;
+  auth: Authenticator;
+  validator: EventValidator;
+  readonly limiter: TenantLimiter;
+  readonly shedder: Shedder;
+  readonly breaker: CircuitBreaker;
+  readonly dedupe: DedupeWindow;
+  readonly ids: EventIdGenerator;
+  readonly metrics: GatewayMetrics;
+  readonly counters: IngestCounters;
+  /** Events awaiting their durable append. */
+  inflightEvents: number;
+  draining: boolean;
+  signals(): OverloadSignals;
+  onAppendError(err: unknown, partition: number): void;
+}
+
+/** One request being answered. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: Route;
+  readonly startMs: number;
+  readonly receivedAtMs: number;
+  principal: Principal | null;
+  readonly h: ResponseHeaders;
+}
+
+/** An event ready to append. */
+export interface Prepared {
+  eventId: string;
+  /** True when the client supplied the id (only those enter the dedupe window). */
+  clientId: boolean;
+  priority: Priority;
+  keyBytes: Buffer;
+  value: Buffer;
+  partition: number;
+}
+
+/** Outcome of one record in a batch (or of the single event). */
+export type Outcome =
+  | { ok: true; eventId: string; partition: number; offset: number; duplicate: boolean }
+  | { ok: false; err: ShockError; eventId: string | undefined };
+
+/** Answers a whole-request failure and counts it. */
+export function fail(s: IngestState, ex: Exchange, err: ShockError, events = 0): void {
+  countError(s, err.code, events);
+  sendError(ex.res, err, ex.h);
+}
+
+export function countError(s: IngestState, code: ErrorCode, events: number): void {
+  s.metrics.errors.labels(code).inc();
+  if (events > 0) {
+    s.metrics.countDiscarded(code, events);
+    s.counters.rejected += events;
+    s.counters.rejectedByCode.set(code, (s.counters.rejectedByCode.get(code) ?? 0) + events);
+  }
+}
+
+/** Sets the tenant's RateLimit headers on the response. */
+export function rateHeaders(s: IngestState, ex: Exchange, tenant: string): void {
+  ex.h.rateLimitPolicy = s.limiter.policyHeader(tenant);
+  ex.h.rateLimit = s.limiter.stateHeader(tenant);
+}
+
+/** Rejections decided before reading the body: an empty token bucket (429) or an open breaker (503). */
+export function earlyRejection(s: IngestState, ex: Exchange, tenant: string): ShockError | null {
+  const bucket = s.limiter.bucket(tenant);
+  if (!bucket.hasToken()) {
+    if (s.limiter.options.mode === 'enforce') {
+      ex.h.close = true;
+      return rateLimited(s, ex, tenant, 1);
+    }
+  }
+  if (s.breaker.state() === 'open') {
+    ex.h.close = true;
+    return breakerOpen(s, ex);
+  }
+  return null;
+}
+
+export function rateLimited(s: IngestState, ex: Exchange, tenant: string, events: number): ShockError {
+  const bucket = s.limiter.bucket(tenant);
+  ex.h.retryAfterSec = retryAfterSec(bucket.msUntilToken(), s.rng, s.limiter.options.retryJitterSecMax);
+  ex.h.shedReason = 'rate_limited';
+  s.metrics.rateLimited.labels(tenant, 'enforce').inc(events);
+  s.counters.rateLimited += events;
+  return shockError('SHOCK_INGRESS_RATE_LIMITED', `tenant ${tenant} is over its rate; retry after the delay`, {
+    tenant,
+    retryAfterSec: ex.h.retryAfterSec,
+  });
+}
+
+export function breakerOpen(s: IngestState, ex: Exchange): ShockError {
+  ex.h.retryAfterSec = retryAfterSec(s.breaker.msUntilProbe(), s.rng, s.limiter.options.retryJitterSecMax);
+  ex.h.shedReason = 'breaker_open';
+  return shockError('SHOCK_INGRESS_STORAGE_UNAVAILABLE', 'the log is failing; the circuit breaker is open', {
+    breaker: 'open',
+    retryAfterSec: ex.h.retryAfterSec,
+  });
+}
+
+export function shed(s: IngestState, ex: Exchange, pressure: Pressure): ShockError {
+  ex.h.retryAfterSec = retryAfterSec(0, s.rng, s.limiter.options.retryJitterSecMax);
+  ex.h.shedReason = pressure.reason;
+  return shockError('SHOCK_INGRESS_SHED', `the server is overloaded (${pressure.reason}); retry after the delay`, {
+    reason: pressure.reason,
+    loadRatio: Math.round(pressure.ratio * 1000) / 1000,
+  });
+}
+
+/** Validates and encodes one parsed event for `principal`. */
+export function prepare(
+  s: IngestState,
+  principal: Principal,
+  value: unknown,
+  receivedAtMs: number,
+): Prepared | ShockError {
+  const v = s.validator.validate(value);
+  if (isShockError(v)) return v;
+  if (v.tenant !== undefined && v.tenant !== principal.tenant) {
+    return shockError('SHOCK_INGRESS_FORBIDDEN', 'the body names another tenant; the tenant comes from the API key', {
+      problems: [{ path: '/tenant', message: `must be omitted or equal "${principal.tenant}"` }],
+    });
+  }
+  const typeError = checkTypeAllowed(principal, v.type);
+  if (typeError !== null) return typeError;
+  const eventId = v.event_id ?? s.ids.next();
+  const key = v.key ?? principal.tenant;
+  const stored: StoredEvent = {
+    event_id: eventId,
+    tenant: principal.tenant,
+    type: v.type,
+    ts: v.ts ?? receivedAtMs,
+    priority: v.priority,
+    key,
+    payload: v.payload,
+  };
+  const encoded = encodeEvent(stored);
+  if (encoded.length > s.limits.eventBytesMax) {
+    return shockError(
+      'SHOCK_INGRESS_RECORD_TOO_LARGE',
+      `the event encodes to more than ${s.limits.eventBytesMax} bytes`,
+      {
+        bytes: encoded.length,
+        eventBytesMax: s.limits.eventBytesMax,
+      },
+    );
+  }
+  const keyBytes = Buffer.from(key, 'utf8');
+  return {
+    eventId,
+    clientId: v.event_id !== undefined,
+    priority: v.priority,
+    keyBytes,
+    value: encoded,
+    partition: partitionForKey(keyBytes, s.log.partitions),
+  };
+}
+
+/** Appends one partition's events (durable on return) and keeps the dedupe window and breaker informed. */
+export async function appendGroup(
+  s: IngestState,
+  tenant: string,
+  partition: number,
+  events: Prepared[],
+): Promise<AppendResult | ShockError> {
+  const records = events.map((e) => ({ key: e.keyBytes, value: e.value, timestampMs: 0 }));
+  const startMs = s.clock.monoMs();
+  const nowMs = s.clock.nowMs();
+  for (const r of records) r.timestampMs = nowMs;
+  s.inflightEvents += events.length;
+  let promise: Promise<AppendResult>;
+  try {
+    promise = s.log.append(partition, records);
+  } catch (err) {
+    promise = Promise.reject(err);
+  }
+  const entries: Array<[string, DedupeEntry]> = [];
+  for (let i = 0; i < events.length; i++) {
+    if (!events[i].clientId) continue;
+    const entry: DedupeEntry = { partition, pending: promise, index: i, offset: -1, acceptedAtMs: nowMs };
+    s.dedupe.add(tenant, events[i].eventId, entry);
+    entries.push([events[i].eventId, entry]);
+  }
+  try {
+    const result = await promise;
+    assert(result.count === events.length, 'append returns one offset per record', {
+      count: result.count,
+      records: events.length,
+    });
+    assert(Number.isSafeInteger(result.baseOffset) && result.baseOffset >= 0, 'offsets are safe integers');
+    s.breaker.onSuccess();
+    for (const [, entry] of entries) {
+      entry.offset = result.baseOffset + entry.index;
+      entry.pending = null;
+    }
+    s.metrics.appendDuration.observe((s.clock.monoMs() - startMs) / 1000);
+    s.metrics.appendRecords.observe(events.length);
+    s.metrics.countAccepted(tenant, partition, events.length);
+    s.counters.accepted += events.length;
+    s.counters.acceptedByTenant.set(tenant, (s.counters.acceptedByTenant.get(tenant) ?? 0) + events.length);
+    s.counters.acceptedByPartition[partition] += events.length;
+    return result;
+  } catch (err) {
+    for (const [id, entry] of entries) s.dedupe.remove(tenant, id, entry);
+    const clientFault = err !== null && typeof err === 'object' && (err as ShockError).httpStatus < 500;
+    if (clientFault) s.breaker.onSuccess();
+    else s.breaker.onFailure();
+    s.onAppendError(err, partition);
+    if (clientFault) return err as ShockError;
+    const cause = (err as ShockError)?.code ?? (err as Error)?.message ?? String(err);
+    return shockError(
+      'SHOCK_INGRESS_APPEND_FAILED',
+      'the log failed the append; nothing of it was acknowledged',
+      {
+        partition,
+        cause,
+      },
+      err,
+    );
+  } finally {
+    s.inflightEvents -= events.length;
+  }
+}
+
+/** The outcome of a duplicate: the original's partition and offset once its append has settled. */
+export async function duplicateOutcome(entry: DedupeEntry, eventId: string): Promise<Outcome> {
+  if (entry.pending !== null) {
+    try {
+      const r = await entry.pending;
+      return { ok: true, eventId, partition: entry.partition, offset: r.baseOffset + entry.index, duplicate: true };
+    } catch {
+      const err = shockError('SHOCK_INGRESS_APPEND_FAILED', 'the original append of this event id failed; retry', {
+        partition: entry.partition,
+      });
+      return { ok: false, err, eventId };
+    }
+  }
+  return { ok: true, eventId, partition: entry.partition, offset: entry.offset, duplicate: true };
+}
+
+/** Waits `ms` (graduated delay). One timer per delayed request; no timer when there is no delay. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Overload decision for a request: shed (returns the 503), delay (awaits), shadow (counts), or nothing. */
+export async function overload(
+  s: IngestState,
+  ex: Exchange,
+  pressure: Pressure,
+  priority: Priority,
+): Promise<ShockError | null> {
+  const shadow = s.shedder.options.shadow;
+  if (s.shedder.shouldShed(pressure, priority)) {
+    s.metrics.shedDecisions.labels(shadow ? 'shadow' : 'shed', pressure.reason, priority).inc();
+    if (shadow) {
+      s.counters.shadowed += 1;
+      ex.h.shadow = `shed;reason=${pressure.reason}`;
+      return null;
+    }
+    s.counters.shed += 1;
+    return shed(s, ex, pressure);
+  }
+  if (pressure.delayMs > 0 && priority !== 'critical') {
+    s.metrics.shedDecisions.labels(shadow ? 'shadow' : 'delay', pressure.reason, priority).inc();
+    if (shadow) {
+      s.counters.shadowed += 1;
+      ex.h.shadow = `delay;ms=${pressure.delayMs}`;
+      return null;
+    }
+    s.counters.delayed += 1;
+    await sleep(pressure.delayMs);
+  }
+  return null;
+}
+
+export function shadowRateLimited(s: IngestState, ex: Exchange, tenant: string, events: number): void {
+  s.metrics.rateLimited.labels(tenant, 'shadow').inc(events);
+  s.counters.shadowed += events;
+  ex.h.shadow = 'rate_limited';
+}
