@@ -31,13 +31,14 @@ export function uslThroughput(params: UslParams, n: number): number {
 
 /**
  * N_max = sqrt((1 − α)/β), the node count where X(N) peaks (dX/dN = 0; Gunther 2007, eq. 4.33). Infinity when
- * β = 0 (Amdahl's law: throughput saturates at γ/α but never declines). When α ≥ 1 throughput never rises above one
- * node's, and N_max is 1. The value is continuous: the best whole node count is one of floor/ceil of it.
+ * β = 0 (Amdahl's law: throughput saturates at γ/α but never declines). When α ≥ 1, or β > 1 − α, throughput never
+ * rises above one node's and N_max is 1 (the formula's value below 1 is not a node count). The value is continuous:
+ * the best whole node count is one of floor/ceil of it.
  */
 export function uslNMax(alpha: number, beta: number): number {
   if (alpha >= 1) return 1;
   if (beta <= 0) return Infinity;
-  return Math.sqrt((1 - alpha) / beta);
+  return Math.max(1, Math.sqrt((1 - alpha) / beta));
 }
 
 /** X_max = X(N_max); with β = 0 the Amdahl asymptote γ/α (Infinity when α = 0 too: linear scaling). */

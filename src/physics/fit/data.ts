@@ -100,11 +100,16 @@ export function groupByN(rows: readonly Measurement[]): MeasurementGroup[] {
   return [...byN.entries()].sort((a, b) => a[0] - b[0]).map(([n, xs]) => ({ n, xs, mean: mean(xs), sd: sampleSd(xs) }));
 }
 
+/** Pseudo degrees of freedom of the pooled variance model in the shrinkage of each N's variance (see below). */
+const shrinkagePriorDof = 4;
+
 /**
- * Weights 1/σ²_N for every row, where σ_N is the standard deviation of the windows at N. An N with a single window
- * (or identical windows) borrows the pooled coefficient of variation of the others: σ = CV·mean. Without repeated
- * windows every weight is 1 (ordinary least squares, as R `usl` does). Weights are scaled to mean 1, which changes
- * neither the estimate nor the (residual-variance scaled) covariance.
+ * Weights 1/σ²_N for every row, where σ_N is the standard deviation of the windows at N. A handful of windows gives
+ * a noisy σ (with 3 windows the estimate has 2 degrees of freedom), and noisy weights make a worse fit than none, so
+ * each N's variance is shrunk towards a pooled model in which σ is proportional to the mean (a common coefficient of
+ * variation): σ²_N = ((k − 1)·s²_N + ν·(CV·mean_N)²) / (k − 1 + ν) with ν = 4. An N with a single window takes the
+ * pooled value. Without repeated windows every weight is 1 (ordinary least squares, as R `usl` does). Weights are
+ * scaled to mean 1, which changes neither the estimate nor the (residual-variance scaled) covariance.
  */
 export function windowWeights(
   rows: readonly Measurement[],
@@ -113,20 +118,20 @@ export function windowWeights(
   let cvNumerator = 0;
   let cvDof = 0;
   for (const g of groups) {
-    if (g.xs.length >= 2 && g.sd > 0) {
+    if (g.xs.length >= 2) {
       cvNumerator += (g.xs.length - 1) * (g.sd / g.mean) ** 2;
       cvDof += g.xs.length - 1;
     }
   }
-  if (cvDof === 0) return { weights: rows.map(() => 1), weighted: false };
+  if (cvDof === 0 || cvNumerator === 0) return { weights: rows.map(() => 1), weighted: false };
   const cvPooled = Math.sqrt(cvNumerator / cvDof);
-  const sigmaByN = new Map<number, number>();
+  const varianceByN = new Map<number, number>();
   for (const g of groups) {
-    const own = g.xs.length >= 2 && g.sd > 0 ? g.sd : cvPooled * g.mean;
-    // A window spread far below the pooled one would take all the weight; floor it at a tenth of the pooled σ.
-    sigmaByN.set(g.n, Math.max(own, 0.1 * cvPooled * g.mean));
+    const dof = g.xs.length - 1;
+    const prior = (cvPooled * g.mean) ** 2;
+    varianceByN.set(g.n, (dof * g.sd ** 2 + shrinkagePriorDof * prior) / (dof + shrinkagePriorDof));
   }
-  const raw = rows.map((r) => 1 / sigmaByN.get(r.n)! ** 2);
+  const raw = rows.map((r) => 1 / varianceByN.get(r.n)!);
   const scale = mean(raw);
   return { weights: raw.map((w) => w / scale), weighted: true };
 }

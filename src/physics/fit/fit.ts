@@ -157,10 +157,17 @@ interface BoundDecision {
 }
 
 /**
- * The active-bound rule on the unconstrained optimum. A negative coefficient whose upper interval bound (at `level`)
- * reaches 0 is held at 0; one whose whole interval is below 0 is refused with SHOCK_FIT_NON_PHYSICAL.
+ * Two-sided level of the interval that decides a refusal. "Clearly negative" means its 99% interval lies below 0:
+ * when the truth is 0, noise alone refuses the data at most 0.5% of the time (at 90% it would be 5%, and honest data
+ * from a system with almost no contention would be refused one time in twenty).
  */
-export function classifyNegatives(unc: UnconstrainedEstimate, nTop: number, level: number): BoundDecision {
+export const refusalLevel = 0.99;
+
+/**
+ * The active-bound rule on the unconstrained optimum. A negative coefficient whose 99% interval reaches 0 is held at
+ * 0 (with a warning); one whose whole 99% interval is below 0 is refused with SHOCK_FIT_NON_PHYSICAL.
+ */
+export function classifyNegatives(unc: UnconstrainedEstimate, nTop: number): BoundDecision {
   const bound: ('alpha' | 'beta')[] = [];
   const undetermined: ('alpha' | 'beta')[] = [];
   const effects = { alpha: Math.abs(unc.alpha) * (nTop - 1), beta: Math.abs(unc.beta) * nTop * (nTop - 1) };
@@ -174,9 +181,9 @@ export function classifyNegatives(unc: UnconstrainedEstimate, nTop: number, leve
       continue;
     }
     const se = Math.sqrt(variance);
-    const q = studentTQuantile(1 - (1 - level) / 2, unc.dof);
+    const q = studentTQuantile(1 - (1 - refusalLevel) / 2, unc.dof);
     const upper = value + q * se;
-    if (upper < 0) throw nonPhysical(name, value, { lower: value - q * se, upper, level });
+    if (upper < 0) throw nonPhysical(name, value, { lower: value - q * se, upper, level: refusalLevel });
     bound.push(name);
   }
   return { bound, undetermined };
@@ -239,11 +246,14 @@ export function fitUsl(measurements: readonly Measurement[], options: FitOptions
   // The sign question is one of the data, decided on least squares (the closed form's own regression for it).
   const closed = fitClosedFormCore(input, { betaFixed });
   const unconstrained = method === 'closed' ? closed.unconstrained : fitNlsCore(input, { betaFixed }).unconstrained;
-  const decision = unconstrained ? classifyNegatives(unconstrained, nTop, level) : { bound: [], undetermined: [] };
+  const decision = unconstrained ? classifyNegatives(unconstrained, nTop) : { bound: [], undetermined: [] };
 
   const est = fitCore(method, input, coreOptions);
-  if (decision.undetermined.length > 0 && maxDeviation(prepared, est) > offModelFraction) {
-    const name = decision.undetermined[0];
+  // A bound that leaves a point more than 15% off the model is not noise: the data needs the negative coefficient.
+  // (This also decides when there are no degrees of freedom for an interval.)
+  const negatives = [...decision.bound, ...decision.undetermined];
+  if (negatives.length > 0 && maxDeviation(prepared, est) > offModelFraction) {
+    const name = negatives[0];
     throw nonPhysical(name, unconstrained![name]);
   }
 
@@ -458,6 +468,7 @@ function coefficientIntervals(est: CoreEstimate, level: number): FitIntervals {
         [cov[2][1], cov[2][2]],
       ],
       level,
+      dof,
     ),
   };
 }

