@@ -164,7 +164,14 @@ async function assemble(
         if (options.configFile === undefined) {
           throw shockError('SHOCK_CELL_ADMIN_INVALID', 'the cell was started without --config: nothing to reload');
         }
-        const fresh = loadCellConfig(options.configFile);
+        let fresh: CellConfig;
+        try {
+          fresh = loadCellConfig(options.configFile);
+        } catch (err) {
+          // The running schemas stay as they were; the operator fixes the file and reloads again.
+          const message = `reload refused, nothing changed: ${(err as Error).message}`;
+          throw shockError('SHOCK_CELL_ADMIN_INVALID', message, { file: options.configFile }, err);
+        }
         gateway.reload({ schemas: fresh.schemas });
         return { types: Object.keys(fresh.schemas).sort() };
       },
