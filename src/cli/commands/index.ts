@@ -9,8 +9,9 @@ import { register as lab } from './lab.js';
 import { register as plan } from './plan.js';
 import { register as report } from './report.js';
 import { register as load } from './load.js';
+import { register as probe } from './probe.js';
 import { register as serve } from './serve.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [fit, fanout, plan, lab, report, serve, load];
+export const commands: Register[] = [fit, fanout, plan, lab, report, serve, load, probe];

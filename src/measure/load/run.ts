@@ -5,12 +5,11 @@
  * threads whose partial results merge bucket by bucket.
  */
 import { connect } from 'node:net';
-import { extname } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { assert, shockError } from '../../base/index.js';
 import { analyzeStall, decodeHistogram, summarizeMs } from '../histogram/index.js';
 import { absoluteNowMs, LoadEngine, type EngineConfig, type EnginePartial } from './engine.js';
 import { mergePartials } from './merge.js';
+import { startWorker } from './start-worker.js';
 import { constantProfile, CumulativeIntensity, parseStages, type RateProfile, type Stage } from './schedule.js';
 import { compileTemplate, templateKeysMax } from './template.js';
 import type {
@@ -372,26 +371,12 @@ function sumProgress(
   return total;
 }
 
-/**
- * Starts a worker on the entry beside this module. Built (`.js`): the file itself. From TypeScript source (`.ts`,
- * under tsx): Node 20 does not apply `--import tsx` loader hooks inside workers, so a two-line bootstrap registers
- * tsx's ESM hooks in the worker and then imports the `.ts` entry.
- */
-export function startWorker(entry: string, workerData: unknown): Worker {
-  const ext = extname(new URL(import.meta.url).pathname) || '.js';
-  const url = new URL(`${entry}${ext}`, import.meta.url);
-  if (ext !== '.ts') return new Worker(url, { workerData });
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
 async function runInWorkers(
   configs: Omit<EngineConfig, 'startAtMs'>[],
   options: CommonLoadOptions,
 ): Promise<EnginePartial[]> {
   const progress = configs.map(() => ({ sent: 0, responses: 0, errors: 0, dropped: 0, inflight: 0 }));
-  const workers = configs.map((config) => startWorker('./worker', config));
+  const workers = configs.map((config) => startWorker(import.meta.url, './worker', config));
   const readies: Promise<void>[] = [];
   const dones: Promise<EnginePartial>[] = [];
   workers.forEach((worker, i) => {
