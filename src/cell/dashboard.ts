@@ -23,7 +23,7 @@ export const dashboardHtml = `<!doctype html>
   header .status { margin-left:auto; font-size:13px; }
   .dot { display:inline-block; width:9px; height:9px; border-radius:50%; margin-right:6px; background:var(--dim); }
   .dot.ok { background:var(--ok); } .dot.bad { background:var(--bad); } .dot.warn { background:var(--warn); }
-  main { padding:20px 24px; display:grid; gap:16px; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); }
+  main { padding:20px 24px; display:grid; gap:16px; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); }
   .card { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:14px 16px; }
   .card .label { color:var(--dim); font-size:12px; text-transform:uppercase; letter-spacing:.06em; }
   .card .value { font-size:30px; font-weight:600; margin-top:4px; font-variant-numeric: tabular-nums; }
@@ -34,7 +34,7 @@ export const dashboardHtml = `<!doctype html>
   .pill.ok { background:rgba(63,185,80,.15); color:var(--ok); }
   .pill.warn { background:rgba(210,153,34,.15); color:var(--warn); }
   .pill.bad { background:rgba(248,81,73,.15); color:var(--bad); }
-  .bars { display:flex; align-items:flex-end; gap:6px; height:160px; margin-top:10px; padding-bottom:22px; position:relative; }
+  .bars { display:flex; align-items:flex-end; gap:6px; height:170px; margin-top:30px; padding-bottom:22px; position:relative; }
   .bar { flex:1; min-width:10px; position:relative; height:100%; display:flex; align-items:flex-end; }
   .bar .fill { width:100%; background:linear-gradient(180deg, var(--acc), #1f6feb); border-radius:3px 3px 0 0; min-height:2px; transition:height .4s; }
   .bar .fill.hot { background:linear-gradient(180deg, var(--warn), #9e6a03); }
@@ -62,13 +62,13 @@ export const dashboardHtml = `<!doctype html>
     <div class="foot">total <span data-k="rejectedTotal">–</span></div></div>
   <div class="card"><div class="label">ingress p99</div>
     <div class="value"><span data-k="p99">–</span><span class="unit">ms</span></div>
-    <div class="foot">p50 <span data-k="p50">–</span> ms · last 5 s</div></div>
+    <div class="foot">p50 <span data-k="p50">–</span> ms · 202s of the last 10 s</div></div>
   <div class="card"><div class="label">consumer lag</div>
     <div class="value"><span data-k="lag">–</span><span class="unit">events</span></div>
     <div class="foot">max <span data-k="lagSeconds">–</span> s · consuming <span data-k="consumed">–</span>/s</div></div>
   <div class="card"><div class="label">shedding</div>
     <div class="value"><span class="pill" data-k="shedding">–</span></div>
-    <div class="foot">shed total <span data-k="shedTotal">–</span></div></div>
+    <div class="foot">load <span data-k="load">–</span> · shed <span data-k="shedTotal">–</span> · 429 <span data-k="limited">–</span></div></div>
   <div class="card"><div class="label">breaker</div>
     <div class="value"><span class="pill" data-k="breaker">–</span></div>
     <div class="foot">consumers <span data-k="consumers">–</span></div></div>
@@ -109,7 +109,10 @@ function render(s) {
   $('lagSeconds').textContent = fmt(con.lagSecondsMax, 1);
   $('consumed').textContent = fmt(con.consumedPerSec);
   $('consumers').textContent = con.running ? (con.paused ? 'paused' : 'running') : 'stopped';
-  pill($('shedding'), s.shedding.active ? 'shedding' : 'normal', s.shedding.active ? 'bad' : 'ok');
+  pill($('shedding'), s.shedding.active ? (s.shedding.mode === 'delay' ? 'delaying' : 'shedding') : 'normal', s.shedding.active ? 'bad' : 'ok');
+  $('load').textContent = fmt(s.shedding.loadRatio, 2) + ' (' + s.shedding.reason.replace(/_/g, ' ') + ')';
+  $('shedTotal').textContent = fmt(s.shedding.shedTotal);
+  $('limited').textContent = fmt(s.rateLimit.limitedTotal);
   var b = s.breaker.state;
   pill($('breaker'), b, b === 'closed' ? 'ok' : b === 'open' ? 'bad' : 'warn');
   var parts = con.partitions, maxLag = 1;
