@@ -47,11 +47,11 @@ export function validateMeasurements(rows: readonly Measurement[], label = (i: n
   }
   const problems: string[] = [];
   rows.forEach((row, i) => {
-    if (typeof row.n !== 'number' || !Number.isFinite(row.n))
-      problems.push(`${label(i)}: N must be a finite number, got ${String(row.n)}`);
+    if (typeof row.n !== 'number' || Number.isNaN(row.n)) problems.push(`${label(i)}: N is not a number`);
+    else if (!Number.isFinite(row.n)) problems.push(`${label(i)}: N must be a finite number, got ${row.n}`);
     else if (row.n < 1) problems.push(`${label(i)}: N must be >= 1, got ${row.n}`);
-    if (typeof row.x !== 'number' || !Number.isFinite(row.x))
-      problems.push(`${label(i)}: X must be a finite number, got ${String(row.x)}`);
+    if (typeof row.x !== 'number' || Number.isNaN(row.x)) problems.push(`${label(i)}: X is not a number`);
+    else if (!Number.isFinite(row.x)) problems.push(`${label(i)}: X must be a finite number, got ${row.x}`);
     else if (row.x <= 0) problems.push(`${label(i)}: throughput X must be > 0, got ${row.x}`);
   });
   if (problems.length > 0) {

@@ -59,8 +59,8 @@ function parseCsv(text: string, source: string): Measurement[] {
     const n = cellNumber(cells[nCol]);
     const x = cellNumber(cells[xCol]);
     const bad: string[] = [];
-    if (Number.isNaN(n) && !/^nan$/i.test(cells[nCol])) bad.push(`N is not a number: "${cells[nCol]}"`);
-    if (Number.isNaN(x) && !/^nan$/i.test(cells[xCol])) bad.push(`X is not a number: "${cells[xCol]}"`);
+    if (Number.isNaN(n)) bad.push(`N is not a number: "${cells[nCol]}"`);
+    if (Number.isNaN(x)) bad.push(`X is not a number: "${cells[xCol]}"`);
     if (bad.length > 0) {
       problems.push(`line ${i + 1}: ${bad.join('; ')}`);
       continue;

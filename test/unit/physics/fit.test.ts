@@ -140,7 +140,7 @@ test('fit - bad input: each problem has a stable code and a message, never a NaN
         { n: 2, x: 11 },
       ],
       'SHOCK_FIT_INPUT_INVALID',
-      /finite/,
+      /X is not a number/,
     ],
     [
       [
