@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The fit report in a real browser: `shock fit --report` writes the HTML, headless Chromium (Debian `chromium`
  * through playwright-core) opens it, and every plotted point must sit where its data says — its cx/cy against the
