@@ -45,9 +45,14 @@ export function sha256Hex(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/** Keys remembered after a successful lookup (saves a SHA-256 per request); cleared when full or on reload. */
+const knownKeysMax = 4096;
+
 /** Maps key hashes to tenants. Built once; `replace` swaps the table when tenants are reloaded. */
 export class Authenticator {
   private byHash = new Map<string, Entry>();
+  /** Presented key → its entry, for keys already verified against the hash table (memory only, never logged). */
+  private known = new Map<string, Entry>();
 
   constructor(tenants: readonly GatewayTenant[]) {
     this.replace(tenants);
@@ -77,6 +82,7 @@ export class Authenticator {
       }
     }
     this.byHash = table;
+    this.known = new Map();
   }
 
   /** The caller of a request, or the 401/403 to answer. */
@@ -87,11 +93,16 @@ export class Authenticator {
         header: 'authorization',
       });
     }
-    const digest = createHash('sha256').update(key, 'utf8').digest();
-    const entry = this.byHash.get(digest.toString('hex'));
-    // The map lookup finds the candidate; the constant-time compare is the decision.
-    if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
-      return shockError('SHOCK_INGRESS_UNAUTHENTICATED', 'unknown API key', {});
+    let entry = this.known.get(key);
+    if (entry === undefined) {
+      const digest = createHash('sha256').update(key, 'utf8').digest();
+      entry = this.byHash.get(digest.toString('hex'));
+      // The map lookup finds the candidate; the constant-time compare is the decision.
+      if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
+        return shockError('SHOCK_INGRESS_UNAUTHENTICATED', 'unknown API key', {});
+      }
+      if (this.known.size >= knownKeysMax) this.known.clear();
+      this.known.set(key, entry);
     }
     if (entry.principal.disabled) {
       return shockError('SHOCK_INGRESS_FORBIDDEN', `tenant ${entry.principal.tenant} is disabled`, {

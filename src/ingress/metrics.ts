@@ -49,6 +49,8 @@ export class GatewayMetrics {
   readonly breakerTransitions: Counter<'to'>;
   private readonly acceptedChildren = new Map<string, Counter.Internal>();
   private readonly receivedChildren = new Map<string, Counter.Internal>();
+  private readonly requestChildren = new Map<string, Counter.Internal>();
+  private readonly durationChildren = new Map<string, Histogram.Internal<'route'>>();
 
   constructor(
     readonly registry: Registry,
@@ -163,6 +165,23 @@ export class GatewayMetrics {
       this.acceptedChildren.set(key, child);
     }
     child.inc(count);
+  }
+
+  /** Counts one answered request and its duration. */
+  countRequest(route: string, status: number, seconds: number): void {
+    const key = `${route} ${status}`;
+    let child = this.requestChildren.get(key);
+    if (child === undefined) {
+      child = this.requests.labels(route, String(status));
+      this.requestChildren.set(key, child);
+    }
+    child.inc();
+    let duration = this.durationChildren.get(route);
+    if (duration === undefined) {
+      duration = this.requestDuration.labels(route);
+      this.durationChildren.set(route, duration);
+    }
+    duration.observe(seconds);
   }
 
   /** Counts events received for a tenant. */

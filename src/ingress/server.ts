@@ -262,13 +262,13 @@ class GatewayImpl implements Gateway, IngestState {
     this.inflightRequests -= 1;
     this.counters.requests += 1;
     const route = ex.route === 'events' ? '/v1/events' : '/v1/events/batch';
-    this.metrics.requests.labels(route, String(status)).inc();
-    const ms = this.clock.monoMs() - ex.startMs;
-    this.metrics.requestDuration.labels(route).observe(ms / 1000);
+    const now = this.clock.monoMs();
+    const ms = now - ex.startMs;
+    this.metrics.countRequest(route, status, ms / 1000);
     if (status === 202) {
       const i = this.latencyNext;
       this.latencyMs[i] = ms;
-      this.latencyAtMs[i] = this.clock.monoMs();
+      this.latencyAtMs[i] = now;
       this.latencyNext = (i + 1) % latencyRingSize;
     }
     if (this.inflightRequests === 0 && this.idleWaiter !== null) this.idleWaiter();

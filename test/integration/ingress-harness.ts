@@ -123,7 +123,11 @@ export async function post(
   const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
   if (contentType !== null) headers['content-type'] = contentType;
   const method = options.method ?? 'POST';
-  const res = await fetch(h.url + path, { method, headers, body: method === 'GET' ? undefined : body });
+  const res = await fetch(h.url + path, {
+    method,
+    headers,
+    body: method === 'GET' ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
+  });
   const text = await res.text();
   let json: unknown;
   try {

@@ -1,0 +1,122 @@
+/**
+ * Batch ingestion: durable events/s through `POST /v1/events/batch` (JSON arrays of 200-byte events, validated,
+ * partitioned, appended with one call per partition, 202 after fdatasync), as a ratio to the same machine's ceiling
+ * for only parsing and validating those events in this process (`JSON.parse` + the gateway's ajv validators),
+ * measured in the same run. Goal: ratio ≥ 0.5.
+ *
+ * Run: node --import tsx bench/ingress-batch.ts [durationSec=15] [batchRecords=100] [connections=16]
+ * Needs `wrk` on PATH (Debian: apt-get install wrk).
+ */
+import { cpus, loadavg } from 'node:os';
+import { EventValidator, createGateway, sha256Hex } from '../src/ingress/index.js';
+import { limits } from '../src/base/index.js';
+import { openFileLog } from '../src/log/index.js';
+import { tempDir } from '../test/helpers/cli.js';
+import { postScript, runWrk } from './ingress-wrk.js';
+
+const durationSec = Number(process.argv[2] ?? 15);
+const batchRecords = Number(process.argv[3] ?? 100);
+const connections = Number(process.argv[4] ?? 16);
+const key = 'bench-key-0123456789';
+
+const schemas = {
+  'page.view': {
+    type: 'object',
+    required: ['url'],
+    properties: { url: { type: 'string', maxLength: 2048 }, referrer: { type: 'string', maxLength: 2048 } },
+  },
+};
+
+/** One 200-byte event (JSON text) for key i. */
+function event(i: number, batch: number): string {
+  const base = {
+    type: 'page.view',
+    key: `user-${i % 97}`,
+    priority: 'normal',
+    payload: { url: `https://example.com/p/${batch}/${i}`, referrer: '' },
+  };
+  const pad = 200 - JSON.stringify(base).length;
+  base.payload.referrer = 'r'.repeat(Math.max(0, pad));
+  return JSON.stringify(base);
+}
+
+const bodies = Array.from(
+  { length: 8 },
+  (_, b) => '[' + Array.from({ length: batchRecords }, (_, i) => event(i, b)).join(',') + ']',
+);
+
+/** Ceiling: JSON.parse + ajv validation of the same batch bodies, on this thread, for `seconds`. */
+function parseValidateCeiling(seconds: number): number {
+  const validator = new EventValidator(schemas, limits);
+  let events = 0;
+  const end = performance.now() + seconds * 1000;
+  let k = 0;
+  while (performance.now() < end) {
+    const batch = JSON.parse(bodies[k++ % bodies.length]) as unknown[];
+    for (const e of batch) {
+      if ('code' in (validator.validate(e) as object)) throw new Error('bench event is invalid');
+    }
+    events += batch.length;
+  }
+  return events / seconds;
+}
+
+async function main(): Promise<void> {
+  const tmp = tempDir('shock-bench-batch-');
+  try {
+    parseValidateCeiling(1); // warm-up
+    const ceiling = parseValidateCeiling(5);
+
+    const log = await openFileLog({ dir: tmp.dir + '/log', partitions: 8 });
+    const gateway = createGateway({
+      log,
+      config: { tenants: [{ id: 'bench', keyHashes: [sha256Hex(key)], ratePerSec: 1e9, burst: 1e9 }], schemas },
+    });
+    const { url } = await gateway.listen({ port: 0 });
+    const script = postScript(tmp.dir, bodies, { 'content-type': 'application/json', authorization: `Bearer ${key}` });
+    await runWrk(url + '/v1/events/batch', script, { durationSec: 2, connections });
+    const before = gateway.stats();
+    const t0 = performance.now();
+    const run = await runWrk(url + '/v1/events/batch', script, { durationSec, connections });
+    const elapsedSec = (performance.now() - t0) / 1000;
+    const after = gateway.stats();
+    await gateway.close({ drainMs: 5000 });
+    await log.close();
+
+    const durablePerSec = (after.acceptedEventsTotal - before.acceptedEventsTotal) / elapsedSec;
+    const ratio = durablePerSec / ceiling;
+    console.log(
+      JSON.stringify(
+        {
+          benchmark: 'ingress-batch',
+          date: new Date().toISOString(),
+          machine: `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, Node ${process.version}`,
+          loadAverage1m: loadavg()[0],
+          durationSec,
+          batchRecords,
+          eventBytes: bodies[0].length / batchRecords,
+          connections,
+          anchor: { name: 'JSON.parse + ajv, one thread', eventsPerSec: Math.round(ceiling) },
+          subject: {
+            name: 'gateway batch: validate + murmur2 + durable append',
+            eventsPerSec: Math.round(durablePerSec),
+            requestsPerSec: run.requestsPerSec,
+            non2xx: run.non2xx,
+            rejectedEvents: after.rejectedEventsTotal - before.rejectedEventsTotal,
+            socketErrors: run.socketErrors,
+            latency: run.latency,
+          },
+          ratio: Math.round(ratio * 1000) / 1000,
+          goal: 0.5,
+        },
+        null,
+        2,
+      ),
+    );
+    console.log(`ratio durable/ceiling = ${ratio.toFixed(3)} (goal >= 0.5)`);
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+await main();

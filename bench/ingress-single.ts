@@ -1,0 +1,109 @@
+/**
+ * Single-event ingest throughput: `POST /v1/events` with validation (ajv), murmur2 partitioning and a durable
+ * append to the file log (202 only after fdatasync, group commit), as a ratio to a no-op node:http server that
+ * reads the body and answers 202 — both driven by wrk in the same run. Goal: ratio ≥ 0.8.
+ *
+ * Run: node --import tsx bench/ingress-single.ts [durationSec=15] [connections=64]
+ * Needs `wrk` on PATH (Debian: apt-get install wrk). The server runs in this process; wrk in its own.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { createGateway, sha256Hex } from '../src/ingress/index.js';
+import { openFileLog } from '../src/log/index.js';
+import { tempDir } from '../test/helpers/cli.js';
+import { postScript, runWrk } from './ingress-wrk.js';
+
+const durationSec = Number(process.argv[2] ?? 15);
+const connections = Number(process.argv[3] ?? 64);
+const key = 'bench-key-0123456789';
+
+/** 64 events over 64 keys (spread over the partitions), ~200 bytes each. */
+const bodies = Array.from({ length: 64 }, (_, i) =>
+  JSON.stringify({
+    type: 'page.view',
+    key: `user-${i}`,
+    priority: 'normal',
+    payload: {
+      url: `https://example.com/products/${i}/detail`,
+      referrer: 'https://example.com/search?q=shock+absorber',
+    },
+  }),
+);
+
+function noopHandler(req: IncomingMessage, res: ServerResponse): void {
+  req.on('data', () => {});
+  req.on('end', () => {
+    res.writeHead(202, { 'content-type': 'application/json', 'content-length': 2 });
+    res.end('{}');
+  });
+}
+
+async function listen(server: ReturnType<typeof createServer>): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function main(): Promise<void> {
+  const tmp = tempDir('shock-bench-single-');
+  const script = postScript(tmp.dir, bodies, { 'content-type': 'application/json', authorization: `Bearer ${key}` });
+  try {
+    // Anchor: no-op node:http server.
+    const noop = createServer({ keepAliveTimeout: 5000 }, noopHandler);
+    const noopUrl = await listen(noop);
+    await runWrk(noopUrl, script, { durationSec: 2, connections });
+    const anchor = await runWrk(noopUrl, script, { durationSec, connections });
+    await new Promise<void>((resolve) => noop.close(() => resolve()));
+    noop.closeAllConnections();
+
+    // Subject: the gateway over a durable file log.
+    const log = await openFileLog({ dir: tmp.dir + '/log', partitions: 8 });
+    const gateway = createGateway({
+      log,
+      config: {
+        tenants: [{ id: 'bench', keyHashes: [sha256Hex(key)], ratePerSec: 1e9, burst: 1e9 }],
+        schemas: {
+          'page.view': {
+            type: 'object',
+            required: ['url'],
+            properties: { url: { type: 'string', maxLength: 2048 }, referrer: { type: 'string', maxLength: 2048 } },
+          },
+        },
+      },
+    });
+    const { url } = await gateway.listen({ port: 0 });
+    await runWrk(url + '/v1/events', script, { durationSec: 2, connections });
+    const before = gateway.stats().acceptedEventsTotal;
+    const subject = await runWrk(url + '/v1/events', script, { durationSec, connections });
+    const stats = gateway.stats();
+    await gateway.close({ drainMs: 5000 });
+    await log.close();
+
+    const ratio = subject.requestsPerSec / anchor.requestsPerSec;
+    const report = {
+      benchmark: 'ingress-single',
+      date: new Date().toISOString(),
+      machine: `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, Node ${process.version}`,
+      loadAverage1m: loadavg()[0],
+      durationSec,
+      connections,
+      anchor: { name: 'no-op node:http 202', requestsPerSec: anchor.requestsPerSec, latency: anchor.latency },
+      subject: {
+        name: 'gateway: validate + murmur2 + durable append',
+        requestsPerSec: subject.requestsPerSec,
+        non2xx: subject.non2xx,
+        socketErrors: subject.socketErrors,
+        durableEvents: stats.acceptedEventsTotal - before,
+        latency: subject.latency,
+      },
+      ratio: Math.round(ratio * 1000) / 1000,
+      goal: 0.8,
+    };
+    console.log(JSON.stringify(report, null, 2));
+    console.log(`ratio gateway/no-op = ${ratio.toFixed(3)} (goal >= 0.8)`);
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+await main();
