@@ -31,29 +31,34 @@ function cellNumber(raw: string): number {
 }
 
 function parseCsv(text: string, source: string): Measurement[] {
-  const lines = text.split(/\r?\n/);
-  const sep = lines[0].includes('\t') ? '\t' : lines[0].includes(';') ? ';' : lines[0].includes(',') ? ',' : /\s+/;
+  // Keep each line's number for messages; comments (#) and blank lines carry no data.
+  const lines = text
+    .split(/\r?\n/)
+    .map((content, i) => ({ content: content.trim(), number: i + 1 }))
+    .filter((l) => l.content !== '' && !l.content.startsWith('#'));
+  if (lines.length === 0) throw invalid('no data lines', source);
+  const firstLine = lines[0].content;
+  const sep = firstLine.includes('\t') ? '\t' : firstLine.includes(';') ? ';' : firstLine.includes(',') ? ',' : /\s+/;
+  const split = (line: string) => line.split(sep).map((c) => c.trim().replace(/^"|"$/g, ''));
   let nCol = 0;
   let xCol = 1;
   let start = 0;
-  const first = lines[0].split(sep).map((c) => c.trim().replace(/^"|"$/g, ''));
+  const first = split(firstLine);
   if (first.some((c) => c !== '' && !Number.isFinite(Number(c)))) {
+    if (first.length < 2) throw invalid(`the header "${firstLine}" has fewer than two columns`, source);
     const lower = first.map((c) => c.toLowerCase());
     const ni = lower.findIndex((c) => nNames.includes(c));
     const xi = lower.findIndex((c, i) => i !== ni && xNames.includes(c));
-    if (first.length < 2) throw invalid(`the header "${lines[0]}" has fewer than two columns`, source);
     nCol = ni >= 0 ? ni : 0;
     xCol = xi >= 0 ? xi : nCol === 0 ? 1 : 0;
     start = 1;
   }
   const rows: Measurement[] = [];
   const problems: string[] = [];
-  for (let i = start; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const cells = line.split(sep).map((c) => c.trim().replace(/^"|"$/g, ''));
+  for (const { content, number } of lines.slice(start)) {
+    const cells = split(content);
     if (cells.length <= Math.max(nCol, xCol)) {
-      problems.push(`line ${i + 1}: expected at least ${Math.max(nCol, xCol) + 1} columns, got "${line}"`);
+      problems.push(`line ${number}: expected at least ${Math.max(nCol, xCol) + 1} columns, got "${content}"`);
       continue;
     }
     const n = cellNumber(cells[nCol]);
@@ -61,18 +66,15 @@ function parseCsv(text: string, source: string): Measurement[] {
     const bad: string[] = [];
     if (Number.isNaN(n)) bad.push(`N is not a number: "${cells[nCol]}"`);
     if (Number.isNaN(x)) bad.push(`X is not a number: "${cells[xCol]}"`);
-    if (bad.length > 0) {
-      problems.push(`line ${i + 1}: ${bad.join('; ')}`);
-      continue;
-    }
-    rows.push({ n, x, line: i + 1 } as Measurement & { line: number });
+    if (bad.length > 0) problems.push(`line ${number}: ${bad.join('; ')}`);
+    else rows.push({ n, x });
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 10);
     if (problems.length > 10) shown.push(`... and ${problems.length - 10} more`);
     throw invalid(`${problems.length} unreadable row(s):\n    ${shown.join('\n    ')}`, source);
   }
-  return rows.map((r) => ({ n: r.n, x: r.x }));
+  return rows;
 }
 
 function pick(obj: Record<string, unknown>, names: readonly string[]): unknown {
