@@ -3,7 +3,8 @@
  * - `failAlways: true` → answers that event with an Error (a per-event failure);
  * - `throwAlways: true` → throws when the batch holds that event (a batch failure the consumer must isolate);
  * - `hangOnceMarker: PATH` → the first time (no file at PATH) it creates PATH, announces itself on the
- *   BroadcastChannel `shock-consume-test` and never answers, so a test can kill the worker mid-batch.
+ *   BroadcastChannel `shock-consume-test` and never answers, so a test can kill the worker mid-batch;
+ * - `announceThenWaitMs: N` → announces the batch on the same channel, then takes N ms (a batch in flight).
  * Every other event's result is `{ n: payload.n, type }`.
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,12 @@ export default async function testHandler(events: StoredEvent[], ctx: HandlerCon
       await new Promise(() => undefined);
     }
     if (e.payload.throwAlways === true) throw new Error(`cannot process ${e.event_id}`);
+    if (typeof e.payload.announceThenWaitMs === 'number') {
+      const channel = new BroadcastChannel('shock-consume-test');
+      channel.postMessage({ started: e.event_id, partition: ctx.partition });
+      channel.close();
+      await new Promise((resolve) => setTimeout(resolve, e.payload.announceThenWaitMs as number));
+    }
   }
   return events.map((e) =>
     e.payload.failAlways === true

@@ -67,13 +67,17 @@ test('consume supervisor - worker threads consume every partition into the sink 
       assert.equal(paused.totals.lagEvents, 2800);
       assert.ok(paused.partitions.every((p) => p.lagSeconds >= 0 && p.state === 'paused'));
       sup.resume(2);
-      await waitUntil(async () => (await sup!.stats()).partitions[2].lagEvents === 0, 'partition 2 to catch up');
+      // Counters arrive in the worker's progress message just after its offset commit: wait for both.
+      await waitUntil(async () => {
+        const p2 = (await sup!.stats()).partitions[2];
+        return p2.lagEvents === 0 && p2.eventsConsumed === 700;
+      }, 'partition 2 to catch up');
       const one = await sup.stats();
       assert.equal(one.partitions[2].lagSeconds, 0);
       assert.equal(one.partitions[2].eventsConsumed, 700);
       assert.equal(one.partitions[0].offsetCommitted, 0);
       sup.resume();
-      await waitUntil(async () => (await sup!.stats()).totals.lagEvents === 0, 'every partition to catch up');
+      await waitUntil(async () => (await sup!.stats()).totals.eventsConsumed === 2800, 'every partition to catch up');
       const s = await sup.stats();
       assert.equal(s.totals.eventsConsumed, 2800);
       assert.equal(s.totals.eventsInserted, 2800);
@@ -157,6 +161,82 @@ test('consume supervisor - the built-in example handler is used when none is nam
       });
     } finally {
       await sink.close();
+    }
+  });
+});
+
+test('consume supervisor - child-process workers consume, and a SIGKILLed one is restarted and resumes', async () => {
+  await withCell(2, async ({ log, sinkPath }) => {
+    for (let p = 0; p < 2; p++)
+      await appendEvents(
+        log,
+        p,
+        Array.from({ length: 300 }, (_, i) => testEvent(p, i)),
+      );
+    const sup = await startConsumers({
+      log,
+      group: 'g',
+      workers: 2,
+      mode: 'process',
+      handlerPath: testHandlerPath,
+      sinkPath,
+      limits: quick,
+    });
+    try {
+      await waitUntil(async () => (await sup.stats()).totals.lagEvents === 0, 'the child processes to catch up');
+      const first = await sup.stats();
+      assert.equal(first.mode, 'process');
+      const pid = first.workers[0].id!;
+      assert.notEqual(pid, process.pid);
+      await sup.kill(0);
+      await waitUntil(() => sup.snapshot().workers[0].state === 'running', 'worker 0 to be restarted');
+      // New events reach the restarted child through the relayed end offsets.
+      await appendEvents(
+        log,
+        0,
+        Array.from({ length: 50 }, (_, i) => testEvent(0, 300 + i)),
+      );
+      await waitUntil(
+        async () => (await sup.stats()).totals.lagEvents === 0,
+        'the restarted child to consume new events',
+      );
+      const s = await sup.stats();
+      assert.equal(s.workers[0].restarts, 1);
+      assert.notEqual(s.workers[0].id, pid);
+      assert.equal(s.partitions[0].offsetCommitted, 350);
+    } finally {
+      await sup.stop();
+    }
+    assert.equal(countSink(sinkPath, 'g').results.total, 650);
+  });
+});
+
+test('consume supervisor - graceful stop finishes the batch in flight and commits it', async () => {
+  await withCell(1, async ({ log, sinkPath }) => {
+    await appendEvents(
+      log,
+      0,
+      Array.from({ length: 50 }, (_, i) => testEvent(0, i, i === 10 ? { announceThenWaitMs: 300 } : {})),
+    );
+    const channel = new BroadcastChannel('shock-consume-test');
+    const started = new Promise((resolve) => (channel.onmessage = resolve));
+    try {
+      const sup = await startConsumers({
+        log,
+        group: 'g',
+        workers: 1,
+        handlerPath: testHandlerPath,
+        sinkPath,
+        limits: quick,
+      });
+      await started;
+      // The batch is in the handler now; stop must let it finish, write it and commit it.
+      await sup.stop();
+      assert.equal(sup.snapshot().state, 'stopped');
+      assert.equal(log.offsets.get('g', 0), 50);
+      assert.equal(countSink(sinkPath, 'g').results.total, 50);
+    } finally {
+      channel.close();
     }
   });
 });
