@@ -6,7 +6,14 @@
 import type { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { shockError } from '../../base/index.js';
-import { fitMethods, fitUsl, parseMeasurementText, type FitMethod, type UslFit } from '../../physics/index.js';
+import {
+  fitMethods,
+  fitUsl,
+  nodeRoiTable,
+  parseMeasurementText,
+  type FitMethod,
+  type UslFit,
+} from '../../physics/index.js';
 import { formatFitText } from '../../measure/report/fit-text.js';
 import { renderFitReport } from '../../measure/report/fit-report.js';
 import { printJson, printText } from '../output.js';
@@ -22,6 +29,7 @@ interface FitCommandOptions {
   json?: boolean;
   report?: string;
   title?: string;
+  nodes?: string;
 }
 
 /** Reads a measurement file ("-" is standard input), mapping I/O failures to SHOCK_CLI_INPUT_UNREADABLE. */
@@ -89,6 +97,7 @@ export function register(program: Command): void {
     .option('--unweighted', 'ordinary least squares even when there are several windows per N')
     .option('--report <file>', 'write a self-contained HTML report (plots and the ROI table) to this file')
     .option('--title <text>', 'title of the HTML report')
+    .option('--nodes <list>', 'node counts to add to the ROI table, comma-separated (a planned size, say)')
     .option('--json', 'print the fit as JSON')
     .addHelpText(
       'after',
@@ -99,7 +108,7 @@ Input: CSV "N,X" (nodes or concurrency, throughput), one row per measurement win
 floor(lower bound of N_max) − 2.
 
 Examples:
-  shock fit examples/counter-shard.csv
+  shock fit examples/counter-shard.csv --nodes 30
   shock fit examples/counter-shard-campaign.csv --report fit.html
   shock fit data.csv --method quantile --tau 0.1 --bootstrap 2000 --seed 7 --json`,
     )
@@ -112,13 +121,24 @@ Examples:
       }
       const text = readInputFile(file);
       const rows = parseMeasurementText(text, file === '-' ? 'stdin' : file);
-      const fit = fitUsl(rows, {
+      let fit = fitUsl(rows, {
         method: opts.method as FitMethod,
         tau: opts.tau,
         bootstrap: opts.bootstrap,
         seed: opts.seed,
         weights: opts.unweighted ? 'none' : 'auto',
       });
+      if (opts.nodes !== undefined) {
+        const extra = opts.nodes.split(',').map((v) => Number(v.trim()));
+        if (extra.some((n) => !(Number.isInteger(n) && n >= 1 && n <= 1e7))) {
+          throw shockError(
+            'SHOCK_CLI_USAGE',
+            `--nodes must be comma-separated whole numbers >= 1, got "${opts.nodes}"`,
+          );
+        }
+        const ns = [...new Set([...fit.roi.map((r) => r.n), ...extra])].sort((a, b) => a - b);
+        fit = { ...fit, roi: nodeRoiTable(fit, ns) };
+      }
       if (opts.report) {
         writeOutputFile(
           opts.report,
