@@ -29,6 +29,8 @@ export async function startCellConsumers(log: FileLog, config: CellConfig): Prom
     handlerPath: c.handler === '' ? undefined : c.handler,
     sinkPath: c.sinkPath,
     handlerDelayMs: c.handlerDelayMs,
+    // The consume limits (batch size, retries, backoff) come from the same `limits` section as the gateway's.
+    limits: config.limits,
   });
   return {
     figures(): ConsumerFigures {
