@@ -14,7 +14,10 @@ const repeats = Number(process.env.SHOCK_BENCH_REPEATS ?? 5);
 function data(): Measurement[] {
   const rng = mulberry32(11);
   const law = { gamma: 1000, alpha: 0.04, beta: 0.01 };
-  return [1, 2, 3, 4, 6, 8, 10, 12, 16, 20].map((n) => ({ n, x: uslThroughput(law, n) * (1 + 0.04 * (rng.next() - 0.5)) }));
+  return [1, 2, 3, 4, 6, 8, 10, 12, 16, 20].map((n) => ({
+    n,
+    x: uslThroughput(law, n) * (1 + 0.04 * (rng.next() - 0.5)),
+  }));
 }
 
 function median(values: number[]): number {
@@ -35,12 +38,16 @@ function time(run: () => void): number {
 
 const rows = data();
 const input = { rows, weights: rows.map(() => 1) };
-console.log(`fit benchmark: 10 points, 1,000 bootstrap resamples, median of ${repeats} (node ${process.version}, ${process.arch})`);
+console.log(
+  `fit benchmark: 10 points, 1,000 bootstrap resamples, median of ${repeats} (node ${process.version}, ${process.arch})`,
+);
 console.log('method     fit + 1,000 bootstrap   1,000 bare fits (anchor)   ratio');
 for (const method of ['closed', 'nls', 'quantile'] as FitMethod[]) {
   const full = time(() => fitUsl(rows, { method, bootstrap: 1000, seed: 1 }));
   const anchor = time(() => {
     for (let i = 0; i < 1000; i++) fitCore(method, input, { tau: 0.1 });
   });
-  console.log(`${method.padEnd(9)}  ${full.toFixed(0).padStart(10)} ms ${anchor.toFixed(0).padStart(22)} ms ${(full / anchor).toFixed(2).padStart(12)}`);
+  console.log(
+    `${method.padEnd(9)}  ${full.toFixed(0).padStart(10)} ms ${anchor.toFixed(0).padStart(22)} ms ${(full / anchor).toFixed(2).padStart(12)}`,
+  );
 }
