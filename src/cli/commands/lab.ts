@@ -61,6 +61,7 @@ interface LabCommandOptions {
   demo?: boolean;
   designs?: string;
   seed: number;
+  level: number;
   json?: boolean;
 }
 
@@ -267,12 +268,13 @@ function labOptionsFrom(o: LabCommandOptions): LabOptions {
     },
     outDir: resolve(o.out ?? defaultOutDir('shock-lab')),
     seed: o.seed,
+    level: o.level,
   };
 }
 
 async function runLabCommand(o: LabCommandOptions): Promise<void> {
   if (o.refit) {
-    const result = refitLab(resolve(o.refit), o.seed);
+    const result = refitLab(resolve(o.refit), o.seed, o.level);
     finish(result, o.json);
     return;
   }
@@ -458,6 +460,7 @@ export function register(program: Command): void {
       parseNumber('--seed', { integer: true, min: 0 }),
       1,
     )
+    .option('--level <p>', 'level of the reported intervals', parseNumber('--level', { min: 0.5, max: 0.999 }), 0.9)
     .option('--json', 'print the certificate as JSON')
     .action((o: LabCommandOptions) => runLabCommand(o));
 

@@ -4,12 +4,22 @@
  * intervals (only with at least 5 distinct N: "The Five-Point Minimum"), N_max and the autoscaler ceiling, the 15%
  * sanity check and the retrograde confirmation.
  */
-import { uslNMax, uslThroughput, uslXMax } from '../../physics/usl.js';
-import { prepareMeasurements, type Measurement } from '../../physics/fit/data.js';
-import { fitNlsCore } from '../../physics/fit/nls.js';
-import { bootstrapUsl, type CurveBand } from '../../physics/interval/bootstrap.js';
-import { autoscalerCeiling } from '../../physics/interval/delta.js';
-import { intervalDistinctNMin, offModelFraction } from '../../physics/warnings.js';
+import {
+  autoscalerCeiling,
+  bootstrapUsl,
+  curveGrid,
+  fitNlsCore,
+  fitUsl,
+  fitWarningCodes,
+  intervalDistinctNMin,
+  offModelFraction,
+  uslNMax,
+  uslThroughput,
+  uslXMax,
+  type CurveBand,
+  type Interval,
+  type Measurement,
+} from '../../physics/index.js';
 import type { CertificateFit, CertificatePoint, Estimate } from '../report/certificate.js';
 import type { WindowRecord } from './windows.js';
 
@@ -64,75 +74,127 @@ function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** Fits the kept windows; null when fewer than 2 distinct N have kept windows (nothing to fit). */
-export function fitWindows(windows: readonly WindowRecord[], seed = 1): LabFit | null {
+/** Prior degrees of freedom of the pooled relative noise in the per-N variance (empirical-Bayes shrinkage). */
+export const varianceShrinkDof = 6;
+
+/**
+ * Weights 1/σ²_N for the windows (seed 004: "σ is the standard deviation of X across the windows at that N"). With a
+ * handful of windows per N the sample σ is itself very noisy (3 windows: a χ² with 2 dof), and a lucky small σ would
+ * take nearly all the weight and make the intervals far too narrow. So each N's variance is shrunk toward the pooled
+ * relative noise: σ²_N = (k·s²_N + ν₀·cv²·x̄²_N)/(k + ν₀), k = windows − 1, ν₀ = 6. Normalised to mean 1.
+ */
+export function shrunkWeights(rows: readonly Measurement[]): number[] {
+  const groups = new Map<number, number[]>();
+  for (const r of rows) groups.set(r.n, [...(groups.get(r.n) ?? []), r.x]);
+  const stats = new Map<number, { mean: number; variance: number; k: number }>();
+  let cvNumerator = 0;
+  let cvDof = 0;
+  for (const [n, xs] of groups) {
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const k = xs.length - 1;
+    const variance = k > 0 ? xs.reduce((a, x) => a + (x - mean) ** 2, 0) / k : 0;
+    stats.set(n, { mean, variance, k });
+    if (k > 0 && mean > 0) {
+      cvNumerator += (k * variance) / mean ** 2;
+      cvDof += k;
+    }
+  }
+  if (cvDof === 0 || cvNumerator === 0) return rows.map(() => 1);
+  const cv2 = cvNumerator / cvDof;
+  const raw = rows.map((r) => {
+    const g = stats.get(r.n)!;
+    return (g.k + varianceShrinkDof) / (g.k * g.variance + varianceShrinkDof * cv2 * g.mean ** 2);
+  });
+  const scale = raw.reduce((a, b) => a + b, 0) / raw.length;
+  return raw.map((w) => w / scale);
+}
+
+/** The fit warnings of the physics core that hold whatever the weights (its interval warnings are the lab's own). */
+const coreWarningCodes: ReadonlySet<string> = new Set([
+  fitWarningCodes.betaNotIdentified,
+  fitWarningCodes.boundActive,
+  fitWarningCodes.retrogradeUnconfirmed,
+  fitWarningCodes.contentionDominant,
+]);
+
+/**
+ * Fits the kept windows: weighted NLS (α ≥ 0, β ≥ 0) with the shrunk weights, and the seed's pairs bootstrap (1,000
+ * resamples) for the intervals at `level` (only with at least 5 distinct N). Null when fewer than 2 distinct N have
+ * kept windows (nothing to fit).
+ */
+export function fitWindows(windows: readonly WindowRecord[], seed = 1, level = 0.9): LabFit | null {
   const kept = windows.filter((w) => w.kept && w.throughputPerSec > 0);
   const rows: Measurement[] = kept.map((w) => ({ n: w.n, x: w.throughputPerSec }));
-  if (new Set(rows.map((r) => r.n)).size < 2) return null;
-  const prepared = prepareMeasurements(rows);
-  const distinctN = prepared.distinctN;
+  const distinctN = new Set(rows.map((r) => r.n)).size;
+  if (distinctN < 2) return null;
+  const weights = shrunkWeights(rows);
   const betaFixed = distinctN < 3;
-  const core = fitNlsCore({ rows: prepared.rows, weights: prepared.weights }, { betaFixed }).estimate;
+  const core = fitNlsCore({ rows, weights }, { betaFixed }).estimate;
   const params = { gamma: core.gamma, alpha: core.alpha, beta: core.beta };
-  const warnings: string[] = [];
-  if (betaFixed) warnings.push('only two distinct N: β is not identifiable and is held at 0');
-
-  const plotN = bandGrid(Math.max(...rows.map((r) => r.n)));
-  const withIntervals = distinctN >= intervalDistinctNMin;
-  const boot = withIntervals
-    ? bootstrapUsl(
-        { rows: prepared.rows, weights: prepared.weights },
-        (resample) => fitNlsCore(resample, { betaFixed }).estimate,
-        { seed, bandN: plotN },
-      )
-    : undefined;
-  if (!withIntervals) {
+  const nMaxValue = uslNMax(params.alpha, params.beta);
+  const nTop = Math.max(...rows.map((r) => r.n));
+  const warnings = fitUsl(rows, { method: 'nls', bootstrap: 0 })
+    .warnings.filter((w) => coreWarningCodes.has(w.code))
+    .map((w) => `${w.message} (${w.code}; ${w.hint})`);
+  const boot =
+    distinctN >= intervalDistinctNMin
+      ? bootstrapUsl(
+          { rows, weights },
+          (sample) => fitNlsCore(sample, { betaFixed, start: { alpha: params.alpha, beta: params.beta } }).estimate,
+          { seed, level, bandN: curveGrid(nTop, nMaxValue) },
+        )
+      : undefined;
+  if (distinctN < intervalDistinctNMin) {
     warnings.push(
-      `only ${distinctN} distinct N: a point estimate without intervals (measure at least ${intervalDistinctNMin})`,
+      `only ${distinctN} distinct N: a point estimate without intervals and without an autoscaler ceiling (measure at least ${intervalDistinctNMin})`,
     );
   } else if (!boot) {
-    warnings.push('the bootstrap could not fit enough resamples: no intervals');
+    warnings.push('the bootstrap could not fit enough resamples: no intervals (measure more windows per N)');
   }
-
-  const nMaxValue = uslNMax(params.alpha, params.beta);
-  const nMax = Number.isFinite(nMaxValue)
-    ? estimate(nMaxValue, boot ? finiteOrNull(boot.nMax.lower) : null, boot ? finiteOrNull(boot.nMax.upper) : null)
-    : null;
+  const nMax = Number.isFinite(nMaxValue) ? estimate(nMaxValue, ...bounds(boot?.nMax)) : null;
   const ceiling = nMax && nMax.low !== null ? autoscalerCeiling(nMax.low) : null;
   if (nMax && nMax.low !== null && ceiling === null)
-    warnings.push('the N_max interval leaves no room for an autoscaler ceiling (lower bound − 2 < 1)');
-
-  const sanity = sanityCheck(pointsFromWindows(windows), params);
+    warnings.push('the N_max interval leaves no autoscaler ceiling: floor(lower) − 2 < 1');
+  if (nMax && nMax.low !== null && nMax.high !== null && nMax.high - nMax.low > 0.5 * nMax.value) {
+    warnings.push(
+      'the N_max interval is wider than half of N_max: the measurement is noise-dominated (more windows, quieter machine)',
+    );
+  }
+  const points = pointsFromWindows(windows);
+  const sanity = sanityCheck(points, params);
   if (!sanity.passed) {
     warnings.push(
       `a measured point is ${(sanity.deviationMax * 100).toFixed(0)}% off the model at N = ${sanity.worstN} (> 15%): look for imbalance, a cold cache or one serial bottleneck`,
     );
   }
-  const retrograde = retrogradeCheck(pointsFromWindows(windows), nMax?.value ?? Infinity);
-  if (nMax && !retrograde.confirmed) warnings.push(retrograde.note);
-
+  const at = (name: 'gamma' | 'alpha' | 'beta'): Estimate => {
+    const [low, high] = bounds(boot?.[name]);
+    return estimate(params[name], low === null || name === 'gamma' ? low : Math.max(0, low), high);
+  };
   return {
     fit: {
-      method: 'weighted nls (1/σ² per N), pairs bootstrap 90%',
-      gamma: estimate(params.gamma, boot?.gamma.lower ?? null, boot?.gamma.upper ?? null),
-      alpha: estimate(params.alpha, boot?.alpha.lower ?? null, boot?.alpha.upper ?? null),
-      beta: estimate(params.beta, boot?.beta.lower ?? null, boot?.beta.upper ?? null),
+      method: boot
+        ? `weighted nls (1/σ² per N, shrunk), pairs bootstrap ${boot.succeeded}/${boot.resamples}, ${Math.round(level * 1000) / 10}% percentile intervals`
+        : 'weighted nls (1/σ² per N, shrunk), point estimate',
+      level,
+      gamma: at('gamma'),
+      alpha: at('alpha'),
+      beta: at('beta'),
       nMax,
       xMaxPerSec: finiteOrNull(uslXMax(params)),
       autoscalerCeiling: ceiling,
       sanity,
-      retrograde,
+      retrograde: retrogradeCheck(points, nMaxValue),
       warnings,
     },
     band: boot?.band ?? null,
   };
 }
 
-function bandGrid(nHigh: number): number[] {
-  const grid: number[] = [];
-  const steps = 60;
-  for (let i = 0; i <= steps; i++) grid.push(1 + ((nHigh * 1.25 - 1) * i) / steps);
-  return grid;
+/** A bootstrap interval as the certificate's bounds (null when unbounded or absent). */
+function bounds(interval: Interval | undefined): [number | null, number | null] {
+  if (!interval) return [null, null];
+  return [finiteOrNull(interval.lower), finiteOrNull(interval.upper)];
 }
 
 /** Recipe step 6: the largest relative deviation of a measured point from the fitted model. */

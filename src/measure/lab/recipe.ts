@@ -16,8 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isShockError, shockError, ShockError } from '../../base/index.js';
-import { uslThroughput } from '../../physics/usl.js';
-import type { CurveBand } from '../../physics/interval/bootstrap.js';
+import { uslThroughput, type CurveBand } from '../../physics/index.js';
 import { analyzeStall, countAboveMs, encodeHistogram } from '../histogram/index.js';
 import {
   certificateSchemaId,
@@ -63,6 +62,8 @@ export interface LabOptions {
   floors: CertificateFloors;
   outDir: string | null;
   seed: number;
+  /** Level of the reported intervals (default 0.9). */
+  level?: number;
   signal?: AbortSignal;
   onProgress?: (progress: LabProgress) => void;
 }
@@ -194,7 +195,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   progress.report('fit', null, 'fitting');
   let fitted: LabFit | null = null;
   try {
-    fitted = fitWindows(windows, options.seed);
+    fitted = fitWindows(windows, options.seed, options.level ?? 0.9);
   } catch (err) {
     error ??= asShockError(err);
   }
@@ -226,12 +227,12 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
 }
 
 /** Re-fits a run directory without measuring (`shock lab --refit DIR`); rewrites certificate.json and report.html. */
-export function refitLab(dir: string, seed = 1): LabResult {
+export function refitLab(dir: string, seed = 1, level = 0.9): LabResult {
   const { run, windows, latency } = readRecords(join(dir, 'windows.ndjson'));
   let error: ShockError | null = null;
   let fitted: LabFit | null = null;
   try {
-    fitted = fitWindows(windows, seed);
+    fitted = fitWindows(windows, seed, level);
   } catch (err) {
     error = asShockError(err);
   }

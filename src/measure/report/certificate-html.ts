@@ -4,7 +4,7 @@
  * CO-free latency percentiles, floors, assumed constraints, machine, drift triggers, warnings and every window.
  * `renderDemoHtml` puts the demonstration's three designs on one chart.
  */
-import { uslThroughput } from '../../physics/usl.js';
+import { uslThroughput } from '../../physics/index.js';
 import type { Certificate, CertificateFit, Estimate } from './certificate.js';
 import { escapeXml, renderPlot, type PlotMarker, type PlotSeries } from './certificate-plot.js';
 

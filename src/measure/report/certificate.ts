@@ -38,6 +38,8 @@ export interface CertificatePoint {
 /** The fitted law and what follows from it. */
 export interface CertificateFit {
   method: string;
+  /** Level of the intervals (0.9 by default: the seed's 90%). */
+  level: number;
   gamma: Estimate;
   alpha: Estimate;
   beta: Estimate;
@@ -223,6 +225,7 @@ export const certificateJsonSchema = {
           additionalProperties: false,
           required: [
             'method',
+            'level',
             'gamma',
             'alpha',
             'beta',
@@ -235,6 +238,7 @@ export const certificateJsonSchema = {
           ],
           properties: {
             method: { type: 'string' },
+            level: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
             gamma: estimateSchema,
             alpha: estimateSchema,
             beta: estimateSchema,
