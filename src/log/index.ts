@@ -6,3 +6,13 @@ export { openFileLog, type FileLog, type FileLogStats } from './file/file-log.js
 export { openFileLogReader, type FileLogReaderOptions } from './file/reader.js';
 export type { FileLogOptions, LogEvent } from './file/options.js';
 export type { PartitionStats } from './file/partition.js';
+export {
+  describeLog,
+  inspectLog,
+  readLogDir,
+  type GroupReport,
+  type LogReport,
+  type PartitionReport,
+  type SegmentProblem,
+  type SegmentReport,
+} from './file/inspect.js';

@@ -8,10 +8,11 @@ import { register as fit } from './fit.js';
 import { register as lab } from './lab.js';
 import { register as plan } from './plan.js';
 import { register as report } from './report.js';
+import { register as log } from './log.js';
 import { register as load } from './load.js';
 import { register as probe } from './probe.js';
 import { register as serve } from './serve.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [fit, fanout, plan, lab, report, serve, load, probe];
+export const commands: Register[] = [fit, fanout, plan, lab, report, serve, load, probe, log];

@@ -121,7 +121,7 @@ async function checkOlderSegment(dir: string, partition: number, base: number, b
             : end.reason === 'stopped'
               ? 'offset out of sequence'
               : end.detail;
-        problem ??= { position: end.position, offset: expected, detail };
+        problem = { position: end.position, offset: expected, detail };
         if (end.reason !== 'stopped' && start.position === 0) break;
       }
       assert(problem !== undefined, 'a failed verification records its problem');

@@ -1,0 +1,270 @@
+/**
+ * Read-only examination of a log directory, for the tools a user reaches for when something looks wrong
+ * (`shock log inspect`, `shock log read`; Kafka's dump-log and console consumer). Takes no lock and changes
+ * nothing, so it works beside a running writer and on a read-only file system. A writer still appending may make
+ * the newest bytes look torn: the report says when the directory's writer lock is held.
+ */
+import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { shockError } from '../../base/index.js';
+import type { LogRecord } from '../log.js';
+import { checkMeta, PARTITIONS_DIR } from './file-log.js';
+import { io, isNotFound } from './io.js';
+import { LOCK_NAME } from './lock.js';
+import { FileOffsetStore } from './offsets.js';
+import { readPartition, type ReadLimits } from './read.js';
+import { DirectoryView } from './reader.js';
+import { decodeIndex, indexName, parseSegmentName, scanFrames, segmentName } from './segment.js';
+
+/** Tools do not know the writer's record limit: any length a segment can hold is plausible. */
+const LENGTH_MAX_ANY = 2 ** 31;
+
+/** One problem found in a segment. `torn-tail` is what recovery truncates; anything else is corruption. */
+export interface SegmentProblem {
+  kind: 'torn-tail' | 'corrupt';
+  file: string;
+  partition: number;
+  position: number;
+  offset: number;
+  detail: string;
+}
+
+export interface SegmentReport {
+  file: string;
+  base: number;
+  /** One past the last valid record found. */
+  offsetNext: number;
+  bytes: number;
+  records?: number;
+}
+
+export interface PartitionReport {
+  partition: number;
+  offsetStart: number;
+  offsetEnd: number;
+  bytes: number;
+  segments: SegmentReport[];
+}
+
+export interface GroupReport {
+  group: string;
+  partitions: { partition: number; committed: number; lag: number; behindRetention: boolean }[];
+  lagTotal: number;
+}
+
+export interface LogReport {
+  dir: string;
+  partitions: number;
+  /** The pid holding the writer lock, if any (the log may be changing while it is inspected). */
+  writerPid: number | null;
+  partitionReports: PartitionReport[];
+  groups: GroupReport[];
+  /** With `verify`: records whose CRC was checked. */
+  recordsVerified?: number;
+  problems: SegmentProblem[];
+}
+
+/** Opens nothing for writing: returns the partition count or throws a clear error when `dir` holds no log. */
+export async function describeLog(dir: string): Promise<number> {
+  try {
+    const s = await stat(dir);
+    if (!s.isDirectory())
+      throw shockError('SHOCK_CLI_INPUT_UNREADABLE', `${dir} is not a directory`, {
+        dir,
+        hint: 'pass the log directory',
+      });
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw shockError('SHOCK_CLI_INPUT_UNREADABLE', `no log directory at ${dir}`, {
+        dir,
+        hint: 'check the path (the `log.dir` of the cell configuration)',
+      });
+    }
+    throw err;
+  }
+  const partitions = await checkMeta(dir, undefined, false);
+  if (partitions === undefined) {
+    throw shockError('SHOCK_CLI_INPUT_UNREADABLE', `${dir} holds no shock log (no log.json)`, {
+      dir,
+      hint: 'pass the directory a cell writes its log to',
+    });
+  }
+  return partitions;
+}
+
+/** Examines every partition; with `verify`, checks every record's CRC and sequence. */
+export async function inspectLog(dir: string, opts: { verify?: boolean } = {}): Promise<LogReport> {
+  const partitions = await describeLog(dir);
+  const problems: SegmentProblem[] = [];
+  const partitionReports: PartitionReport[] = [];
+  let recordsVerified = 0;
+  for (let p = 0; p < partitions; p++) {
+    const r = await inspectPartition(join(dir, PARTITIONS_DIR, String(p)), p, opts.verify === true, problems);
+    recordsVerified += r.segments.reduce((s, x) => s + (x.records ?? 0), 0);
+    partitionReports.push(r);
+  }
+  const store = new FileOffsetStore(dir, partitions, (p) => partitionReports[p]);
+  const groups = Object.entries(store.list()).map(([group, byPartition]) => {
+    const rows = Object.entries(byPartition).map(([ps, committed]) => {
+      const { offsetStart, offsetEnd } = partitionReports[Number(ps)] ?? { offsetStart: 0, offsetEnd: 0 };
+      return {
+        partition: Number(ps),
+        committed,
+        lag: Math.max(0, offsetEnd - Math.max(committed, offsetStart)),
+        behindRetention: committed < offsetStart,
+      };
+    });
+    return { group, partitions: rows, lagTotal: rows.reduce((s, x) => s + x.lag, 0) };
+  });
+  return {
+    dir,
+    partitions,
+    writerPid: (await writerPid(dir)) ?? null,
+    partitionReports,
+    groups,
+    ...(opts.verify ? { recordsVerified } : {}),
+    problems,
+  };
+}
+
+async function inspectPartition(
+  dir: string,
+  partition: number,
+  verify: boolean,
+  problems: SegmentProblem[],
+): Promise<PartitionReport> {
+  let names: string[] = [];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  const bases = names
+    .map(parseSegmentName)
+    .filter((b): b is number => b !== undefined)
+    .sort((a, b) => a - b);
+  const segments: SegmentReport[] = [];
+  for (let i = 0; i < bases.length; i++) {
+    const last = i === bases.length - 1;
+    const seg = await inspectSegment(dir, partition, bases[i], verify);
+    const expectedNext = last ? undefined : bases[i + 1];
+    if (seg.problem) problems.push({ ...seg.problem, kind: last ? 'torn-tail' : 'corrupt' });
+    else if (expectedNext !== undefined && seg.report.offsetNext !== expectedNext) {
+      problems.push({
+        kind: 'corrupt',
+        file: seg.report.file,
+        partition,
+        position: seg.report.bytes,
+        offset: seg.report.offsetNext,
+        detail: `segment ends at offset ${seg.report.offsetNext}, the next segment starts at ${expectedNext}`,
+      });
+    }
+    segments.push(seg.report);
+  }
+  const lastSeg = segments[segments.length - 1];
+  return {
+    partition,
+    offsetStart: bases[0] ?? 0,
+    offsetEnd: lastSeg?.offsetNext ?? 0,
+    bytes: segments.reduce((s, x) => s + x.bytes, 0),
+    segments,
+  };
+}
+
+/**
+ * Scans one segment to its end: whole with `verify`, else from its last index entry (falling back to the whole
+ * segment when the index misleads).
+ */
+async function inspectSegment(dir: string, partition: number, base: number, verify: boolean) {
+  const file = join(dir, segmentName(base));
+  return io('inspect segment', file, async () => {
+    const fh = await open(file, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      let starts = [{ offset: base, position: 0 }];
+      if (!verify) {
+        const index = await readFile(join(dir, indexName(base))).then(
+          (b) => decodeIndex(base, b, size),
+          () => [],
+        );
+        if (index.length > 0) starts = [index[index.length - 1], ...starts];
+      }
+      let result: { report: SegmentReport; problem?: Omit<SegmentProblem, 'kind'> } | undefined;
+      for (const start of starts) {
+        let expected = start.offset;
+        let records = 0;
+        const end = await scanFrames(fh, start.position, size, LENGTH_MAX_ANY, (record) => {
+          if (record.offset !== expected) return false;
+          expected++;
+          records++;
+          return true;
+        });
+        const report: SegmentReport = { file, base, offsetNext: expected, bytes: size, ...(verify ? { records } : {}) };
+        const bad = end.reason !== 'end';
+        result = bad
+          ? {
+              report,
+              problem: {
+                file,
+                partition,
+                position: end.position,
+                offset: expected,
+                detail: end.reason === 'stopped' ? 'offset out of sequence' : `${end.reason}: ${end.detail}`,
+              },
+            }
+          : { report };
+        if (!bad) break;
+      }
+      return result!;
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+async function writerPid(dir: string): Promise<number | undefined> {
+  try {
+    const pid = (JSON.parse(await readFile(join(dir, LOCK_NAME), 'utf8')) as { pid?: unknown }).pid;
+    if (typeof pid !== 'number') return undefined;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads records of one partition without opening the log for writing: the range is what `inspectLog` finds
+ * (valid records only, a torn tail excluded). Errors: SHOCK_LOG_BAD_PARTITION, SHOCK_LOG_OFFSET_OUT_OF_RANGE,
+ * SHOCK_LOG_CORRUPT_RECORD.
+ */
+export async function readLogDir(
+  dir: string,
+  partition: number,
+  from: number | undefined,
+  lim: ReadLimits,
+): Promise<{ records: LogRecord[]; offsetStart: number; offsetEnd: number }> {
+  const partitions = await describeLog(dir);
+  if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+    throw shockError(
+      'SHOCK_LOG_BAD_PARTITION',
+      `no partition ${partition}: the log has partitions 0..${partitions - 1}`,
+      {
+        partition,
+        partitions,
+        hint: `pass --partition 0..${partitions - 1}`,
+      },
+    );
+  }
+  const pdir = join(dir, PARTITIONS_DIR, String(partition));
+  const report = await inspectPartition(pdir, partition, false, []);
+  const range = { offsetStart: report.offsetStart, offsetEnd: report.offsetEnd };
+  const view = new DirectoryView(pdir, partition, LENGTH_MAX_ANY, () => range);
+  const offset = from ?? range.offsetStart;
+  const { records } = await readPartition(view, offset, lim, undefined);
+  return { records, ...range };
+}
