@@ -18,7 +18,7 @@ export interface FitReportOptions {
 
 const methodNames = {
   closed: 'closed form',
-  nls: 'weighted non-linear least squares (Levenberg–Marquardt)',
+  nls: 'non-linear least squares (Levenberg–Marquardt)',
   quantile: 'quantile regression',
 } as const;
 
@@ -114,7 +114,7 @@ function markers(fit: UslFit): VerticalMarker[] {
 function throughputChart(fit: UslFit, pct: string): string {
   const nTop = Math.max(...fit.rows.map((r) => r.n));
   const grid = fit.bootstrap?.band?.n ?? curveGrid(nTop, fit.nMax);
-  const curve = grid.map((n) => ({ x: n, y: uslThroughput(fit, n) }));
+  const curve = smoothGrid(grid[grid.length - 1]).map((n) => ({ x: n, y: uslThroughput(fit, n) }));
   const series: Series[] = [];
   const band = fit.bootstrap?.band;
   if (band)
@@ -164,6 +164,11 @@ function throughputChart(fit: UslFit, pct: string): string {
   });
 }
 
+/** 241 points from N = 1 to `top`: the fitted curve drawn smooth (the band keeps the whole-number grid). */
+function smoothGrid(top: number): number[] {
+  return Array.from({ length: 241 }, (_, i) => 1 + ((top - 1) * i) / 240);
+}
+
 function throughputCaption(fit: UslFit, pct: string): string {
   const bits = ['Red points: measurements; blue line: the fitted USL; dashed grey: linear scaling from γ.'];
   if (fit.bootstrap?.band)
@@ -205,7 +210,7 @@ function efficiencyChart(fit: UslFit): string {
   series.push({
     kind: 'line',
     name: 'model X(N)/(Nγ)',
-    points: grid.map((n) => ({ x: n, y: uslThroughput(fit, n) / (n * fit.gamma) })),
+    points: smoothGrid(grid[grid.length - 1]).map((n) => ({ x: n, y: uslThroughput(fit, n) / (n * fit.gamma) })),
     color: '#1f77b4',
   });
   series.push({
