@@ -77,13 +77,17 @@ async function main(): Promise<void> {
     await runWrk(url + '/v1/events/batch', script, { durationSec: 2, connections });
     const before = gateway.stats();
     const t0 = performance.now();
+    const cpu = process.cpuUsage();
     const run = await runWrk(url + '/v1/events/batch', script, { durationSec, connections });
+    const cpuUsed = process.cpuUsage(cpu);
     const elapsedSec = (performance.now() - t0) / 1000;
     const after = gateway.stats();
     await gateway.close({ drainMs: 5000 });
     await log.close();
 
-    const durablePerSec = (after.acceptedEventsTotal - before.acceptedEventsTotal) / elapsedSec;
+    const durable = after.acceptedEventsTotal - before.acceptedEventsTotal;
+    const durablePerSec = durable / elapsedSec;
+    const cpuUsPerEvent = (cpuUsed.user + cpuUsed.system) / durable;
     const ratio = durablePerSec / ceiling;
     console.log(
       JSON.stringify(
@@ -96,10 +100,15 @@ async function main(): Promise<void> {
           batchRecords,
           eventBytes: bodies[0].length / batchRecords,
           connections,
-          anchor: { name: 'JSON.parse + ajv, one thread', eventsPerSec: Math.round(ceiling) },
+          anchor: {
+            name: 'JSON.parse + ajv, one thread',
+            eventsPerSec: Math.round(ceiling),
+            cpuUsPerEvent: Math.round((1e6 / ceiling) * 100) / 100,
+          },
           subject: {
             name: 'gateway batch: validate + murmur2 + durable append',
             eventsPerSec: Math.round(durablePerSec),
+            cpuUsPerEvent: Math.round(cpuUsPerEvent * 100) / 100,
             requestsPerSec: run.requestsPerSec,
             non2xx: run.non2xx,
             rejectedEvents: after.rejectedEventsTotal - before.rejectedEventsTotal,

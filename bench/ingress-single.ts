@@ -39,6 +39,11 @@ function noopHandler(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
+/** Process CPU (user + system, every thread, so the log's fsync threads too) in µs. */
+function cpuUs(u: NodeJS.CpuUsage): number {
+  return u.user + u.system;
+}
+
 async function listen(server: ReturnType<typeof createServer>): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -52,7 +57,9 @@ async function main(): Promise<void> {
     const noop = createServer({ keepAliveTimeout: 5000 }, noopHandler);
     const noopUrl = await listen(noop);
     await runWrk(noopUrl, script, { durationSec: 2, connections });
+    let cpu = process.cpuUsage();
     const anchor = await runWrk(noopUrl, script, { durationSec, connections });
+    const anchorCpuUs = cpuUs(process.cpuUsage(cpu)) / anchor.requests;
     await new Promise<void>((resolve) => noop.close(() => resolve()));
     noop.closeAllConnections();
 
@@ -74,7 +81,9 @@ async function main(): Promise<void> {
     const { url } = await gateway.listen({ port: 0 });
     await runWrk(url + '/v1/events', script, { durationSec: 2, connections });
     const before = gateway.stats().acceptedEventsTotal;
+    cpu = process.cpuUsage();
     const subject = await runWrk(url + '/v1/events', script, { durationSec, connections });
+    const subjectCpuUs = cpuUs(process.cpuUsage(cpu)) / subject.requests;
     const stats = gateway.stats();
     await gateway.close({ drainMs: 5000 });
     await log.close();
@@ -87,13 +96,19 @@ async function main(): Promise<void> {
       loadAverage1m: loadavg()[0],
       durationSec,
       connections,
-      anchor: { name: 'no-op node:http 202', requestsPerSec: anchor.requestsPerSec, latency: anchor.latency },
+      anchor: {
+        name: 'no-op node:http 202',
+        requestsPerSec: anchor.requestsPerSec,
+        cpuUsPerRequest: Math.round(anchorCpuUs),
+        latency: anchor.latency,
+      },
       subject: {
         name: 'gateway: validate + murmur2 + durable append',
         requestsPerSec: subject.requestsPerSec,
         non2xx: subject.non2xx,
         socketErrors: subject.socketErrors,
         durableEvents: stats.acceptedEventsTotal - before,
+        cpuUsPerRequest: Math.round(subjectCpuUs),
         latency: subject.latency,
       },
       ratio: Math.round(ratio * 1000) / 1000,

@@ -17,7 +17,7 @@
  * | shock_append_duration_seconds | histogram | — |
  * | shock_append_records | histogram | — (records per append call) |
  * | shock_inflight_events | gauge | — |
- * | shock_event_loop_delay_seconds | gauge | — (p99 of the last window) |
+ * | shock_event_loop_delay_seconds | gauge | — (mean of the last 1 s window) |
  * | shock_breaker_state | gauge | — (0 closed, 1 half-open, 2 open) |
  * | shock_breaker_transitions_total | counter | to |
  */
@@ -134,7 +134,7 @@ export class GatewayMetrics {
     });
     this.eventLoopDelay = new Gauge({
       name: 'shock_event_loop_delay_seconds',
-      help: 'Event-loop delay p99 of the last sample window',
+      help: 'Event-loop delay, mean of the last 1 s window',
       registers,
       collect() {
         this.set(sample.eventLoopDelayMs() / 1000);

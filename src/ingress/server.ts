@@ -53,7 +53,7 @@ export interface GatewayOptions {
   fallback?: RequestListener;
   /** Records queued inside the log backend, if it can tell; a shedding signal (default: none). */
   logQueueDepth?: () => number;
-  /** Event-loop delay source in ms (default: `perf_hooks.monitorEventLoopDelay` p99 over 500 ms windows). */
+  /** Event-loop delay source in ms (default: `perf_hooks.monitorEventLoopDelay`, mean over the last 1 s). */
   eventLoopDelayMs?: () => number;
 }
 
@@ -194,7 +194,7 @@ class GatewayImpl implements Gateway, IngestState {
       this.loopMonitor = null;
       this.loopDelayMs = options.eventLoopDelayMs;
     } else {
-      const monitor = new EventLoopDelayMonitor(this.clock);
+      const monitor = new EventLoopDelayMonitor();
       this.loopMonitor = monitor;
       this.loopDelayMs = () => monitor.delayMs();
     }

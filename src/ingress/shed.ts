@@ -2,7 +2,7 @@
  * Overload protection of one gateway process (seed §5.3 and the back-pressure notes of "Coordinated Omission"):
  *
  * - **Signals.** Events awaiting their durable append (in-flight), the log's own queue depth (when the backend
- *   reports one) and event-loop delay (`perf_hooks.monitorEventLoopDelay`, p99 of the last sample window). Each is
+ *   reports one) and event-loop delay (`perf_hooks.monitorEventLoopDelay`, mean of the last 1 s window). Each is
  *   divided by its capacity; the largest ratio is the process load, and its name is the shedding reason.
  * - **Priority + probabilistic shedding.** Above capacity (load ratio ρ > 1) a fraction p = (load − capacity) / load
  *   = 1 − 1/ρ of the arriving events is shed, taken from `low` first, then `normal`, and from `critical` only when
@@ -33,7 +33,7 @@ export interface SheddingOptions {
   inflightAppendsMax: number;
   /** Capacity: records queued inside the log backend (used only when the backend reports its depth). */
   logQueueDepthMax: number;
-  /** Capacity: event-loop delay p99 over the last sample window, ms. */
+  /** Capacity: mean event-loop delay over the last 1 s window, ms. */
   eventLoopDelayMsMax: number;
   /** At this load ratio every event is shed, critical included. */
   hardRatio: number;
@@ -188,36 +188,44 @@ export function shedByPriority(p: number, mix: [number, number, number]): [numbe
   return out;
 }
 
-/** Event-loop delay, sampled: p99 of the last window of `monitorEventLoopDelay`, refreshed at most every window. */
+/**
+ * Event-loop delay, sampled like fastify's `under-pressure`: the mean delay of `monitorEventLoopDelay` over the last
+ * completed window (1 s), refreshed by one unref'd timer, so a stall that is over does not shed for long and the
+ * start-up (module loading, schema compilation) never counts.
+ */
 export class EventLoopDelayMonitor {
   private readonly histogram: IntervalHistogram;
+  private readonly timer: NodeJS.Timeout;
   private lastMs = 0;
-  private sampledAtMs: number;
 
-  constructor(
-    private readonly clock: Clock,
-    private readonly windowMs = 500,
-  ) {
+  constructor(windowMs = 1000) {
     this.histogram = monitorEventLoopDelay({ resolution: 10 });
     this.histogram.enable();
-    this.sampledAtMs = clock.monoMs();
+    this.timer = setInterval(sampleLoopDelay, windowMs, this);
+    this.timer.unref();
   }
 
-  /** p99 event-loop delay of the last completed window, in ms. */
+  /** Mean event-loop delay of the last completed window, in ms (resolution subtracted, ≥ 0). */
   delayMs(): number {
-    const now = this.clock.monoMs();
-    if (now - this.sampledAtMs >= this.windowMs) {
-      const p99Ns = this.histogram.count > 0 ? this.histogram.percentile(99) : 0;
-      this.lastMs = p99Ns / 1e6;
-      this.histogram.reset();
-      this.sampledAtMs = now;
-    }
     return this.lastMs;
   }
 
+  /** Closes the window: keeps its mean and starts a new one. */
+  sample(): void {
+    const meanNs = this.histogram.count > 0 ? this.histogram.mean : 0;
+    const ms = meanNs / 1e6 - 10;
+    this.lastMs = ms > 0 ? ms : 0;
+    this.histogram.reset();
+  }
+
   stop(): void {
+    clearInterval(this.timer);
     this.histogram.disable();
   }
+}
+
+function sampleLoopDelay(monitor: EventLoopDelayMonitor): void {
+  monitor.sample();
 }
 
 export const breakerStates = ['closed', 'half-open', 'open'] as const;
