@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { checkLimits, limits, priorities, shockError, type Limits } from '../base/index.js';
+import { checkLimits, limits, shockError, type Limits } from '../base/index.js';
 import { sheddingDefaults, type SheddingOptions } from '../ingress/index.js';
 
 /** One tenant: who may write (hashed keys) and how fast (a token bucket of `ratePerSec` refill, `burst` capacity). */
@@ -308,6 +308,11 @@ function mergeDefaults(file: Partial<CellConfig>, o: CellConfigOverrides): CellC
 
 function checkRelations(c: CellConfig): string[] {
   const problems = checkLimits(c.limits).map((p) => `/limits: ${p}`);
+  const l = { ...limits, ...c.limits };
+  if (l.headersTimeoutMs > l.requestTimeoutMs) problems.push('/limits: headersTimeoutMs must be <= requestTimeoutMs');
+  if (c.shedding.delayMsMax > l.requestTimeoutMs) {
+    problems.push('/shedding/delayMsMax: must be <= limits.requestTimeoutMs (a delayed request must still finish)');
+  }
   const ids = new Set<string>();
   const hashes = new Map<string, string>();
   c.tenants.forEach((t, i) => {
@@ -371,6 +376,3 @@ export function deepFreeze<T>(value: T): T {
 export function hashApiKey(key: string): string {
   return 'sha256:' + createHash('sha256').update(key, 'utf8').digest('hex');
 }
-
-/** Priorities the gateway knows (re-exported so the example config and docs name them from one place). */
-export const eventPriorities = priorities;
