@@ -27,8 +27,10 @@ export interface PartitionProgress {
   partition: number;
   epoch: number;
   state: ConsumerState;
-  /** The next offset to process (committed). */
+  /** The next offset the group will process after a restart (durably committed in the log's offset store). */
   offsetCommitted: number;
+  /** The next offset this consumer reads: everything below it is in the sink (≥ `offsetCommitted`). */
+  offsetProcessed: number;
   /** Batches written and committed. */
   batches: number;
   /** Events read from the log (including redelivered and dead-lettered ones). */
@@ -81,6 +83,9 @@ export class PartitionConsumer {
   private readonly stopController = new AbortController();
   private readonly progress: PartitionProgress;
   private highWater = 0;
+  private commitTarget = 0;
+  private committer: Promise<void> | undefined;
+  private commitError: unknown;
   private paused = false;
   private wake: (() => void) | undefined;
   private loop: Promise<ConsumerExit> | undefined;
@@ -101,6 +106,7 @@ export class PartitionConsumer {
       epoch: 0,
       state: 'starting',
       offsetCommitted: 0,
+      offsetProcessed: 0,
       batches: 0,
       eventsConsumed: 0,
       eventsInserted: 0,
@@ -128,6 +134,7 @@ export class PartitionConsumer {
       log.offsets.get(this.group, this.partition),
       log.state(this.partition).offsetStart,
     );
+    this.progress.offsetProcessed = this.progress.offsetCommitted;
     this.setState(this.paused ? 'paused' : 'running');
     this.loop = this.run();
   }
@@ -175,14 +182,17 @@ export class PartitionConsumer {
           await this.sleep(this.limits.consumeIdleWaitMs);
           continue;
         }
+        this.throwCommitError();
         const records = await this.fetch();
         if (records.length === 0 || this.stopping) continue;
         await this.processBatch(records);
       }
+      await this.drainCommits();
       this.setState('stopped');
       return { reason: 'stopped' };
     } catch (err) {
       if (err instanceof BatchAbandoned) {
+        await this.drainCommits().catch(() => undefined);
         this.setState('stopped');
         return { reason: 'stopped' };
       }
@@ -195,7 +205,7 @@ export class PartitionConsumer {
   /** Waits for data without polling; returns up to a batch, or nothing when woken by stop/pause/idle timeout. */
   private async fetch(): Promise<LogRecord[]> {
     const { log } = this.options;
-    const from = this.progress.offsetCommitted;
+    const from = this.progress.offsetProcessed;
     const batchMax = this.limits.consumeBatchRecordsMax;
     let end = log.state(this.partition).offsetEnd;
     if (end <= from) {
@@ -209,9 +219,9 @@ export class PartitionConsumer {
 
   private async processBatch(records: LogRecord[]): Promise<void> {
     const first = records[0].offset;
-    assert(first === this.progress.offsetCommitted, 'a batch starts at the committed offset', {
+    assert(first === this.progress.offsetProcessed, 'a batch starts where the previous one ended', {
       first,
-      committed: this.progress.offsetCommitted,
+      processed: this.progress.offsetProcessed,
     });
     const offsetNext = records[records.length - 1].offset + 1;
     const batch = await this.buildBatch(records, offsetNext);
@@ -220,11 +230,45 @@ export class PartitionConsumer {
     this.progress.eventsDuplicate += write.duplicates;
     this.progress.deadLetters += write.deadLettered;
     this.highWater = Math.max(this.highWater, offsetNext);
-    await this.options.onSinkCommitted?.({ partition: this.partition, offsetNext, write });
-    await this.commit(offsetNext);
+    this.progress.offsetProcessed = offsetNext;
     this.progress.batches++;
     this.progress.eventsConsumed += records.length;
+    await this.options.onSinkCommitted?.({ partition: this.partition, offsetNext, write });
+    this.requestCommit(offsetNext);
     this.options.onProgress?.(this.snapshot());
+  }
+
+  /**
+   * Commits offsets behind the sink, off the batch path: one commit in flight, always of the newest sink-written
+   * offset, so the next batch is read and handled while the offset file is fsynced. Only the order matters for
+   * safety — every offset committed is already in the sink — and a crash redelivers what was not yet committed.
+   */
+  private requestCommit(offsetNext: number): void {
+    this.commitTarget = Math.max(this.commitTarget, offsetNext);
+    if (this.committer) return;
+    this.committer = (async () => {
+      try {
+        while (this.progress.offsetCommitted < this.commitTarget) {
+          await this.commit(this.commitTarget);
+          this.options.onProgress?.(this.snapshot());
+        }
+      } catch (err) {
+        this.commitError ??= err;
+        this.wake?.();
+      } finally {
+        this.committer = undefined;
+      }
+    })();
+  }
+
+  /** Waits for the commits in flight; throws the commit error if one failed. */
+  private async drainCommits(): Promise<void> {
+    while (this.committer) await this.committer;
+    this.throwCommitError();
+  }
+
+  private throwCommitError(): void {
+    if (this.commitError !== undefined) throw this.commitError;
   }
 
   /** Decodes, skips what the sink already holds (below the high-water mark), runs the handler with retries. */

@@ -1,0 +1,167 @@
+/**
+ * Consumer throughput into the SQLite sink, in events/s per consumer, anchored in the same run against the raw
+ * SQLite insert rate of the same rows.
+ *
+ * What runs (each on a fresh temporary directory, sink in WAL with synchronous=FULL):
+ * 1. anchor — the raw rate: the same result rows inserted with one prepared single-row INSERT … ON CONFLICT DO
+ *    NOTHING, 1,000 rows per transaction, no log, no handler, no fencing.
+ * 2. in-process — one `PartitionConsumer` on the main thread: read from the file log, decode the JSON envelope, run
+ *    the built-in example handler, fenced sink write, offset commit (fsync), batch after batch.
+ * 3. thread / process — the supervisor with one worker (a worker thread, then a child process) on one partition,
+ *    timed from its first committed batch to its last, so worker start-up is not counted.
+ * 4. thread ×2 / process ×2 — two partitions on two workers (this machine has 2 cores): aggregate rate.
+ * The seed's figure is 200,000 events/s per consumer (§3.4).
+ *
+ * Run: node --import tsx bench/consume.ts [EVENTS_PER_PARTITION]   (default 200000; takes about a minute)
+ */
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { encodeEvent, type StoredEvent } from '../src/base/index.js';
+import { openFileLog, type FileLog } from '../src/log/index.js';
+import {
+  PartitionConsumer,
+  defaultHandlerPath,
+  loadHandler,
+  openSqliteSink,
+  startConsumers,
+  type Handler,
+} from '../src/consume/index.js';
+
+const eventsPerPartition = Number(process.argv[2] ?? 200_000);
+
+function benchEvent(partition: number, i: number): StoredEvent {
+  return {
+    event_id: `01J${partition}${String(i).padStart(12, '0')}`,
+    tenant: 'acme',
+    type: ['click', 'view', 'purchase'][i % 3],
+    ts: 1_700_000_000_000 + i,
+    priority: 'normal',
+    key: `user-${i % 1000}`,
+    payload: { page: '/products/42', amount: i % 100, session: 'a1b2c3d4e5f6' },
+  };
+}
+
+function scratch(): { dir: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'shock-bench-consume-'));
+  return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function filledLog(dir: string, partitions: number): Promise<FileLog> {
+  const log = await openFileLog({ dir: join(dir, 'log'), partitions, logger: () => undefined });
+  for (let p = 0; p < partitions; p++) {
+    for (let i = 0; i < eventsPerPartition; i += 1000) {
+      const chunk = [];
+      for (let k = i; k < Math.min(i + 1000, eventsPerPartition); k++) {
+        const e = benchEvent(p, k);
+        chunk.push({ key: Buffer.from(e.key), value: encodeEvent(e) });
+      }
+      await log.append(p, chunk);
+    }
+  }
+  return log;
+}
+
+/** 1. The raw SQLite rate of the same rows the consumer stores. */
+async function anchor(handler: Handler): Promise<number> {
+  const s = scratch();
+  try {
+    const db = new Database(join(s.dir, 'raw.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(`CREATE TABLE results (consumer_group TEXT NOT NULL, event_id TEXT NOT NULL, log_partition INTEGER NOT NULL,
+      log_offset INTEGER NOT NULL, result_json TEXT NOT NULL, processed_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (consumer_group, event_id)) WITHOUT ROWID`);
+    const insert = db.prepare('INSERT INTO results VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    // The rows are prepared before the clock starts: the anchor is SQLite alone.
+    const events = Array.from({ length: eventsPerPartition }, (_, i) => benchEvent(0, i));
+    const results = await handler(events, {
+      group: 'g',
+      partition: 0,
+      offsets: [],
+      attempt: 0,
+      redelivered: false,
+      signal: new AbortController().signal,
+    });
+    const rows = events.map((e, i) => [e.event_id, i, JSON.stringify(results[i])] as const);
+    const tx = db.transaction((from: number, to: number, now: number) => {
+      for (let i = from; i < to; i++) insert.run('g', rows[i][0], 0, rows[i][1], rows[i][2], now);
+    });
+    const t0 = performance.now();
+    for (let i = 0; i < rows.length; i += 1000) tx(i, Math.min(i + 1000, rows.length), Date.now());
+    const rate = (rows.length * 1000) / (performance.now() - t0);
+    db.close();
+    return rate;
+  } finally {
+    s.done();
+  }
+}
+
+/** 2. One partition consumer on this thread. */
+async function inProcess(handler: Handler): Promise<number> {
+  const s = scratch();
+  const log = await filledLog(s.dir, 1);
+  const sink = openSqliteSink({ path: join(s.dir, 'sink.db') });
+  try {
+    const c = new PartitionConsumer({ log, sink, handler, group: 'g', partition: 0 });
+    const t0 = performance.now();
+    await c.start();
+    while (c.snapshot().offsetCommitted < eventsPerPartition) await new Promise((r) => setTimeout(r, 5));
+    const rate = (eventsPerPartition * 1000) / (performance.now() - t0);
+    await c.stop();
+    return rate;
+  } finally {
+    await sink.close();
+    await log.close();
+    s.done();
+  }
+}
+
+/** 3/4. The supervisor: rate from the first committed batch to the last, summed over partitions. */
+async function supervised(mode: 'thread' | 'process', partitions: number): Promise<number> {
+  const s = scratch();
+  const log = await filledLog(s.dir, partitions);
+  try {
+    const sup = await startConsumers({ log, group: 'g', workers: partitions, mode, sinkPath: join(s.dir, 'sink.db') });
+    const total = eventsPerPartition * partitions;
+    let firstMs: number | undefined;
+    let firstCount = 0;
+    for (;;) {
+      const st = sup.snapshot();
+      const committed = st.partitions.reduce((a, p) => a + p.offsetCommitted, 0);
+      if (firstMs === undefined && committed > 0) {
+        firstMs = performance.now();
+        firstCount = committed;
+      }
+      if (committed >= total) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const rate = ((total - firstCount) * 1000) / (performance.now() - firstMs!);
+    await sup.stop();
+    return rate;
+  } finally {
+    await log.close();
+    s.done();
+  }
+}
+
+const handler = await loadHandler(defaultHandlerPath);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(9);
+console.log(`consumer → SQLite sink, ${eventsPerPartition.toLocaleString('en-US')} events per partition`);
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+const raw = await anchor(handler);
+console.log(`anchor: raw SQLite insert, same rows        ${fmt(raw)} rows/s`);
+const rows: [string, number, number][] = [];
+const line = (name: string, rate: number, consumers: number) => {
+  rows.push([name, rate, consumers]);
+  const perConsumer = rate / consumers;
+  console.log(
+    `${name.padEnd(42)} ${fmt(rate)} events/s  (${fmt(perConsumer)} per consumer, ${(perConsumer / raw).toFixed(2)} of raw, ${(perConsumer / 200_000).toFixed(2)} of 200k)`,
+  );
+};
+line('in-process consumer (main thread)', await inProcess(handler), 1);
+line('supervisor, 1 worker thread', await supervised('thread', 1), 1);
+line('supervisor, 1 child process', await supervised('process', 1), 1);
+line('supervisor, 2 partitions on 2 threads', await supervised('thread', 2), 2);
+line('supervisor, 2 partitions on 2 processes', await supervised('process', 2), 2);
