@@ -4,21 +4,34 @@
  * mean within [ideal, 1.3 × ideal]), hold its rate within 1%, and record exactly one sample per response; a closed
  * loop against the same server reports the much lower, omitted tail.
  *
- * Chosen for a loaded 2-core machine: S = 1 ms, D = 500 ms, P = 2 s, 200 req/s for 12 s with a 2 s warm-up (five
- * whole periods measured). The stall tail is hundreds of ms, so the tolerance (≥ 40 ms on every percentile, 19 ms on
- * the mean) dwarfs scheduling noise. The server runs in its own process. When the machine starves the generator so
- * badly that the generator itself declares the run invalid (p99 scheduling lag above its gate), the run is repeated,
- * at most twice — the seed's rule for a window with a structural stall: re-run it, do not filter it.
+ * Chosen for a loaded 2-core machine (CPU pressure above 80% while other suites and benchmarks run): S = 1 ms,
+ * D = 1 s, P = 4.001 s, 200 req/s for 22.005 s with a 2 s warm-up (five whole periods measured). The stall tail is
+ * hundreds of ms, so the tolerance (≥ 80 ms on every percentile, 38 ms on the mean) dwarfs scheduling noise, which
+ * on this machine reaches tens of ms. P is one ms off a multiple of the 5 ms arrival spacing, so the phase between
+ * arrivals and freezes walks through every residue and the discrete arrivals average to the continuous mixture (the
+ * mean's lower bound is exact, with no slack). The server runs in its own process.
+ *
+ * Noise from other tenants can only add latency: the server never answers before its model time, and every
+ * client-side delay is positive. So a result below a lower bound — the coordinated-omission failure this test exists
+ * to catch — fails at once, while a run that is only above an upper bound, or that the generator itself declares
+ * starved (p99 scheduling lag above 100 ms, the test's gate), is re-run, at most twice: the seed's rule for a window
+ * with a structural stall — re-run it, do not filter it. A systematic upward error (back-filled samples) still fails
+ * every run, and the one-sample-per-response checks catch it directly.
+ * Both processes ask for a higher CPU priority (nice −10, best effort: it needs privileges) so that other tenants of
+ * the machine delay their timers less; they use little CPU (200 req/s).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { decodeHistogram } from '../../src/measure/histogram/index.js';
 import { runClosedLoop, runOpenLoop, type LoadResult } from '../../src/measure/load/index.js';
 import { idealFreezeDistribution } from '../unit/measure/load/freeze-server.js';
 
-const shape = { serviceMs: 1, freezeMs: 500, periodMs: 2000 };
+const shape = { serviceMs: 1, freezeMs: 1000, periodMs: 4001 };
+const warmupMs = 2000;
+const measuredMs = 5 * shape.periodMs;
 const ratePerSec = 200;
 const serverEntry = fileURLToPath(new URL('../unit/measure/load/freeze-server.ts', import.meta.url));
 let server: ChildProcess | undefined;
@@ -35,6 +48,7 @@ async function startServer(): Promise<{ url: string; answered: () => number }> {
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   server = child;
+  raisePriority(child.pid);
   let answered = 0;
   let buffer = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -54,44 +68,71 @@ async function startServer(): Promise<{ url: string; answered: () => number }> {
   return { url, answered: () => answered };
 }
 
-function within(name: string, measured: number, lo: number, hi: number): void {
-  assert.ok(
-    measured >= lo && measured <= hi,
-    `${name} = ${measured.toFixed(2)} ms, expected in [${lo.toFixed(2)}, ${hi.toFixed(2)}]`,
-  );
+/** Best effort: a higher CPU priority for a process we started (or this one); ignored without privileges. */
+function raisePriority(pid = 0): void {
+  try {
+    setPriority(pid, -10);
+  } catch {
+    // Not permitted: the test still runs, with the machine's noise.
+  }
+}
+
+/** The acceptance tolerances: p95, p99, p99.9, max in [ideal − 3%, ideal + max(10%, 25 ms)]; mean in [ideal, 1.3×]. */
+function checkDistribution(result: LoadResult, ideal: ReturnType<typeof idealFreezeDistribution>) {
+  const c = result.latencyMs.corrected;
+  const tooLow: string[] = [];
+  const tooHigh: string[] = [];
+  const bounds: [string, number, number, number][] = [
+    ['p95', c.p95, ideal.p95 * 0.97, ideal.p95 + Math.max(0.1 * ideal.p95, 25)],
+    ['p99', c.p99, ideal.p99 * 0.97, ideal.p99 + Math.max(0.1 * ideal.p99, 25)],
+    ['p99.9', c.p99_9, ideal.p99_9 * 0.97, ideal.p99_9 + Math.max(0.1 * ideal.p99_9, 25)],
+    ['max', c.max, ideal.max * 0.97, ideal.max + Math.max(0.1 * ideal.max, 25)],
+    ['mean', c.mean, ideal.mean, 1.3 * ideal.mean],
+  ];
+  for (const [name, measured, lo, hi] of bounds) {
+    const text = `${name} = ${measured.toFixed(2)} ms, expected in [${lo.toFixed(2)}, ${hi.toFixed(2)}]`;
+    if (measured < lo) tooLow.push(text);
+    if (measured > hi) tooHigh.push(text);
+  }
+  return { tooLow, tooHigh };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test(
   'load - open loop reports the analytic distribution of a freezing server; closed loop omits the tail',
-  { timeout: 120_000 },
+  { timeout: 170_000 },
   async () => {
+    raisePriority();
     const { url, answered } = await startServer();
     const ideal = idealFreezeDistribution(shape);
     let open: LoadResult | undefined;
     let answeredOpen = 0;
+    let failures: string[] = [];
     for (let attempt = 0; attempt < 3; attempt++) {
       await sleep(400); // the server reports its count every 200 ms
       const before = answered();
-      open = await runOpenLoop({ url, ratePerSec, durationMs: 12_000, warmupMs: 2000, connections: 256 });
+      open = await runOpenLoop({
+        url,
+        ratePerSec,
+        durationMs: warmupMs + measuredMs,
+        warmupMs,
+        connections: 256,
+        lagMaxMs: 100,
+      });
       await sleep(400);
       answeredOpen = answered() - before;
-      if (!open.problems.some((p) => p.code === 'lag')) break;
+      const check = checkDistribution(open, ideal);
+      // Too low is the coordinated-omission failure: never retried. Noise from other tenants only adds latency, so
+      // a run that is only too high, or that the generator itself declared starved, is re-run.
+      assert.deepEqual(check.tooLow, [], check.tooLow.join('; '));
+      failures = [...check.tooHigh, ...open.problems.map((p) => p.message)];
+      if (failures.length === 0) break;
     }
     assert.ok(open !== undefined);
+    assert.deepEqual(failures, [], `after 3 runs: ${failures.join('; ')}`);
     assert.equal(open.valid, true, JSON.stringify(open.problems));
-
     const c = open.latencyMs.corrected;
-    for (const [name, idealMs, measured] of [
-      ['p95', ideal.p95, c.p95],
-      ['p99', ideal.p99, c.p99],
-      ['p99.9', ideal.p99_9, c.p99_9],
-      ['max', ideal.max, c.max],
-    ] as const) {
-      within(name, measured, idealMs * 0.97, idealMs + Math.max(0.1 * idealMs, 25));
-    }
-    within('mean', c.mean, ideal.mean, 1.3 * ideal.mean);
     const achieved = open.ratePerSecAchieved;
     assert.ok(Math.abs(achieved - ratePerSec) <= 0.01 * ratePerSec, `achieved ${achieved} req/s`);
 
@@ -101,8 +142,8 @@ test(
     assert.equal(open.counts.samples + open.counts.warmupExcluded, open.counts.responses);
     assert.equal(decodeHistogram(open.histograms.corrected).totalCount, open.counts.samples);
     assert.equal(decodeHistogram(open.histograms.uncorrected).totalCount, open.counts.samples);
-    // Five whole periods measured: a quarter of the samples were caught in a freeze.
-    assert.equal(open.counts.samples, 10 * ratePerSec);
+    // Five whole periods measured, every intended send after the warm-up answered once.
+    assert.equal(open.counts.samples, (measuredMs * ratePerSec) / 1000);
 
     // The same server, closed loop: the stall is one slow sample per client per period — the tail is omitted.
     const closed = await runClosedLoop({ url, concurrency: 4, durationMs: 5000, warmupMs: 1000 });
