@@ -15,6 +15,8 @@ export class EventIdGenerator {
   private readonly pool = Buffer.alloc(poolBytes);
   private poolOffset = poolBytes;
   private lastMs = -1;
+  /** The 10 time characters of `lastMs`, computed once per millisecond. */
+  private timePrefix = '';
   /** 16 base32 digits (5 bits each) of the random part of the last id. */
   private readonly random = new Uint8Array(16);
 
@@ -22,18 +24,44 @@ export class EventIdGenerator {
 
   /** A new id, strictly greater than the previous one of this generator. */
   next(): string {
-    let ms = Math.floor(this.clock.nowMs());
+    const ms = Math.floor(this.clock.nowMs());
     if (ms <= this.lastMs) {
-      ms = this.lastMs;
       this.increment();
     } else {
-      this.lastMs = ms;
+      this.setTime(ms);
       this.fresh();
     }
-    let out = '';
-    for (let i = 9; i >= 0; i--) out += alphabet[Math.floor(ms / 32 ** i) % 32];
-    for (let i = 0; i < 16; i++) out += alphabet[this.random[i]];
-    return out;
+    const r = this.random;
+    return (
+      this.timePrefix +
+      alphabet[r[0]] +
+      alphabet[r[1]] +
+      alphabet[r[2]] +
+      alphabet[r[3]] +
+      alphabet[r[4]] +
+      alphabet[r[5]] +
+      alphabet[r[6]] +
+      alphabet[r[7]] +
+      alphabet[r[8]] +
+      alphabet[r[9]] +
+      alphabet[r[10]] +
+      alphabet[r[11]] +
+      alphabet[r[12]] +
+      alphabet[r[13]] +
+      alphabet[r[14]] +
+      alphabet[r[15]]
+    );
+  }
+
+  private setTime(ms: number): void {
+    this.lastMs = ms;
+    let prefix = '';
+    let rest = ms;
+    for (let i = 0; i < 10; i++) {
+      prefix = alphabet[rest % 32] + prefix;
+      rest = Math.floor(rest / 32);
+    }
+    this.timePrefix = prefix;
   }
 
   private fresh(): void {
@@ -54,7 +82,7 @@ export class EventIdGenerator {
       }
       this.random[i] = 0;
     }
-    this.lastMs += 1;
+    this.setTime(this.lastMs + 1);
     this.fresh();
   }
 }
