@@ -11,7 +11,10 @@ export const limits = {
   indexIntervalBytes: 4096,
   /** Largest single record (key + value + header). */
   recordBytesMax: 1024 * 1024,
-  /** Group commit: wait at most this long for more appends before the write + fdatasync. */
+  /**
+   * Group commit: the longest wait for more appends before the write + fdatasync worth configuring. The file log
+   * defaults to 0 (write at the next event-loop turn; batches form during the in-flight fdatasync), see docs/log.md.
+   */
   groupCommitWindowMs: 1,
   /** Group commit: flush at once when this many bytes are pending. */
   groupCommitBytesMax: 4 * 1024 * 1024,

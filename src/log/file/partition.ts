@@ -140,9 +140,10 @@ export class PartitionWriter {
     if (problem) return Promise.reject(problem);
     if (records.length === 0) return Promise.resolve({ baseOffset: this.offsetAssign, count: 0 });
     const startedMs = performance.now();
-    const buf = encodeRecords(records, this.offsetAssign, Date.now());
+    const nowMs = Date.now();
+    const buf = encodeRecords(records, this.offsetAssign, nowMs);
     let timestampMsMax = 0;
-    for (const r of records) timestampMsMax = Math.max(timestampMsMax, r.timestampMs ?? Date.now());
+    for (const r of records) timestampMsMax = Math.max(timestampMsMax, r.timestampMs ?? nowMs);
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({
         buf,
