@@ -6,7 +6,8 @@
  * 1. anchor — the raw rate: the same result rows inserted with one prepared single-row INSERT … ON CONFLICT DO
  *    NOTHING, 1,000 rows per transaction, no log, no handler, no fencing.
  * 2. in-process — one `PartitionConsumer` on the main thread: read from the file log, decode the JSON envelope, run
- *    the built-in example handler, fenced sink write, offset commit (fsync), batch after batch.
+ *    the built-in example handler, fenced sink write, offset commit (fsync), batch after batch; then the same with
+ *    the sink at synchronous=NORMAL, to show what the per-batch WAL fsync of FULL costs.
  * 3. thread / process — the supervisor with one worker (a worker thread, then a child process) on one partition,
  *    timed from its first committed batch to its last, so worker start-up is not counted.
  * 4. thread ×2 / process ×2 — two partitions on two workers (this machine has 2 cores): aggregate rate.
@@ -16,7 +17,7 @@
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { encodeEvent, type StoredEvent } from '../src/base/index.js';
 import { openFileLog, type FileLog } from '../src/log/index.js';
@@ -99,10 +100,10 @@ async function anchor(handler: Handler): Promise<number> {
 }
 
 /** 2. One partition consumer on this thread. */
-async function inProcess(handler: Handler): Promise<number> {
+async function inProcess(handler: Handler, durability: 'full' | 'normal' = 'full'): Promise<number> {
   const s = scratch();
   const log = await filledLog(s.dir, 1);
-  const sink = openSqliteSink({ path: join(s.dir, 'sink.db') });
+  const sink = openSqliteSink({ path: join(s.dir, 'sink.db'), durability });
   try {
     const c = new PartitionConsumer({ log, sink, handler, group: 'g', partition: 0 });
     const t0 = performance.now();
@@ -149,7 +150,9 @@ async function supervised(mode: 'thread' | 'process', partitions: number): Promi
 const handler = await loadHandler(defaultHandlerPath);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(9);
 console.log(`consumer → SQLite sink, ${eventsPerPartition.toLocaleString('en-US')} events per partition`);
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()[0].toFixed(1)}\n`,
+);
 const raw = await anchor(handler);
 console.log(`anchor: raw SQLite insert, same rows        ${fmt(raw)} rows/s`);
 const rows: [string, number, number][] = [];
@@ -161,6 +164,7 @@ const line = (name: string, rate: number, consumers: number) => {
   );
 };
 line('in-process consumer (main thread)', await inProcess(handler), 1);
+line('in-process, sink synchronous=NORMAL', await inProcess(handler, 'normal'), 1);
 line('supervisor, 1 worker thread', await supervised('thread', 1), 1);
 line('supervisor, 1 child process', await supervised('process', 1), 1);
 line('supervisor, 2 partitions on 2 threads', await supervised('thread', 2), 2);

@@ -84,6 +84,7 @@ export class PartitionConsumer {
   private readonly progress: PartitionProgress;
   private highWater = 0;
   private commitTarget = 0;
+  private prefetched: { from: number; records: Promise<LogRecord[]> } | undefined;
   private committer: Promise<void> | undefined;
   private commitError: unknown;
   private paused = false;
@@ -207,6 +208,12 @@ export class PartitionConsumer {
     const { log } = this.options;
     const from = this.progress.offsetProcessed;
     const batchMax = this.limits.consumeBatchRecordsMax;
+    const ahead = this.prefetched;
+    this.prefetched = undefined;
+    if (ahead?.from === from) {
+      const records = await ahead.records;
+      if (records.length > 0) return this.prefetchAfter(records);
+    }
     let end = log.state(this.partition).offsetEnd;
     if (end <= from) {
       end = await this.wait(from, this.limits.consumeIdleWaitMs);
@@ -214,7 +221,23 @@ export class PartitionConsumer {
     }
     if (end - from < batchMax) await this.wait(from + batchMax - 1, this.limits.consumeBatchWaitMs);
     if (this.stopping || this.paused) return [];
-    return log.read(this.partition, from, { recordsMax: batchMax });
+    return this.prefetchAfter(await log.read(this.partition, from, { recordsMax: batchMax }));
+  }
+
+  /**
+   * When a full batch already waits behind `records`, starts reading it now, so the file reads overlap the handler
+   * and the sink write of this batch. One read in flight at most; a failed read-ahead is simply read again.
+   */
+  private prefetchAfter(records: LogRecord[]): LogRecord[] {
+    if (records.length === 0) return records;
+    const { log } = this.options;
+    const next = records[records.length - 1].offset + 1;
+    const batchMax = this.limits.consumeBatchRecordsMax;
+    if (log.state(this.partition).offsetEnd - next >= batchMax && !this.stopping && !this.paused) {
+      const read = log.read(this.partition, next, { recordsMax: batchMax });
+      this.prefetched = { from: next, records: read.catch((): LogRecord[] => []) };
+    }
+    return records;
   }
 
   private async processBatch(records: LogRecord[]): Promise<void> {
