@@ -180,8 +180,10 @@ export class LoadEngine {
       return;
     }
     const delayMs = this.pending.dueMs - (absoluteNowMs() - c.startAtMs);
-    if (delayMs >= 1) setTimeout(this.tick, Math.floor(delayMs));
-    else setImmediate(this.tick);
+    // Sleep on the millisecond timer, never spin: a setImmediate loop would burn a core per worker and starve the
+    // server on the same machine. Arrivals that fall due meanwhile are sent by the catch-up loop above, each timed
+    // from its own intended time, so the timer's granularity shows up as (measured) scheduling lag, not as drift.
+    setTimeout(this.tick, Math.max(1, Math.floor(delayMs)));
   }
 
   // --- closed loop ---
