@@ -429,7 +429,8 @@ function onResponseClose(this: TrackedResponse): void {
   const ex = this[kExchange];
   if (ex === undefined) return;
   this[kExchange] = undefined;
-  ex.gw.finished(ex, this.statusCode);
+  // A response never sent (client gone, parser timeout) is counted as 499, nginx's "client closed request".
+  ex.gw.finished(ex, this.headersSent ? this.statusCode : 499);
 }
 
 function handleRequest(gw: GatewayImpl, req: IncomingMessage, res: ServerResponse): void {
