@@ -43,13 +43,34 @@ function line(name: string, r: LoadResult): string {
   );
 }
 
+interface CellFigures {
+  lagEvents: number;
+  consumedPerSec: number;
+}
+
+async function cellFigures(baseUrl: string): Promise<CellFigures> {
+  const s = (await (await fetch(`${baseUrl}/v1/stats`)).json()) as { consumers: CellFigures };
+  return { lagEvents: s.consumers.lagEvents, consumedPerSec: s.consumers.consumedPerSec };
+}
+
+/** Waits (bounded) until the consumers have caught up, so one phase's backlog does not load the next. */
+async function drained(baseUrl: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && (await cellFigures(baseUrl)).lagEvents > 0) {
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 const cell = await startBenchCell();
 const noop = await startNoopServer();
 try {
   const cellUrl = `${cell.serve.url}/v1/events`;
   const cellCapacity = await capacity(cellUrl);
+  const afterCapacity = await cellFigures(cell.serve.url);
+  await drained(cell.serve.url);
   const cellRate = Math.floor(cellCapacity.responsesPerSec * 0.8);
   const cellAt80 = await atRate(cellUrl, cellRate);
+  const afterAt80 = await cellFigures(cell.serve.url);
   const noopCapacity = await capacity(noop.url);
   const noopAtCellRate = await atRate(noop.url, cellRate);
   const noopAt80 = await atRate(noop.url, Math.floor(noopCapacity.responsesPerSec * 0.8));
@@ -75,7 +96,13 @@ try {
   writeFileSync(outJson, JSON.stringify(results, null, 2));
   console.log(`cell latency at 80% of capacity — ${machineLine()}`);
   console.log(line('cell capacity (closed, 64 conns)', cellCapacity));
+  console.log(
+    `  consumer lag after the capacity run: ${afterCapacity.lagEvents} events (drained before the next phase)`,
+  );
   console.log(line(`cell open loop @ ${cellRate}/s (80%)`, cellAt80));
+  console.log(
+    `  consumer lag after the 80% run: ${afterAt80.lagEvents} events, consuming ${afterAt80.consumedPerSec}/s`,
+  );
   console.log(line('no-op capacity (closed, 64 conns)', noopCapacity));
   console.log(line(`no-op open loop @ ${cellRate}/s`, noopAtCellRate));
   console.log(line(`no-op open loop @ 80% of its own`, noopAt80));

@@ -27,7 +27,7 @@ const steadyPerSec = Number(process.argv[2] ?? 50);
 const surgeSec = Number(process.argv[3] ?? 30);
 const out = process.argv[4] ?? '/tmp/shock-cell-surge';
 const steadySec = 10;
-const drainSecMax = 45;
+const drainSecMax = 50;
 const surgePerSec = steadyPerSec * 10;
 
 interface Sample {
@@ -101,14 +101,14 @@ const fiveXX = Object.entries(load.statusCounts)
   .reduce((sum, [, n]) => sum + n, 0);
 const lagPeak = Math.max(...samples.map((s) => s.lagEvents));
 const peakAt = samples.find((s) => s.lagEvents === lagPeak)!.t;
-const draining = samples.filter((s) => s.t > peakAt && s.lagEvents > 0);
-const drainRatePerSec =
-  draining.length > 1
-    ? (lagPeak - draining[draining.length - 1].lagEvents) / (draining[draining.length - 1].t - peakAt)
-    : 0;
-const consumerCapacityPerSec = mean(draining.map((s) => s.consumedPerSec));
-const drainedAt = samples.find((s) => s.t > peakAt && s.lagEvents === 0)?.t ?? null;
-
+// "Caught up" while events keep arriving: no more than one second of the steady rate waits in the log.
+const caughtUpLag = steadyPerSec;
+const drainedAt = samples.find((s) => s.t > peakAt && s.lagEvents <= caughtUpLag)?.t ?? null;
+const drainEnd = drainedAt ?? samples[samples.length - 1].t;
+const drainEndLag = samples.find((s) => s.t === drainEnd)!.lagEvents;
+const drainRatePerSec = drainEnd > peakAt ? (lagPeak - drainEndLag) / (drainEnd - peakAt) : 0;
+const behind = samples.filter((s) => s.t > peakAt && s.t <= drainEnd);
+const consumerCapacityPerSec = mean(behind.map((s) => s.consumedPerSec));
 const series = {
   date: new Date().toISOString(),
   machine: machineLine(),
