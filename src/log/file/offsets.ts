@@ -143,7 +143,12 @@ function readOffsetFile(path: string): number | undefined {
     if (isNotFound(err)) return undefined;
     throw translateIoError(err, 'read offset', path);
   }
-  const offset = (JSON.parse(text) as { offset?: unknown }).offset;
+  let offset: unknown;
+  try {
+    offset = (JSON.parse(text) as { offset?: unknown }).offset;
+  } catch {
+    offset = undefined;
+  }
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
     throw shockError('SHOCK_LOG_CORRUPT_RECORD', `the committed offset file ${path} is not valid`, {
       path,
