@@ -4,6 +4,7 @@ export { crc32c } from './crc32c.js';
 export { RECORD_HEADER_BYTES, RECORD_MAGIC, decodeRecord, encodeRecords, recordBytes } from './record.js';
 export { openFileLog, type FileLog, type FileLogStats } from './file/file-log.js';
 export { openFileLogReader, type FileLogReaderOptions } from './file/reader.js';
+export { SharedOffsets } from './file/shared-state.js';
 export type { FileLogOptions, LogEvent } from './file/options.js';
 export type { PartitionStats } from './file/partition.js';
 export {

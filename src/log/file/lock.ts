@@ -40,9 +40,9 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     }
     const holder = await readHolder(path);
     if (holder === undefined) continue; // removed between our create and our read: try again
-    if (holder.host === hostname() && holder.pid !== process.pid && isAlive(holder.pid)) {
-      throw lockedError(dir, holder.pid, holder.host);
-    }
+    // Our own pid: another open of this directory in this process is under way (or open): never stale.
+    if (holder.pid === process.pid) throw lockedError(dir, holder.pid, 'this process');
+    if (holder.host === hostname() && isAlive(holder.pid)) throw lockedError(dir, holder.pid, holder.host);
     if (holder.host !== hostname()) throw lockedError(dir, holder.pid, holder.host);
     await io('remove stale lock', path, () =>
       unlink(path).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e))),

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { openFileLog, type LogEvent } from '../../../src/log/index.js';
 import { tempDir } from '../../helpers/cli.js';
@@ -91,7 +94,13 @@ test('file log - bad partition, out-of-range offset, oversized record and closed
 test('file log - a second writer is refused and a different partition count is a config error', async () => {
   const { dir, cleanup } = tempDir('shock-log-');
   try {
-    const log = await openFileLog({ dir, partitions: 2 });
+    const racing = await Promise.allSettled([openFileLog({ dir, partitions: 2 }), openFileLog({ dir, partitions: 2 })]);
+    assert.deepEqual(racing.map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'two opens racing: one wins');
+    const lost = racing.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.equal((lost.reason as { code: string }).code, 'SHOCK_LOG_LOCKED');
+    const log = (
+      racing.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof openFileLog>>>
+    ).value;
     await assert.rejects(openFileLog({ dir, partitions: 2 }), { code: 'SHOCK_LOG_LOCKED' });
     await log.close();
     await assert.rejects(openFileLog({ dir, partitions: 3 }), (err: { code: string; message: string }) => {
@@ -99,7 +108,7 @@ test('file log - a second writer is refused and a different partition count is a
       assert.match(err.message, /2 partitions, not 3/);
       return true;
     });
-    (await openFileLog({ dir, partitions: 2 })).close();
+    await (await openFileLog({ dir, partitions: 2 })).close();
   } finally {
     cleanup();
   }
@@ -227,6 +236,29 @@ test('file log - a worker thread reads through the shared state, waits without p
     assert.equal(log.offsets.get('g', 1), result.committed);
     await log.close();
   } finally {
+    cleanup();
+  }
+});
+
+test('file log - a lock held by a live process is refused; a dead holder’s lock is taken over', async () => {
+  const { dir, cleanup } = tempDir('shock-log-');
+  const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    await once(holder, 'spawn');
+    await (await openFileLog({ dir, partitions: 1 })).close();
+    writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid: holder.pid, host: hostname(), sinceMs: Date.now() }));
+    await assert.rejects(openFileLog({ dir, partitions: 1 }), (err: { code: string; details: { pid: number } }) => {
+      assert.equal(err.code, 'SHOCK_LOG_LOCKED');
+      assert.equal(err.details.pid, holder.pid);
+      return true;
+    });
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+    const log = await openFileLog({ dir, partitions: 1 });
+    assert.equal(JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')).pid, process.pid);
+    await log.close();
+  } finally {
+    holder.kill('SIGKILL');
     cleanup();
   }
 });
