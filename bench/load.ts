@@ -1,6 +1,7 @@
 /**
  * Load-generator benchmark: the highest rate `shock load` (open loop, 2 worker threads) holds within 1% — achieved
- * rate, no dropped arrivals, p99 scheduling lag under its gate — against a trivial local server, side by side in one
+ * rate within 1% of the schedule, no dropped arrivals, no errors (the lag gate is relaxed to 1 s here: lag is
+ * reported, and included in the corrected latency) — against a trivial local server, side by side in one
  * run with `wrk` (Debian package) and `autocannon` (npm) saturating the same server with 64 connections, plus
  * shock's own closed loop (64 clients) for a like-for-like saturation figure. Targets: nginx `return 200` (if
  * `nginx` is installed; started here on a loopback port and stopped after) and a no-op `node:http` server.
@@ -98,6 +99,7 @@ async function heldRate(url: string, startPerSec: number): Promise<{ ratePerSec:
       warmupMs: 500,
       workers: 2,
       connections,
+      lagMaxMs: 1000,
     });
     tried.push(`${Math.round(rate)}${r.valid ? '✓' : `✗(${r.problems.map((p) => p.code).join('+')})`}`);
     return r.valid;
