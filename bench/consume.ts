@@ -7,7 +7,8 @@
  *    NOTHING, 1,000 rows per transaction, no log, no handler, no fencing.
  * 2. in-process — one `PartitionConsumer` on the main thread: read from the file log, decode the JSON envelope, run
  *    the built-in example handler, fenced sink write, offset commit (fsync), batch after batch; then the same with
- *    the sink at synchronous=NORMAL, to show what the per-batch WAL fsync of FULL costs.
+ *    the sink at synchronous=NORMAL, to show what the per-batch WAL fsync of FULL costs, and with batches of
+ *    5,000 (a limits override), which spreads that fsync over more events.
  * 3. thread / process — the supervisor with one worker (a worker thread, then a child process) on one partition,
  *    timed from its first committed batch to its last, so worker start-up is not counted.
  * 4. thread ×2 / process ×2 — two partitions on two workers (this machine has 2 cores): aggregate rate.
@@ -65,7 +66,7 @@ async function filledLog(dir: string, partitions: number): Promise<FileLog> {
 }
 
 /** 1. The raw SQLite rate of the same rows the consumer stores. */
-async function anchor(handler: Handler): Promise<number> {
+async function anchor(handler: Handler): Promise<Run> {
   const s = scratch();
   try {
     const db = new Database(join(s.dir, 'raw.db'));
@@ -90,28 +91,31 @@ async function anchor(handler: Handler): Promise<number> {
       for (let i = from; i < to; i++) insert.run('g', rows[i][0], 0, rows[i][1], rows[i][2], now);
     });
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < rows.length; i += 1000) tx(i, Math.min(i + 1000, rows.length), Date.now());
-    const rate = (rows.length * 1000) / (performance.now() - t0);
+    const run = runOf(rows.length, t0, cpu0);
     db.close();
-    return rate;
+    return run;
   } finally {
     s.done();
   }
 }
 
 /** 2. One partition consumer on this thread. */
-async function inProcess(handler: Handler, durability: 'full' | 'normal' = 'full'): Promise<number> {
+async function inProcess(handler: Handler, durability: 'full' | 'normal' = 'full', batchMax = 1000): Promise<Run> {
   const s = scratch();
   const log = await filledLog(s.dir, 1);
   const sink = openSqliteSink({ path: join(s.dir, 'sink.db'), durability });
   try {
-    const c = new PartitionConsumer({ log, sink, handler, group: 'g', partition: 0 });
+    const limits = { consumeBatchRecordsMax: batchMax, fetchRecordsMax: batchMax };
+    const c = new PartitionConsumer({ log, sink, handler, group: 'g', partition: 0, limits });
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await c.start();
     while (c.snapshot().offsetCommitted < eventsPerPartition) await new Promise((r) => setTimeout(r, 5));
-    const rate = (eventsPerPartition * 1000) / (performance.now() - t0);
+    const run = runOf(eventsPerPartition, t0, cpu0);
     await c.stop();
-    return rate;
+    return run;
   } finally {
     await sink.close();
     await log.close();
@@ -120,7 +124,7 @@ async function inProcess(handler: Handler, durability: 'full' | 'normal' = 'full
 }
 
 /** 3/4. The supervisor: rate from the first committed batch to the last, summed over partitions. */
-async function supervised(mode: 'thread' | 'process', partitions: number): Promise<number> {
+async function supervised(mode: 'thread' | 'process', partitions: number): Promise<Run> {
   const s = scratch();
   const log = await filledLog(s.dir, partitions);
   try {
@@ -128,23 +132,37 @@ async function supervised(mode: 'thread' | 'process', partitions: number): Promi
     const total = eventsPerPartition * partitions;
     let firstMs: number | undefined;
     let firstCount = 0;
+    let cpu0 = process.cpuUsage();
     for (;;) {
       const st = sup.snapshot();
       const committed = st.partitions.reduce((a, p) => a + p.offsetCommitted, 0);
       if (firstMs === undefined && committed > 0) {
         firstMs = performance.now();
         firstCount = committed;
+        cpu0 = process.cpuUsage();
       }
       if (committed >= total) break;
-      await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, 20));
     }
-    const rate = ((total - firstCount) * 1000) / (performance.now() - firstMs!);
+    // Thread mode: the CPU of every thread of this process; process mode: the children's CPU is not visible here.
+    const run = runOf(total - firstCount, firstMs!, cpu0);
     await sup.stop();
-    return rate;
+    return mode === 'thread' ? run : { ...run, cpuUsPerEvent: undefined };
   } finally {
     await log.close();
     s.done();
   }
+}
+
+/** A timed run: events/s, and CPU µs per event (user + system, every thread of this process). */
+interface Run {
+  ratePerSec: number;
+  cpuUsPerEvent: number | undefined;
+}
+
+function runOf(count: number, t0Ms: number, cpu0: NodeJS.CpuUsage): Run {
+  const cpu = process.cpuUsage(cpu0);
+  return { ratePerSec: (count * 1000) / (performance.now() - t0Ms), cpuUsPerEvent: (cpu.user + cpu.system) / count };
 }
 
 const handler = await loadHandler(defaultHandlerPath);
@@ -154,17 +172,20 @@ console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average ${loadavg()[0].toFixed(1)}\n`,
 );
 const raw = await anchor(handler);
-console.log(`anchor: raw SQLite insert, same rows        ${fmt(raw)} rows/s`);
-const rows: [string, number, number][] = [];
-const line = (name: string, rate: number, consumers: number) => {
-  rows.push([name, rate, consumers]);
-  const perConsumer = rate / consumers;
+const cpuText = (r: Run) =>
+  r.cpuUsPerEvent === undefined ? '      n/a' : `${r.cpuUsPerEvent.toFixed(1).padStart(6)} µs`;
+console.log(`anchor: raw SQLite insert, same rows        ${fmt(raw.ratePerSec)} rows/s    CPU ${cpuText(raw)}/row`);
+const line = (name: string, run: Run, consumers: number) => {
+  const perConsumer = run.ratePerSec / consumers;
   console.log(
-    `${name.padEnd(42)} ${fmt(rate)} events/s  (${fmt(perConsumer)} per consumer, ${(perConsumer / raw).toFixed(2)} of raw, ${(perConsumer / 200_000).toFixed(2)} of 200k)`,
+    `${name.padEnd(42)} ${fmt(run.ratePerSec)} events/s  CPU ${cpuText(run)}/event  ` +
+      `(${fmt(perConsumer)} per consumer, ${(perConsumer / raw.ratePerSec).toFixed(2)} of raw, ` +
+      `${(perConsumer / 200_000).toFixed(2)} of 200k)`,
   );
 };
 line('in-process consumer (main thread)', await inProcess(handler), 1);
 line('in-process, sink synchronous=NORMAL', await inProcess(handler, 'normal'), 1);
+line('in-process, batches of 5,000 (FULL)', await inProcess(handler, 'full', 5000), 1);
 line('supervisor, 1 worker thread', await supervised('thread', 1), 1);
 line('supervisor, 1 child process', await supervised('process', 1), 1);
 line('supervisor, 2 partitions on 2 threads', await supervised('thread', 2), 2);
