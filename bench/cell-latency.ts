@@ -8,14 +8,16 @@
  *   3. anchor in the same run: a no-op node:http server answering 202 after reading the body, same two steps, and
  *      also at the cell's own 80% rate, so the ratio compares like with like.
  *
- * Run: node --import tsx bench/cell-latency.ts [measureSec=15] [outJson=/tmp/shock-cell-latency.json]
+ * Also at 50% and 25% of capacity, to show where the latency knee is on the machine at hand.
+ *
+ * Run: node --import tsx bench/cell-latency.ts [measureSec=10] [outJson=/tmp/shock-cell-latency.json]
  * The seed's target is p99 < 10 ms at 80% load; the project aims for < 5 ms.
  */
 import { writeFileSync } from 'node:fs';
 import { runClosedLoop, runOpenLoop, type LoadResult } from '../src/measure/load/index.js';
 import { eventRequest, machineLine, startBenchCell, startNoopServer } from './cell-serve-process.js';
 
-const measureSec = Number(process.argv[2] ?? 15);
+const measureSec = Number(process.argv[2] ?? 10);
 const outJson = process.argv[3] ?? '/tmp/shock-cell-latency.json';
 const capacitySec = 8;
 
@@ -61,53 +63,64 @@ async function drained(baseUrl: string): Promise<void> {
   }
 }
 
+const fractions = [0.8, 0.5, 0.25];
+
 const cell = await startBenchCell();
 const noop = await startNoopServer();
 try {
   const cellUrl = `${cell.serve.url}/v1/events`;
   const cellCapacity = await capacity(cellUrl);
   const afterCapacity = await cellFigures(cell.serve.url);
-  await drained(cell.serve.url);
-  const cellRate = Math.floor(cellCapacity.responsesPerSec * 0.8);
-  const cellAt80 = await atRate(cellUrl, cellRate);
-  const afterAt80 = await cellFigures(cell.serve.url);
   const noopCapacity = await capacity(noop.url);
-  const noopAtCellRate = await atRate(noop.url, cellRate);
-  const noopAt80 = await atRate(noop.url, Math.floor(noopCapacity.responsesPerSec * 0.8));
+  const points = [];
+  for (const fraction of fractions) {
+    const ratePerSec = Math.floor(cellCapacity.responsesPerSec * fraction);
+    await drained(cell.serve.url);
+    const onCell = await atRate(cellUrl, ratePerSec);
+    const lagAfter = await cellFigures(cell.serve.url);
+    const onNoop = await atRate(noop.url, ratePerSec);
+    points.push({ fraction, ratePerSec, onCell, onNoop, lagAfter });
+  }
 
-  const ratio = cellAt80.latencyMs.corrected.p99 / noopAtCellRate.latencyMs.corrected.p99;
   const results = {
     date: new Date().toISOString(),
     machine: machineLine(),
     measureSec,
-    cell: {
-      capacityPerSec: cellCapacity.responsesPerSec,
-      rateAt80PerSec: cellRate,
-      at80: cellAt80.latencyMs.corrected,
-    },
-    noop: {
-      capacityPerSec: noopCapacity.responsesPerSec,
-      atCellRate: noopAtCellRate.latencyMs.corrected,
-      at80: noopAt80.latencyMs.corrected,
-    },
-    p99RatioCellToNoopAtSameRate: ratio,
-    statusCounts: cellAt80.statusCounts,
+    cellCapacityPerSec: cellCapacity.responsesPerSec,
+    noopCapacityPerSec: noopCapacity.responsesPerSec,
+    capacityRatioCellToNoop: cellCapacity.responsesPerSec / noopCapacity.responsesPerSec,
+    lagAfterCapacity: afterCapacity,
+    points: points.map((p) => ({
+      fraction: p.fraction,
+      ratePerSec: p.ratePerSec,
+      cell: {
+        achievedPerSec: p.onCell.responsesPerSec,
+        valid: p.onCell.valid,
+        latencyMs: p.onCell.latencyMs.corrected,
+      },
+      noop: {
+        achievedPerSec: p.onNoop.responsesPerSec,
+        valid: p.onNoop.valid,
+        latencyMs: p.onNoop.latencyMs.corrected,
+      },
+      p99RatioCellToNoop: p.onCell.latencyMs.corrected.p99 / p.onNoop.latencyMs.corrected.p99,
+      statusCounts: p.onCell.statusCounts,
+      lagAfter: p.lagAfter,
+    })),
   };
   writeFileSync(outJson, JSON.stringify(results, null, 2));
-  console.log(`cell latency at 80% of capacity — ${machineLine()}`);
+  console.log(`cell open-loop latency against a no-op anchor — ${machineLine()}`);
   console.log(line('cell capacity (closed, 64 conns)', cellCapacity));
-  console.log(
-    `  consumer lag after the capacity run: ${afterCapacity.lagEvents} events (drained before the next phase)`,
-  );
-  console.log(line(`cell open loop @ ${cellRate}/s (80%)`, cellAt80));
-  console.log(
-    `  consumer lag after the 80% run: ${afterAt80.lagEvents} events, consuming ${afterAt80.consumedPerSec}/s`,
-  );
   console.log(line('no-op capacity (closed, 64 conns)', noopCapacity));
-  console.log(line(`no-op open loop @ ${cellRate}/s`, noopAtCellRate));
-  console.log(line(`no-op open loop @ 80% of its own`, noopAt80));
-  console.log(`p99 ratio cell / no-op at the same rate: ${ratio.toFixed(2)}×  (target p99 < 10 ms, aim < 5 ms)`);
-  console.log(`cell statuses at 80%: ${JSON.stringify(cellAt80.statusCounts)}; JSON: ${outJson}`);
+  console.log(`capacity ratio cell / no-op: ${results.capacityRatioCellToNoop.toFixed(2)}`);
+  for (const p of points) {
+    const pct = `${Math.round(p.fraction * 100)}%`;
+    console.log(line(`cell  open loop @ ${p.ratePerSec}/s (${pct})`, p.onCell));
+    console.log(line(`no-op open loop @ ${p.ratePerSec}/s`, p.onNoop));
+    const ratio = p.onCell.latencyMs.corrected.p99 / p.onNoop.latencyMs.corrected.p99;
+    console.log(`  p99 ratio cell / no-op ${ratio.toFixed(2)}×; consumer lag after: ${p.lagAfter.lagEvents} events`);
+  }
+  console.log(`target: p99 < 10 ms at 80% (seed), aim < 5 ms. JSON: ${outJson}`);
 } finally {
   await noop.stop();
   await cell.cleanup();
