@@ -82,7 +82,15 @@ export class SharedOffsets {
   async waitChange(seen: number, timeoutMs: number): Promise<void> {
     const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
     const result = waitAsync(this.header, COUNTER, seen, Math.max(0, timeoutMs));
-    if (result.async) await result.value;
+    if (!result.async) return;
+    // A pending Atomics.waitAsync does not keep the event loop alive: a timer does, so a worker waiting for data
+    // does not exit under it. Whichever ends first ends the wait.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      result.value,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs)))),
+    ]);
+    clearTimeout(timer);
   }
 }
 

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { openFileLog, type LogEvent } from '../../../src/log/index.js';
+import { encodeRecords, openFileLog, openFileLogReader, type LogEvent } from '../../../src/log/index.js';
 import { tempDir } from '../../helpers/cli.js';
 import { startTsWorker } from '../../helpers/log-worker.js';
 
@@ -259,6 +259,32 @@ test('file log - a lock held by a live process is refused; a dead holder’s loc
     await log.close();
   } finally {
     holder.kill('SIGKILL');
+    cleanup();
+  }
+});
+
+test('file log reader - never returns bytes past the published durable end', async () => {
+  const { dir, cleanup } = tempDir('shock-log-');
+  try {
+    const log = await openFileLog({ dir, partitions: 1 });
+    await log.append(0, [rec('a'), rec('b'), rec('c')]);
+    const reader = await openFileLogReader({ dir, partitions: 1, shared: log.shareState() });
+    // What a write in flight looks like: a whole, valid record after the durable end, not yet fsynced or published.
+    appendFileSync(
+      join(dir, 'partitions', '0', '00000000000000000000.log'),
+      encodeRecords([rec('in flight')], 3, Date.now()),
+    );
+    assert.deepEqual(
+      (await reader.read(0, 0)).map((r) => r.value.toString()),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(await reader.read(0, 3), []);
+    assert.deepEqual(reader.state(0), { partition: 0, offsetStart: 0, offsetEnd: 3 });
+    assert.equal(await reader.waitFor(0, 3, 20), 3);
+    await assert.rejects(reader.read(0, 4), { code: 'SHOCK_LOG_OFFSET_OUT_OF_RANGE' });
+    await reader.close();
+    await log.close();
+  } finally {
     cleanup();
   }
 });
