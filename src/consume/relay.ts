@@ -4,10 +4,7 @@
  * each new range over IPC, and the child publishes it into a buffer of its own from which its read-only reader
  * works exactly as in a thread.
  */
-import type { Log } from '../log/index.js';
-import { openFileLogReader } from '../log/index.js';
-// The shared-offsets layout is the file log's; the child builds the same buffer the writer would share.
-import { SharedOffsets } from '../log/file/shared-state.js';
+import { openFileLogReader, SharedOffsets, type Log } from '../log/index.js';
 
 /** A reader for a child process, plus the function that feeds it new ranges. */
 export async function openRelayedReader(
