@@ -5,9 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe } from '../helpers/cell-serve.js';
+import { postEvent, request, startServe, waitUntil } from '../helpers/cell-serve.js';
 
 test('serve startup - zero-config dev key works; a busy port or a locked data dir fails clearly, the first cell unharmed', async () => {
   const t = tempDir('shock-serve-start-');
@@ -36,6 +37,35 @@ test('serve startup - zero-config dev key works; a busy port or a locked data di
     assert.equal((await request(`${first.url}/readyz`)).status, 200, 'the first cell still serves');
   } finally {
     assert.equal((await first.stop('SIGINT')).code, 0, 'SIGINT drains like SIGTERM');
+    t.cleanup();
+  }
+});
+
+test('serve startup - --handler runs the given module and its results land in the sink', async () => {
+  const t = tempDir('shock-serve-handler-');
+  const handler = `${t.dir}/upper.mjs`;
+  writeFileSync(
+    handler,
+    'export default async (events) => events.map((e) => ({ shout: String(e.payload.url).toUpperCase() }));\n',
+  );
+  const serve = await startServe(`${t.dir}/data`, ['--partitions', '1', '--consumers', '1', '--handler', handler]);
+  try {
+    const r = await postEvent(serve.url, serve.devKey, {
+      event_id: 'h-1',
+      type: 'page.view',
+      payload: { url: '/quiet' },
+    });
+    assert.equal(r.status, 202);
+    await waitUntil(async () => (await request(`${serve.url}/v1/stats`)).body.consumers.consumedTotal >= 1);
+  } finally {
+    assert.equal((await serve.stop('SIGTERM')).code, 0);
+  }
+  const db = new Database(`${t.dir}/data/sink.sqlite`, { readonly: true });
+  try {
+    const row = db.prepare("SELECT result_json FROM results WHERE event_id = 'h-1'").get() as { result_json: string };
+    assert.deepEqual(JSON.parse(row.result_json), { shout: '/QUIET' });
+  } finally {
+    db.close();
     t.cleanup();
   }
 });

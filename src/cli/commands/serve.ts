@@ -43,13 +43,13 @@ export function register(program: Command): void {
     .option('-d, --data-dir <dir>', 'where the log, offsets and SQLite sink live (default ./shock-data)')
     .option(
       '-p, --port <n>',
-      'public port (0 = any free port)',
+      'public port, 0 = any free port (default 8080)',
       parseNumber('--port', { min: 0, max: 65535, integer: true }),
     )
     .option('--host <host>', 'public address to bind (default 127.0.0.1)')
     .option(
       '--admin-port <n>',
-      'admin port on loopback (0 = any free port)',
+      'admin port on loopback, 0 = any free port (default 8081)',
       parseNumber('--admin-port', { min: 0, max: 65535, integer: true }),
     )
     .option(
