@@ -98,9 +98,11 @@ export class TenantTable {
     return viewOf(next[index]);
   }
 
+  /** The gateway validates first; if it refuses the list, the table keeps the old one (no half-applied edit). */
   private replace(next: TenantConfig[]): void {
-    this.tenants = deepFreeze(next);
-    this.onChange(this.tenants);
+    const frozen = deepFreeze(next);
+    this.onChange(frozen);
+    this.tenants = frozen;
   }
 }
 
