@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { shockError, type ShockError } from '../base/index.js';
+import { rejection } from './rejection.js';
 
 /** A tenant as the gateway needs it. Compatible with the cell's TenantConfig (extra fields are ignored). */
 export interface GatewayTenant {
@@ -89,7 +90,7 @@ export class Authenticator {
   authenticate(headers: IncomingHttpHeaders): Principal | ShockError {
     const key = keyFrom(headers);
     if (key === undefined) {
-      return shockError('SHOCK_INGRESS_UNAUTHENTICATED', 'missing API key: send "Authorization: Bearer <key>"', {
+      return rejection('SHOCK_INGRESS_UNAUTHENTICATED', 'missing API key: send "Authorization: Bearer <key>"', {
         header: 'authorization',
       });
     }
@@ -99,13 +100,13 @@ export class Authenticator {
       entry = this.byHash.get(digest.toString('hex'));
       // The map lookup finds the candidate; the constant-time compare is the decision.
       if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
-        return shockError('SHOCK_INGRESS_UNAUTHENTICATED', 'unknown API key', {});
+        return rejection('SHOCK_INGRESS_UNAUTHENTICATED', 'unknown API key', {});
       }
       if (this.known.size >= knownKeysMax) this.known.clear();
       this.known.set(key, entry);
     }
     if (entry.principal.disabled) {
-      return shockError('SHOCK_INGRESS_FORBIDDEN', `tenant ${entry.principal.tenant} is disabled`, {
+      return rejection('SHOCK_INGRESS_FORBIDDEN', `tenant ${entry.principal.tenant} is disabled`, {
         tenant: entry.principal.tenant,
       });
     }
@@ -131,7 +132,7 @@ function keyFrom(headers: IncomingHttpHeaders): string | undefined {
 /** 403 when a principal may not write `type` (null when it may). */
 export function checkTypeAllowed(principal: Principal, type: string): ShockError | null {
   if (principal.types === null || principal.types.has(type)) return null;
-  return shockError('SHOCK_INGRESS_FORBIDDEN', `tenant ${principal.tenant} may not write events of type "${type}"`, {
+  return rejection('SHOCK_INGRESS_FORBIDDEN', `tenant ${principal.tenant} may not write events of type "${type}"`, {
     tenant: principal.tenant,
     type,
   });

@@ -4,7 +4,8 @@
  * appended with one call per partition. `records[i]` answers request record i; `failedRecordCount` counts failures;
  * when nothing was stored the response takes the non-2xx status of its cause (CONVENTIONS.md §1–2).
  */
-import { isShockError, shockError, type ErrorCode, type ShockError } from '../base/index.js';
+import { isShockError, type ErrorCode, type ShockError } from '../base/index.js';
+import { rejection } from './rejection.js';
 import type { Principal } from './auth.js';
 import { parseJson, type BodyFormat } from './body.js';
 import type { DedupeEntry } from './dedupe.js';
@@ -34,7 +35,7 @@ function parseBatch(text: string, format: BodyFormat): unknown[] | ShockError {
     const parsed = parseJson(text);
     if (isShockError(parsed)) return parsed;
     if (!Array.isArray(parsed.value)) {
-      return shockError('SHOCK_INGRESS_INVALID_EVENT', 'the batch must be a JSON array of events (or NDJSON)', {
+      return rejection('SHOCK_INGRESS_INVALID_EVENT', 'the batch must be a JSON array of events (or NDJSON)', {
         problems: [{ path: '/', message: 'must be array' }],
       });
     }
@@ -73,9 +74,9 @@ export async function ingestBatch(
   const items = parseBatch(text, format);
   if (!Array.isArray(items)) return fail(s, ex, items, 1);
   const n = items.length;
-  if (n === 0) return fail(s, ex, shockError('SHOCK_INGRESS_BATCH_EMPTY', 'the batch holds no records'));
+  if (n === 0) return fail(s, ex, rejection('SHOCK_INGRESS_BATCH_EMPTY', 'the batch holds no records'));
   if (n > s.limits.batchRecordsMax) {
-    const err = shockError(
+    const err = rejection(
       'SHOCK_INGRESS_BATCH_TOO_LONG',
       `the batch holds more than ${s.limits.batchRecordsMax} records`,
       {
@@ -119,7 +120,7 @@ export async function ingestBatch(
       prepared[i] = null;
       outcomes[i] = {
         ok: false,
-        err: shockError('SHOCK_INGRESS_RATE_LIMITED', `tenant ${tenant} is over its rate`),
+        err: rejection('SHOCK_INGRESS_RATE_LIMITED', `tenant ${tenant} is over its rate`),
         eventId: p.eventId,
       };
     } else {
@@ -302,7 +303,7 @@ function answerBatch(s: IngestState, ex: Exchange, tenant: string, outcomes: Out
     ex.h.shedReason = undefined;
     ex.h.retryAfterSec = undefined;
   }
-  const summary = shockError(
+  const summary = rejection(
     worst.httpStatus === status ? worst.code : codeForStatus(status, worst.code),
     `no record of the batch was stored (${failed} failed)`,
     { failedRecordCount: failed },

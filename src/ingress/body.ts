@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { isUtf8 } from 'node:buffer';
-import { shockError, type ShockError } from '../base/index.js';
+import type { ShockError } from '../base/index.js';
+import { rejection } from './rejection.js';
 
 /** How the body is framed: one JSON value, or NDJSON (one JSON value per line). */
 export type BodyFormat = 'json' | 'ndjson';
@@ -35,7 +36,7 @@ export function bodyFormat(contentType: string | undefined, ndjsonAllowed: boole
 
 function unsupported(contentType: string | undefined, ndjsonAllowed: boolean): ShockError {
   const accepted = ndjsonAllowed ? ['application/json', 'application/x-ndjson'] : ['application/json'];
-  return shockError('SHOCK_INGRESS_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${accepted.join(' or ')}`, {
+  return rejection('SHOCK_INGRESS_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${accepted.join(' or ')}`, {
     contentType: contentType ?? null,
     accepted,
   });
@@ -52,11 +53,11 @@ export function checkDeclaredLength(req: IncomingMessage, bodyBytesMax: number):
   }
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.toLowerCase().includes('chunked')) return null;
-  return shockError('SHOCK_INGRESS_LENGTH_REQUIRED', 'send a Content-Length header or a chunked body', {});
+  return rejection('SHOCK_INGRESS_LENGTH_REQUIRED', 'send a Content-Length header or a chunked body', {});
 }
 
 function tooLarge(bytes: number, bodyBytesMax: number): ShockError {
-  return shockError('SHOCK_INGRESS_BODY_TOO_LARGE', `the body is larger than ${bodyBytesMax} bytes`, {
+  return rejection('SHOCK_INGRESS_BODY_TOO_LARGE', `the body is larger than ${bodyBytesMax} bytes`, {
     bytes,
     bodyBytesMax,
   });
@@ -99,7 +100,7 @@ function onAbort(this: BodyRequest): void {
   const s = this[kBody]!;
   if (s.done) return;
   s.done = true;
-  s.reject(shockError('SHOCK_INGRESS_REQUEST_TIMEOUT', 'the request body did not arrive completely', {}));
+  s.reject(rejection('SHOCK_INGRESS_REQUEST_TIMEOUT', 'the request body did not arrive completely', {}));
 }
 
 /** Reads the whole body, refusing it (413) as soon as it passes `bytesMax`. */
@@ -116,7 +117,7 @@ export function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer
 /** 400 unless `body` is valid UTF-8. */
 export function checkUtf8(body: Buffer): ShockError | null {
   if (isUtf8(body)) return null;
-  return shockError('SHOCK_INGRESS_INVALID_UTF8', 'the body is not valid UTF-8', {});
+  return rejection('SHOCK_INGRESS_INVALID_UTF8', 'the body is not valid UTF-8', {});
 }
 
 /** Parses JSON or returns a 400 naming the parser's complaint. */
@@ -124,6 +125,6 @@ export function parseJson(text: string): { value: unknown } | ShockError {
   try {
     return { value: JSON.parse(text) as unknown };
   } catch (err) {
-    return shockError('SHOCK_INGRESS_INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`, {});
+    return rejection('SHOCK_INGRESS_INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`, {});
   }
 }

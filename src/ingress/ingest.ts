@@ -8,7 +8,8 @@
  *
  * Module-level functions over a per-request `Exchange`; the gateway state they share is `IngestState`.
  */
-import { isShockError, shockError } from '../base/index.js';
+import { isShockError } from '../base/index.js';
+import { rejection } from './rejection.js';
 import type { Principal } from './auth.js';
 import { ingestBatch } from './batch.js';
 import { bodyFormat, checkDeclaredLength, checkUtf8, parseJson, readBody } from './body.js';
@@ -35,11 +36,11 @@ export async function ingest(s: IngestState, ex: Exchange): Promise<void> {
   try {
     if (ex.req.method !== 'POST') {
       ex.h.allow = 'POST';
-      return fail(s, ex, shockError('SHOCK_INGRESS_METHOD_NOT_ALLOWED', `${ex.req.method} is not allowed; use POST`));
+      return fail(s, ex, rejection('SHOCK_INGRESS_METHOD_NOT_ALLOWED', `${ex.req.method} is not allowed; use POST`));
     }
     if (s.draining) {
       ex.h.close = true;
-      return fail(s, ex, shockError('SHOCK_INGRESS_SHUTTING_DOWN'));
+      return fail(s, ex, rejection('SHOCK_INGRESS_SHUTTING_DOWN'));
     }
     const principal = s.auth.authenticate(ex.req.headers);
     if (isShockError(principal)) return fail(s, ex, principal);

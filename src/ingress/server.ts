@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { mulberry32, shockError, systemClock, type Clock, type Limits } from '../base/index.js';
+import { rejection } from './rejection.js';
 import type { Log } from '../log/index.js';
 import { Authenticator, type GatewayTenant } from './auth.js';
 import { resolveGatewayConfig, type GatewayConfig, type ResolvedGatewayConfig } from './config.js';
@@ -437,7 +438,7 @@ function handleRequest(gw: GatewayImpl, req: IncomingMessage, res: ServerRespons
   const route = routeOf(req.url);
   if (route === null) {
     if (gw.fallbackHandler() !== null) return gw.fallbackHandler()!(req, res);
-    sendError(res, shockError('SHOCK_INGRESS_NOT_FOUND', `no route ${req.method} ${req.url}`), {});
+    sendError(res, rejection('SHOCK_INGRESS_NOT_FOUND', `no route ${req.method} ${req.url}`), {});
     return;
   }
   const ex = {

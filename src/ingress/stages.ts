@@ -9,7 +9,6 @@ import {
   assert,
   encodeEvent,
   isShockError,
-  shockError,
   type Clock,
   type ErrorCode,
   type Limits,
@@ -18,6 +17,7 @@ import {
   type ShockError,
   type StoredEvent,
 } from '../base/index.js';
+import { rejection } from './rejection.js';
 import type { AppendResult, Log } from '../log/index.js';
 import { checkTypeAllowed, type Authenticator, type Principal } from './auth.js';
 import type { DedupeEntry, DedupeWindow } from './dedupe.js';
@@ -140,7 +140,7 @@ export function rateLimited(s: IngestState, ex: Exchange, tenant: string, events
   ex.h.shedReason = 'rate_limited';
   s.metrics.rateLimited.labels(tenant, 'enforce').inc(events);
   s.counters.rateLimited += events;
-  return shockError('SHOCK_INGRESS_RATE_LIMITED', `tenant ${tenant} is over its rate; retry after the delay`, {
+  return rejection('SHOCK_INGRESS_RATE_LIMITED', `tenant ${tenant} is over its rate; retry after the delay`, {
     tenant,
     retryAfterSec: ex.h.retryAfterSec,
   });
@@ -149,7 +149,7 @@ export function rateLimited(s: IngestState, ex: Exchange, tenant: string, events
 export function breakerOpen(s: IngestState, ex: Exchange): ShockError {
   ex.h.retryAfterSec = retryAfterSec(s.breaker.msUntilProbe(), s.rng, s.limiter.options.retryJitterSecMax);
   ex.h.shedReason = 'breaker_open';
-  return shockError('SHOCK_INGRESS_STORAGE_UNAVAILABLE', 'the log is failing; the circuit breaker is open', {
+  return rejection('SHOCK_INGRESS_STORAGE_UNAVAILABLE', 'the log is failing; the circuit breaker is open', {
     breaker: 'open',
     retryAfterSec: ex.h.retryAfterSec,
   });
@@ -158,7 +158,7 @@ export function breakerOpen(s: IngestState, ex: Exchange): ShockError {
 export function shed(s: IngestState, ex: Exchange, pressure: Pressure): ShockError {
   ex.h.retryAfterSec = retryAfterSec(0, s.rng, s.limiter.options.retryJitterSecMax);
   ex.h.shedReason = pressure.reason;
-  return shockError('SHOCK_INGRESS_SHED', `the server is overloaded (${pressure.reason}); retry after the delay`, {
+  return rejection('SHOCK_INGRESS_SHED', `the server is overloaded (${pressure.reason}); retry after the delay`, {
     reason: pressure.reason,
     loadRatio: Math.round(pressure.ratio * 1000) / 1000,
   });
@@ -174,7 +174,7 @@ export function prepare(
   const v = s.validator.validate(value);
   if (isShockError(v)) return v;
   if (v.tenant !== undefined && v.tenant !== principal.tenant) {
-    return shockError('SHOCK_INGRESS_FORBIDDEN', 'the body names another tenant; the tenant comes from the API key', {
+    return rejection('SHOCK_INGRESS_FORBIDDEN', 'the body names another tenant; the tenant comes from the API key', {
       problems: [{ path: '/tenant', message: `must be omitted or equal "${principal.tenant}"` }],
     });
   }
@@ -193,7 +193,7 @@ export function prepare(
   };
   const encoded = encodeEvent(stored);
   if (encoded.length > s.limits.eventBytesMax) {
-    return shockError(
+    return rejection(
       'SHOCK_INGRESS_RECORD_TOO_LARGE',
       `the event encodes to more than ${s.limits.eventBytesMax} bytes`,
       {
@@ -265,7 +265,7 @@ export async function appendGroup(
     s.onAppendError(err, partition);
     if (clientFault) return err as ShockError;
     const cause = (err as ShockError)?.code ?? (err as Error)?.message ?? String(err);
-    return shockError(
+    return rejection(
       'SHOCK_INGRESS_APPEND_FAILED',
       'the log failed the append; nothing of it was acknowledged',
       {
@@ -286,7 +286,7 @@ export async function duplicateOutcome(entry: DedupeEntry, eventId: string): Pro
       const r = await entry.pending;
       return { ok: true, eventId, partition: entry.partition, offset: r.baseOffset + entry.index, duplicate: true };
     } catch {
-      const err = shockError('SHOCK_INGRESS_APPEND_FAILED', 'the original append of this event id failed; retry', {
+      const err = rejection('SHOCK_INGRESS_APPEND_FAILED', 'the original append of this event id failed; retry', {
         partition: entry.partition,
       });
       return { ok: false, err, eventId };

@@ -11,6 +11,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { priorities, shockError, type Priority, type ShockError } from '../base/index.js';
+import { rejection } from './rejection.js';
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
 const addFormats: FormatsPlugin =
@@ -94,7 +95,7 @@ export class EventValidator {
     const problems: FieldProblem[] = [];
     if (!this.envelope(value)) collect(this.envelope.errors, '', problems);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return shockError('SHOCK_INGRESS_INVALID_EVENT', 'the event must be a JSON object', { problems });
+      return rejection('SHOCK_INGRESS_INVALID_EVENT', 'the event must be a JSON object', { problems });
     }
     const v = value as Record<string, unknown>;
     let keyTooLong = false;
@@ -112,16 +113,16 @@ export class EventValidator {
       if (!payloadValidator(v.payload)) collect(payloadValidator.errors, '/payload', problems);
     }
     if (problems.length === 1 && keyTooLong) {
-      return shockError('SHOCK_INGRESS_KEY_TOO_LONG', problems[0].message.replace(/^must/, 'the key must'), {
+      return rejection('SHOCK_INGRESS_KEY_TOO_LONG', problems[0].message.replace(/^must/, 'the key must'), {
         problems,
         keyBytesMax: this.limits.keyBytesMax,
       });
     }
     if (problems.length > 0) {
-      return shockError('SHOCK_INGRESS_INVALID_EVENT', describe(problems), { problems });
+      return rejection('SHOCK_INGRESS_INVALID_EVENT', describe(problems), { problems });
     }
     if (payloadValidator === undefined) {
-      return shockError('SHOCK_INGRESS_UNKNOWN_TYPE', `no schema is registered for type "${String(v.type)}"`, {
+      return rejection('SHOCK_INGRESS_UNKNOWN_TYPE', `no schema is registered for type "${String(v.type)}"`, {
         problems: [{ path: '/type', message: 'unknown event type' }],
         types: this.types,
       });
