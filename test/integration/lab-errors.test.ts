@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, spawnCli, tempDir, repoRoot } from '../helpers/cli.js';
 import { readCertificate } from '../../src/measure/report/certificate.js';
-import { startLawServer } from '../../src/measure/lab/known-law.js';
 
 const serveLaw = (extra: string) =>
   `${process.execPath} --import tsx ${join(repoRoot, 'src/cli/main.ts')} lab serve-law --gamma 40 --n {N} --port {PORT} ${extra}`;
@@ -55,21 +54,25 @@ test(
   { timeout: 60_000 },
   async () => {
     const { dir, cleanup } = tempDir('shock-lab-err-');
-    const server = await startLawServer({ gamma: 200, alpha: 0.1, beta: 0, n: 4, port: 0 });
     try {
       const out = join(dir, 'run');
+      const serve = `${process.execPath} --import tsx ${join(repoRoot, 'src/cli/main.ts')} lab serve-law --gamma 100 --alpha 0.2 --n {N} --port {PORT}`;
       const r = await runCli([
         'lab',
+        '--command',
+        serve,
         '--target',
-        `http://127.0.0.1:${server.port}/x`,
+        'http://127.0.0.1:{PORT}/x',
         '--plan',
         '1,2,4',
         '--windows',
         '2',
         '--window-duration',
-        '300ms',
+        '500ms',
         '--warmup',
-        '200ms',
+        '500ms',
+        '--concurrency-factor',
+        '4',
         '--no-latency',
         '--out',
         out,
@@ -83,7 +86,6 @@ test(
       assert.equal(c.fit.gamma.low, null);
       assert.equal(c.fit.autoscalerCeiling, null);
     } finally {
-      await server.close();
       cleanup();
     }
   },

@@ -482,10 +482,10 @@ export function register(program: Command): void {
       demoTimingDefault.commitMs,
     )
     .option(
-      '--message-ms <ms>',
-      'coordinated: channel time per message',
-      parseNumber('--message-ms', { min: 0 }),
-      demoTimingDefault.messageMs,
+      '--entry-ms <ms>',
+      'coordinated: transfer time of one version-vector entry',
+      parseNumber('--entry-ms', { min: 0 }),
+      demoTimingDefault.entryMs,
     )
     .action(
       async (o: {
@@ -494,13 +494,13 @@ export function register(program: Command): void {
         port: number;
         writeMs: number;
         commitMs: number;
-        messageMs: number;
+        entryMs: number;
       }) => {
         const server = await startDemoServer({
           design: o.design,
           consumers: o.consumers,
           port: o.port,
-          timing: { writeMs: o.writeMs, commitMs: o.commitMs, messageMs: o.messageMs },
+          timing: { writeMs: o.writeMs, commitMs: o.commitMs, entryMs: o.entryMs },
         });
         printText(`listening ${server.port}`);
         await untilSignal();

@@ -13,3 +13,4 @@ export * from './demo/designs.js';
 export * from './demo/server.js';
 export * from './demo/run-demo.js';
 export { AsyncMutex } from './demo/mutex.js';
+export { ConsumerPool } from './demo/consumer-pool.js';

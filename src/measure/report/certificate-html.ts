@@ -72,6 +72,13 @@ function curveFor(fit: CertificateFit, nHigh: number): Array<{ x: number; y: num
   return curve;
 }
 
+/** The band restricted to N ≤ nHigh, in the plot's shape. */
+function clipBand(band: BandInput | null, nHigh: number): PlotSeries['band'] {
+  if (!band) return undefined;
+  const keep = band.n.map((n, i) => (n <= nHigh ? i : -1)).filter((i) => i >= 0);
+  return { x: keep.map((i) => band.n[i]), low: keep.map((i) => band.lower[i]), high: keep.map((i) => band.upper[i]) };
+}
+
 /** The throughput chart of one certificate. */
 export function throughputPlot(c: Certificate, band: BandInput | null, id = 'throughput'): string {
   const nHigh = Math.max(2, ...c.points.map((p) => p.n), ...(band ? band.n : [])) * 1.1;
@@ -92,7 +99,7 @@ export function throughputPlot(c: Certificate, band: BandInput | null, id = 'thr
       name: 'fitted USL (90% band)',
       color: '#c62828',
       curve: curveFor(c.fit, nHigh),
-      band: band ? { x: [...band.n], low: [...band.lower], high: [...band.upper] } : undefined,
+      band: clipBand(band, nHigh),
     });
     if (c.fit.nMax)
       markers.push({ x: c.fit.nMax.value, label: `N_max ≈ ${fmtNumber(c.fit.nMax.value)}`, color: '#6a1b9a' });
@@ -287,8 +294,27 @@ export function renderDemoHtml(designs: readonly DemoDesignResult[], note: strin
     color: demoColors[i % demoColors.length],
     points: d.certificate.points.map((p) => ({ x: p.n, y: p.throughputPerSec })),
     curve: d.certificate.fit ? curveFor(d.certificate.fit, nHigh) : undefined,
-    band: d.band ? { x: [...d.band.n], low: [...d.band.lower], high: [...d.band.upper] } : undefined,
+    band: clipBand(d.band, nHigh),
   }));
+  const efficiency: PlotSeries[] = designs.map((d, i) => {
+    const gamma = d.certificate.fit?.gamma.value ?? d.certificate.points[0]?.throughputPerSec ?? 1;
+    const params = d.certificate.fit;
+    return {
+      name: d.design,
+      color: demoColors[i % demoColors.length],
+      points: d.certificate.points.map((p) => ({ x: p.n, y: p.throughputPerSec / (p.n * gamma) })),
+      curve: params ? curveFor(params, nHigh).map((c) => ({ x: c.x, y: c.y / (c.x * gamma) })) : undefined,
+    };
+  });
+  const efficiencyChart = renderPlot({
+    id: 'demo-efficiency',
+    title: 'Efficiency X(N) / (N·γ): the tax each design pays per consumer',
+    xLabel: 'N consumers',
+    yLabel: 'efficiency',
+    series: efficiency,
+    widthPx: 900,
+    heightPx: 360,
+  });
   const chart = renderPlot({
     id: 'demo',
     title: 'Three consumer designs, same work: measured X(N) and fitted USL',
@@ -320,6 +346,7 @@ export function renderDemoHtml(designs: readonly DemoDesignResult[], note: strin
 <p>${escapeXml(note)}</p>
 ${machine ? `<p class="muted">${escapeXml(`${machine.os} ${machine.release}, ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, ${designs[0].certificate.createdAt}`)}</p>` : ''}
 <div class="grid">${chart}</div>
+<div class="grid">${efficiencyChart}</div>
 <table>${row(['design', 'γ [90%]', 'α [90%]', 'β [90%]', 'N_max [90%]', 'X_max', 'retrograde'], true)}${rows.join('')}</table>
 ${sections.join('\n')}
 </body></html>

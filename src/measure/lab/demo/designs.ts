@@ -1,16 +1,19 @@
 /**
  * The three consumer designs of the demonstration (the paper's Figure 1, measured for real). Every design does the
- * same I/O-bound work per batch — a write to a device with a fixed service time — so N is not limited by the CPU
- * cores; they differ only in how consumers share state:
+ * same I/O-bound work per batch — a write to a device whose service time is random around a fixed mean (seeded,
+ * exponential, like a real disk queue) — so N is not limited by the CPU cores; they differ only in what consumers
+ * share:
  *
  * - `shared-nothing`: each consumer owns its partition and its device; nothing is shared (the A2 design).
  *   Expected: X(N) ≈ γN, α ≈ 0, β ≈ 0.
- * - `shared-lock`: part of every batch (the commit) runs under one lock shared by all consumers. Expected: an
- *   Amdahl ceiling X → γ/α with α ≈ commitMs / (writeMs + commitMs).
- * - `coordinated`: before its write, a consumer must exchange a message with every other consumer over one shared
- *   channel (an all-to-all round: N − 1 messages, each costing `messageMs` of channel time). The channel's load
- *   grows as N(N − 1): crosstalk, β ≈ messageMs / writeMs, and throughput falls past N_max.
+ * - `shared-lock`: the commit of every batch runs under one lock shared by all consumers. Expected: an Amdahl
+ *   ceiling X → γ/α, with α ≈ commitMs / writeMs.
+ * - `coordinated`: before its write, a consumer exchanges state with every other consumer: it fetches each peer's
+ *   version vector (one entry per consumer, so N entries) over the network, one peer after the other, and merges
+ *   it. A round moves (N − 1) messages of N entries, so its time grows as N(N − 1): crosstalk, β ≈ entryMs /
+ *   writeMs, and throughput falls past N_max ≈ sqrt(1/β).
  */
+import { mulberry32, randomExponential, type Rng } from '../../../base/index.js';
 import { AsyncMutex, sleepMs } from './mutex.js';
 
 /** The three designs, by name. */
@@ -19,16 +22,16 @@ export type DemoDesign = (typeof demoDesigns)[number];
 
 /** Service times of the simulated work, in milliseconds. */
 export interface DemoTiming {
-  /** The batch write every design does, in parallel across consumers. */
+  /** Mean time of the batch write every design does (in parallel across consumers). */
   writeMs: number;
-  /** `shared-lock`: the part of the batch done under the shared lock. */
+  /** `shared-lock`: mean time of the commit done under the shared lock (part of the write). */
   commitMs: number;
-  /** `coordinated`: channel time of one message of the all-to-all round. */
-  messageMs: number;
+  /** `coordinated`: transfer time of one version-vector entry (a fetch of N entries takes N × entryMs). */
+  entryMs: number;
 }
 
-/** Defaults chosen so all three curves separate clearly between N = 1 and N = 32 within a few minutes. */
-export const demoTimingDefault: DemoTiming = Object.freeze({ writeMs: 40, commitMs: 4, messageMs: 1 });
+/** Defaults chosen so the three curves separate clearly between N = 1 and N = 32 within a few minutes. */
+export const demoTimingDefault: DemoTiming = Object.freeze({ writeMs: 40, commitMs: 8, entryMs: 0.5 });
 
 /** One design instantiated for N consumers: `runBatch(i)` does consumer i's next batch. */
 export interface DesignInstance {
@@ -37,55 +40,58 @@ export interface DesignInstance {
   runBatch(consumer: number): Promise<void>;
 }
 
-/** Builds the design for `consumers` consumers. */
+/** Builds the design for `consumers` consumers; `seed` drives the device's random service times. */
 export function createDesign(
   design: DemoDesign,
   consumers: number,
   timing: DemoTiming = demoTimingDefault,
+  seed = 1,
 ): DesignInstance {
-  if (design === 'shared-nothing') return sharedNothing(consumers, timing);
-  if (design === 'shared-lock') return sharedLock(consumers, timing);
-  return coordinated(consumers, timing);
+  const rng = mulberry32(seed);
+  if (design === 'shared-nothing') return sharedNothing(consumers, timing, rng);
+  if (design === 'shared-lock') return sharedLock(consumers, timing, rng);
+  return coordinated(consumers, timing, rng);
 }
 
-function sharedNothing(consumers: number, timing: DemoTiming): DesignInstance {
+function sharedNothing(consumers: number, timing: DemoTiming, rng: Rng): DesignInstance {
   // One device per partition: the consumers never wait for each other.
   return {
     design: 'shared-nothing',
     consumers,
-    runBatch: () => sleepMs(timing.writeMs),
+    runBatch: () => sleepMs(randomExponential(rng, timing.writeMs)),
   };
 }
 
-function sharedLock(consumers: number, timing: DemoTiming): DesignInstance {
+function sharedLock(consumers: number, timing: DemoTiming, rng: Rng): DesignInstance {
   const lock = new AsyncMutex();
-  const writeMs = timing.writeMs - timing.commitMs;
+  const parallelMs = timing.writeMs - timing.commitMs;
   return {
     design: 'shared-lock',
     consumers,
     async runBatch() {
-      await sleepMs(writeMs);
-      await lock.with(() => sleepMs(timing.commitMs));
+      await sleepMs(randomExponential(rng, parallelMs));
+      await lock.with(() => sleepMs(randomExponential(rng, timing.commitMs)));
     },
   };
 }
 
-function coordinated(consumers: number, timing: DemoTiming): DesignInstance {
-  const channel = new AsyncMutex();
-  const inboxes: number[] = new Array(consumers).fill(0);
+function coordinated(consumers: number, timing: DemoTiming, rng: Rng): DesignInstance {
+  // Each consumer's version vector: one counter per consumer.
+  const vectors: number[][] = Array.from({ length: consumers }, () => new Array(consumers).fill(0));
   return {
     design: 'coordinated',
     consumers,
     async runBatch(consumer: number) {
-      const peers = consumers - 1;
-      if (peers > 0) {
-        // The round: N − 1 messages cross the one shared channel back to back; each peer acknowledges on delivery.
-        await channel.with(async () => {
-          await sleepMs(peers * timing.messageMs);
-          for (let j = 0; j < consumers; j++) if (j !== consumer) inboxes[j]++;
-        });
+      const own = vectors[consumer];
+      for (let peer = 0; peer < consumers; peer++) {
+        if (peer === consumer) continue;
+        // Fetch the peer's vector (N entries on the wire), then merge it entry by entry.
+        await sleepMs(consumers * timing.entryMs);
+        const theirs = vectors[peer];
+        for (let k = 0; k < consumers; k++) if (theirs[k] > own[k]) own[k] = theirs[k];
       }
-      await sleepMs(timing.writeMs);
+      own[consumer]++;
+      await sleepMs(randomExponential(rng, timing.writeMs));
     },
   };
 }

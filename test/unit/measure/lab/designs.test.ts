@@ -26,7 +26,7 @@ test('demo mutex - serves waiters in arrival order, one at a time', async () => 
 
 test('demo designs - every design completes every submitted batch', async () => {
   for (const design of ['shared-nothing', 'shared-lock', 'coordinated'] as const) {
-    const pool = new ConsumerPool(createDesign(design, 4, { writeMs: 1, commitMs: 1, messageMs: 1 }));
+    const pool = new ConsumerPool(createDesign(design, 4, { writeMs: 1, commitMs: 1, entryMs: 0.1 }));
     await Promise.all(Array.from({ length: 20 }, () => pool.submit()));
     assert.equal(pool.completed, 20, design);
     pool.stop();
