@@ -455,8 +455,13 @@ class Supervisor implements ConsumerSupervisor {
           book.lagSeconds = 0;
           return;
         }
-        const [oldest] = await log.read(p, Math.max(committed, log.state(p).offsetStart), { recordsMax: 1 });
-        book.lagSeconds = oldest ? Math.max(0, (nowMs - oldest.timestampMs) / 1000) : 0;
+        try {
+          const [oldest] = await log.read(p, Math.max(committed, log.state(p).offsetStart), { recordsMax: 1 });
+          book.lagSeconds = oldest ? Math.max(0, (nowMs - oldest.timestampMs) / 1000) : 0;
+        } catch (err) {
+          // A partition the log cannot read keeps its last measured time lag; the log reports its own failure.
+          this.report('warn', `cannot read partition ${p} to measure the time lag`, { error: String(err) });
+        }
       }),
     );
     return this.snapshot();

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { tempDir, repoRoot } from '../helpers/cli.js';
 import { appendEvents, testEvent, waitUntil } from '../helpers/consume-events.js';
 import { openFileLog, type FileLog } from '../../src/log/index.js';
-import { openSqliteSink, startConsumers, type ConsumerSupervisor } from '../../src/consume/index.js';
+import { PartitionConsumer, openSqliteSink, startConsumers, type ConsumerSupervisor } from '../../src/consume/index.js';
+import testHandler from '../helpers/consume-handler.js';
 import { isShockError } from '../../src/base/index.js';
 
 const testHandlerPath = join(repoRoot, 'test/helpers/consume-handler.ts');
@@ -237,6 +238,77 @@ test('consume supervisor - graceful stop finishes the batch in flight and commit
       assert.equal(countSink(sinkPath, 'g').results.total, 50);
     } finally {
       channel.close();
+    }
+  });
+});
+
+test('consume supervisor - retries and dead letters of failing events show in the stats and the sink', async () => {
+  await withCell(2, async ({ log, sinkPath }) => {
+    await appendEvents(
+      log,
+      1,
+      Array.from({ length: 30 }, (_, i) =>
+        testEvent(1, i, i === 4 ? { failAlways: true } : i === 20 ? { throwAlways: true } : {}),
+      ),
+    );
+    const sup = await startConsumers({
+      log,
+      group: 'g',
+      workers: 2,
+      handlerPath: testHandlerPath,
+      sinkPath,
+      limits: quick,
+    });
+    try {
+      await waitUntil(() => sup.snapshot().totals.eventsConsumed === 30, 'partition 1 to move past its failing events');
+      const s = await sup.stats();
+      const p1 = s.partitions[1];
+      assert.equal(p1.deadLetters, 2);
+      assert.ok(p1.retries >= quick.consumeRetriesMax, `retries ${p1.retries}`);
+      assert.equal(p1.eventsInserted, 28);
+      assert.equal(s.totals.deadLetters, 2);
+    } finally {
+      await sup.stop();
+    }
+    const { deadLetters } = countSink(sinkPath, 'g');
+    assert.deepEqual(
+      deadLetters.map((d) => [d.partition, d.offset]),
+      [
+        [1, 4],
+        [1, 20],
+      ],
+    );
+  });
+});
+
+test('consume supervisor - a newer owner of a partition fences the supervised consumer out of the sink', async () => {
+  await withCell(1, async ({ log, sinkPath }) => {
+    const sup = await startConsumers({
+      log,
+      group: 'g',
+      workers: 1,
+      handlerPath: testHandlerPath,
+      sinkPath,
+      limits: quick,
+    });
+    const sink = openSqliteSink({ path: sinkPath });
+    const owner = new PartitionConsumer({ log, sink, handler: testHandler, group: 'g', partition: 0, limits: quick });
+    try {
+      await owner.start();
+      await appendEvents(
+        log,
+        0,
+        Array.from({ length: 20 }, (_, i) => testEvent(0, i)),
+      );
+      await waitUntil(() => sup.snapshot().partitions[0].state === 'fenced', 'the supervised consumer to be fenced');
+      await waitUntil(() => owner.snapshot().offsetCommitted === 20, 'the new owner to commit');
+      assert.equal(sup.snapshot().partitions[0].eventsInserted, 0);
+      assert.equal(owner.snapshot().eventsInserted, 20);
+      assert.equal(sink.countResults('g').total, 20);
+    } finally {
+      await owner.stop();
+      await sink.close();
+      await sup.stop();
     }
   });
 });
