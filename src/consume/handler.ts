@@ -3,7 +3,7 @@
  * partition and returns one result per event.
  *
  * ```ts
- * import type { HandlerContext, HandlerResult, StoredEvent } from 'shockabsorber/consume';
+ * import type { HandlerContext, HandlerResult, StoredEvent } from '<shockabsorber>/src/consume/index.js';
  * export default async function handle(events: StoredEvent[], ctx: HandlerContext): Promise<HandlerResult[]> {
  *   return events.map((e) => ({ type: e.type }));   // stored in the sink, keyed by e.event_id
  * }
