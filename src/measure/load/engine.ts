@@ -55,6 +55,9 @@ export interface EnginePartial {
   uncorrected: string;
   lag: string;
   windows: { index: number; corrected: string; uncorrected: string }[];
+  /** Arrivals due, and requests sent, per 10 ms bucket of the run (open loop): the achieved-rate window. */
+  dueBuckets: number[];
+  sentBuckets: number[];
   /** Last intended time, last send and last completion, ms after the start. */
   lastDueMs: number;
   lastSendMs: number;
@@ -90,6 +93,8 @@ export class LoadEngine {
   private inflight = 0;
   private lastSendMs = 0;
   private lastDueMs = 0;
+  private readonly dueBuckets: number[] = [];
+  private readonly sentBuckets: number[] = [];
   private lastEndMs = 0;
   private stopped = false;
   private sequence: ArrivalSequence | null = null;
@@ -167,6 +172,7 @@ export class LoadEngine {
       }
       this.counts.scheduled++;
       this.lastDueMs = this.pending.dueMs;
+      countInBucket(this.dueBuckets, this.pending.dueMs);
       if (this.inflight >= maxInflight) this.counts.dropped++;
       else this.send(this.pending.seq, this.pending.dueMs, now);
       this.pending = (this.sequence as ArrivalSequence).next();
@@ -215,6 +221,7 @@ export class LoadEngine {
     this.inflight++;
     const sentMs = absoluteNowMs() - c.startAtMs;
     this.lastSendMs = sentMs;
+    if (c.mode === 'open') countInBucket(this.sentBuckets, sentMs);
     if (dueMs >= c.warmupMs) recordLatencyMs(this.lag, Math.max(0, sentMs - dueMs));
     void nowMs;
     const handler = new ResponseHandler(this, dueMs, sentMs, done);
@@ -308,6 +315,8 @@ export class LoadEngine {
       uncorrected: encodeHistogram(this.uncorrected),
       lag: encodeHistogram(this.lag),
       windows,
+      dueBuckets: this.dueBuckets,
+      sentBuckets: this.sentBuckets,
       lastDueMs: this.lastDueMs,
       lastSendMs: this.lastSendMs,
       lastEndMs: this.lastEndMs,
@@ -354,6 +363,16 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     this.engine.fail(this, err);
     this.done?.();
   }
+}
+
+/** Width of the buckets that count arrivals and sends over time. */
+export const rateBucketMs = 10;
+
+function countInBucket(buckets: number[], timeMs: number): void {
+  const index = Math.max(0, Math.floor(timeMs / rateBucketMs));
+  // Bounded by the run length: one entry per 10 ms of schedule (plus the drain).
+  while (buckets.length <= index) buckets.push(0);
+  buckets[index]++;
 }
 
 /** A short stable name for a transport error: ECONNREFUSED, ECONNRESET, timeout, ... */

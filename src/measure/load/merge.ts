@@ -38,6 +38,8 @@ export function mergePartials(partials: readonly EnginePartial[]): MergedPartial
     uncorrected: mergeEncoded(partials.map((p) => p.uncorrected)),
     lag: mergeEncoded(partials.map((p) => p.lag)),
     windows,
+    dueBuckets: addArrays(partials.map((p) => p.dueBuckets)),
+    sentBuckets: addArrays(partials.map((p) => p.sentBuckets)),
     lastSendMs: Math.max(0, ...partials.map((p) => p.lastSendMs)),
     lastEndMs: Math.max(0, ...partials.map((p) => p.lastEndMs)),
     lastDueMs: Math.max(0, ...partials.map((p) => p.lastDueMs)),
@@ -47,6 +49,12 @@ export function mergePartials(partials: readonly EnginePartial[]): MergedPartial
 /** Decodes, adds and re-encodes compressed histograms. */
 export function mergeEncoded(encoded: readonly string[]): string {
   return encodeHistogram(mergeHistograms(encoded.map(decodeHistogram)));
+}
+
+function addArrays(arrays: readonly number[][]): number[] {
+  const out: number[] = [];
+  for (const a of arrays) a.forEach((v, i) => (out[i] = (out[i] ?? 0) + v));
+  return Array.from(out, (v) => v ?? 0);
 }
 
 function addMaps(maps: readonly Record<string, number>[]): Record<string, number> {

@@ -7,7 +7,7 @@
 import { connect } from 'node:net';
 import { assert, shockError } from '../../base/index.js';
 import { analyzeStall, decodeHistogram, summarizeMs } from '../histogram/index.js';
-import { absoluteNowMs, LoadEngine, type EngineConfig, type EnginePartial } from './engine.js';
+import { absoluteNowMs, LoadEngine, rateBucketMs, type EngineConfig, type EnginePartial } from './engine.js';
 import { mergePartials } from './merge.js';
 import { startWorker } from './start-worker.js';
 import { constantProfile, CumulativeIntensity, parseStages, type RateProfile, type Stage } from './schedule.js';
@@ -417,6 +417,26 @@ async function runInWorkers(
   }
 }
 
+/**
+ * The achieved rate is the send rate over the middle of the schedule, [g, T_last − g] with g = min(1 s, 10% of the
+ * span), compared with the arrivals due in the same window. Jitter at the two edges cancels (requests due before a
+ * boundary but sent after it exist at both ends), while a generator that falls behind sends fewer than were due.
+ * A closed loop has no schedule: its achieved rate is sends over the run.
+ */
+function achievedRates(plan: Plan, m: ReturnType<typeof mergePartials>): { achieved: number; scheduled: number } {
+  if (plan.mode === 'closed' || m.scheduled < 2) {
+    const spanMs = Math.max(1, Math.min(plan.durationMs, Math.max(m.lastSendMs, 1)));
+    return { achieved: (m.sent / spanMs) * 1000, scheduled: (m.scheduled / spanMs) * 1000 };
+  }
+  const spanMs = Math.min(plan.durationMs, m.lastDueMs + 1);
+  const edgeMs = Math.min(1000, 0.1 * spanMs);
+  const first = Math.ceil(edgeMs / rateBucketMs);
+  const last = Math.max(first + 1, Math.floor((spanMs - edgeMs) / rateBucketMs));
+  const count = (buckets: number[]) => buckets.slice(first, last).reduce((a, b) => a + b, 0);
+  const windowSec = ((last - first) * rateBucketMs) / 1000;
+  return { achieved: count(m.sentBuckets) / windowSec, scheduled: count(m.dueBuckets) / windowSec };
+}
+
 function buildResult(
   plan: Plan,
   partials: EnginePartial[],
@@ -432,13 +452,9 @@ function buildResult(
     recorded: corrected.totalCount,
   });
   const durationMs = plan.mode === 'open' ? plan.durationMs : Math.min(plan.durationMs, Math.max(m.lastEndMs, 1));
-  const stoppedEarly =
-    plan.mode === 'open' &&
-    m.scheduled > 0 &&
-    m.lastDueMs < plan.durationMs - 2 * (1000 / (plan.ratePerSecTarget ?? 1));
-  const spanMs = stoppedEarly && m.scheduled > 1 ? (m.lastDueMs * m.scheduled) / (m.scheduled - 1) : durationMs;
-  const ratePerSecAchieved = (m.sent / Math.max(spanMs, m.lastSendMs, 1)) * 1000;
-  const ratePerSecScheduled = (m.scheduled / Math.max(spanMs, 1)) * 1000;
+  const rates = achievedRates(plan, m);
+  const ratePerSecAchieved = rates.achieved;
+  const ratePerSecScheduled = rates.scheduled;
   const responsesPerSec = (m.responses / Math.max(durationMs, m.lastEndMs, 1)) * 1000;
   const errorRate = m.sent === 0 ? 0 : m.errors / m.sent;
   const lagMs = summarizeMs(lag);

@@ -122,7 +122,10 @@ export interface LoadResult {
   latencyValidForTail: boolean;
   /** Average target rate over the schedule (open loop), null for a closed loop. */
   ratePerSecTarget: number | null;
-  /** Requests actually sent per second of the schedule (drops and lateness lower it). */
+  /**
+   * Requests sent per second over the middle of the schedule (edges of min(1 s, 10%) trimmed, so jitter at the ends
+   * cancels); compared with the arrivals due in the same window. Drops and falling behind lower it.
+   */
   ratePerSecAchieved: number;
   /** Responses per second over the measured part of the run. */
   responsesPerSec: number;
