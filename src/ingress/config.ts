@@ -20,7 +20,7 @@ export interface GatewayConfig {
   shedding?: Partial<SheddingOptions>;
   /** Tenant rate limits: `mode: 'enforce' | 'shadow'`, this process's `share` (1/K) and the Retry-After jitter. */
   rateLimit?: Partial<RateLimitOptions>;
-  /** Seed of the PRNG behind shedding draws and Retry-After jitter (default: drawn at start, logged in stats). */
+  /** Seed of the PRNG behind shedding draws and Retry-After jitter (default: drawn at random at start; set it to replay a run). */
   seed?: number;
 }
 

@@ -3,8 +3,8 @@
  * token. Each of K gateway processes enforces its `share` (1/K) of the rate and burst, so the cluster enforces the
  * tenant's rate with no coordination on the hot path. Time comes from an injected Clock so tests replay.
  *
- * The 429 answer carries `Retry-After` in whole seconds ≥ 1, counted from when the next token is due plus a little
- * jitter (so clients do not retry in lockstep), and every authenticated response carries the IETF RateLimit
+ * The 429 answer carries `Retry-After` in whole seconds ≥ 1, counted from when the next token is due plus a
+ * whole-second jitter (so clients do not retry in lockstep), and every authenticated response carries the IETF RateLimit
  * headers (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "tenant";q=<burst>;w=<seconds to refill>`
  * and `RateLimit: "tenant";r=<tokens left>;t=<seconds until full>`.
  */
@@ -78,10 +78,14 @@ export class TokenBucket {
   }
 }
 
-/** `Retry-After` in whole seconds ≥ 1: when the next token is due, plus uniform jitter in [0, jitterSecMax). */
+/**
+ * `Retry-After` in whole seconds ≥ 1: the wait until the next token is due, rounded up, plus a uniform whole-second
+ * jitter in [0, jitterSecMax] so that clients refused together do not all come back in the same second.
+ */
 export function retryAfterSec(waitMs: number, rng: Rng, jitterSecMax: number): number {
-  const sec = Math.ceil(waitMs / 1000 + rng.next() * jitterSecMax);
-  return sec >= 1 ? sec : 1;
+  const wait = Math.ceil(waitMs / 1000);
+  const jitter = Math.floor(rng.next() * (Math.floor(jitterSecMax) + 1));
+  return (wait >= 1 ? wait : 1) + jitter;
 }
 
 /** How each tenant's rate is enforced. */
@@ -90,7 +94,7 @@ export interface RateLimitOptions {
   mode: 'enforce' | 'shadow';
   /** This process's share of every tenant's rate and burst (1/K with K gateway processes), in (0, 1]. */
   share: number;
-  /** Upper bound of the uniform jitter added to `Retry-After`, in seconds. */
+  /** Largest whole-second jitter added to `Retry-After` (uniform in [0, retryJitterSecMax]). */
   retryJitterSecMax: number;
 }
 
