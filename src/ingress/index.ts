@@ -11,14 +11,12 @@ export { resolveGatewayConfig, rateLimitDefaults, type GatewayConfig, type Resol
 export { Authenticator, sha256Hex, type GatewayTenant, type Principal } from './auth.js';
 export { murmur2, partitionForKey, toPositive } from './partition.js';
 export { TokenBucket, TenantLimiter, retryAfterSec, type RateLimitOptions } from './token-bucket.js';
+export { CircuitBreaker, breakerStates, type BreakerState } from './breaker.js';
 export {
-  CircuitBreaker,
   Shedder,
   shedByPriority,
   sheddingDefaults,
-  breakerStates,
   shedReasons,
-  type BreakerState,
   type SheddingOptions,
   type ShedReason,
   type OverloadSignals,

@@ -23,7 +23,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '../base/index.js';
-import type { BreakerState } from './shed.js';
+import type { BreakerState } from './breaker.js';
 
 const latencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

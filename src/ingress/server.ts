@@ -21,14 +21,8 @@ import { ingest } from './ingest.js';
 import type { Exchange, IngestCounters, IngestState, Route } from './stages.js';
 import { GatewayMetrics } from './metrics.js';
 import { onClientError, sendError } from './respond.js';
-import {
-  CircuitBreaker,
-  EventLoopDelayMonitor,
-  Shedder,
-  type BreakerState,
-  type OverloadSignals,
-  type ShedReason,
-} from './shed.js';
+import { CircuitBreaker, type BreakerState } from './breaker.js';
+import { EventLoopDelayMonitor, Shedder, type OverloadSignals, type ShedReason } from './shed.js';
 import { TenantLimiter } from './token-bucket.js';
 import { EventValidator } from './validate.js';
 

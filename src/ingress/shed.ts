@@ -12,9 +12,7 @@
  *   the load above `delayStartRatio` (up to `delayMsMax`); continuous back-pressure avoids the "discrete back-pressure
  *   collapse" of send-or-drop gating. The hard limit still rejects.
  * - **Shadow mode.** Decisions are made and counted but nothing is rejected or delayed.
- * - **Circuit breaker** around the log append: closed → open after `breakerFailuresMax` consecutive failures;
- *   open answers fast 503s for `breakerOpenMs`; then half-open lets one probe append through; its success closes
- *   the breaker, its failure opens it again.
+ * - **Circuit breaker** around the log append: `breaker.ts` (its options live here with the other capacities).
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { assert, type Clock, type Priority, type Rng } from '../base/index.js';
@@ -226,89 +224,4 @@ export class EventLoopDelayMonitor {
 
 function sampleLoopDelay(monitor: EventLoopDelayMonitor): void {
   monitor.sample();
-}
-
-export const breakerStates = ['closed', 'half-open', 'open'] as const;
-export type BreakerState = (typeof breakerStates)[number];
-
-/** Circuit breaker around the log append. Not reentrant-safe by design: one process, one event loop. */
-export class CircuitBreaker {
-  private current: BreakerState = 'closed';
-  private failures = 0;
-  private openedAtMs = 0;
-  private probeInFlight = false;
-  /** Called on every state change (metrics). */
-  onTransition: ((from: BreakerState, to: BreakerState) => void) | null = null;
-
-  constructor(
-    readonly failuresMax: number,
-    readonly openMs: number,
-    private readonly clock: Clock,
-  ) {
-    assert(failuresMax >= 1, 'breakerFailuresMax must be >= 1', { failuresMax });
-    assert(openMs > 0, 'breakerOpenMs must be > 0', { openMs });
-  }
-
-  /** The state now (an open breaker turns half-open once `openMs` has passed). */
-  state(): BreakerState {
-    if (this.current === 'open' && this.clock.monoMs() - this.openedAtMs >= this.openMs) {
-      this.move('half-open');
-    }
-    return this.current;
-  }
-
-  /** Consecutive failures counted while closed. */
-  failureCount(): number {
-    return this.failures;
-  }
-
-  /**
-   * Asks to start an append. Closed: yes. Open: no. Half-open: yes for exactly one probe at a time.
-   * Every `true` must be followed by exactly one `onSuccess` or `onFailure`.
-   */
-  tryAcquire(): boolean {
-    const state = this.state();
-    if (state === 'closed') return true;
-    if (state === 'open' || this.probeInFlight) return false;
-    this.probeInFlight = true;
-    return true;
-  }
-
-  /** Milliseconds until the breaker lets a probe through (0 unless open). */
-  msUntilProbe(): number {
-    if (this.state() !== 'open') return 0;
-    return this.openMs - (this.clock.monoMs() - this.openedAtMs);
-  }
-
-  onSuccess(): void {
-    this.failures = 0;
-    if (this.current === 'half-open') {
-      this.probeInFlight = false;
-      this.move('closed');
-    }
-  }
-
-  onFailure(): void {
-    if (this.current === 'half-open') {
-      this.probeInFlight = false;
-      this.open();
-      return;
-    }
-    if (this.current === 'open') return;
-    this.failures += 1;
-    if (this.failures >= this.failuresMax) this.open();
-  }
-
-  private open(): void {
-    this.openedAtMs = this.clock.monoMs();
-    this.failures = 0;
-    this.move('open');
-  }
-
-  private move(to: BreakerState): void {
-    const from = this.current;
-    if (from === to) return;
-    this.current = to;
-    this.onTransition?.(from, to);
-  }
 }

@@ -25,7 +25,8 @@ import type { EventIdGenerator } from './event-id.js';
 import type { GatewayMetrics } from './metrics.js';
 import { partitionForKey } from './partition.js';
 import { sendError, type ResponseHeaders } from './respond.js';
-import type { CircuitBreaker, OverloadSignals, Pressure, Shedder } from './shed.js';
+import type { CircuitBreaker } from './breaker.js';
+import type { OverloadSignals, Pressure, Shedder } from './shed.js';
 import { retryAfterSec, type TenantLimiter } from './token-bucket.js';
 import type { EventValidator } from './validate.js';
 

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ManualClock, mulberry32 } from '../../../src/base/index.js';
-import { CircuitBreaker, Shedder, shedByPriority, sheddingDefaults } from '../../../src/ingress/shed.js';
+import { CircuitBreaker } from '../../../src/ingress/breaker.js';
+import { Shedder, shedByPriority, sheddingDefaults } from '../../../src/ingress/shed.js';
 
 const signals = (inflightEvents: number) => ({ inflightEvents, logQueueDepth: 0, eventLoopDelayMs: 0 });
 
