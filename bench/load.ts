@@ -7,7 +7,7 @@
  * `nginx` is installed; started here on a loopback port and stopped after) and a no-op `node:http` server.
  *
  * Run: node --import tsx bench/load.ts            (about 2 minutes; prints a table and the ratios)
- *      SHOCK_BENCH_SECONDS=3 to change the length of each measurement (default 4).
+ *      SHOCK_BENCH_SECONDS=5 to change the length of each measurement (default 3).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runClosedLoop, runOpenLoop } from '../src/measure/load/index.js';
 
-const seconds = Number(process.env.SHOCK_BENCH_SECONDS ?? 4);
+const seconds = Number(process.env.SHOCK_BENCH_SECONDS ?? 3);
 const connections = 64;
 const children: ChildProcess[] = [];
 const work = mkdtempSync(join(tmpdir(), 'shock-bench-load-'));
@@ -107,7 +107,7 @@ async function heldRate(url: string, startPerSec: number): Promise<{ ratePerSec:
   let good = 0;
   let bad = 0;
   let rate = startPerSec;
-  for (let step = 0; step < 9; step++) {
+  for (let step = 0; step < 8; step++) {
     if (!(await attempt(rate))) {
       bad = rate;
       break;
@@ -131,7 +131,7 @@ async function benchTarget(name: string, url: string) {
     workers: 2,
   });
   const closed = closed1.responsesPerSec >= closed2.responsesPerSec ? closed1 : closed2;
-  const held = await heldRate(url, Math.max(500, Math.round(0.1 * (wrk ?? 10_000))));
+  const held = await heldRate(url, Math.max(500, Math.round(0.2 * (wrk ?? 10_000))));
   return {
     name,
     url,
