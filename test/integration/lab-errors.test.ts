@@ -74,6 +74,8 @@ test(
         '--concurrency-factor',
         '4',
         '--no-latency',
+        '--probe-storage',
+        dir,
         '--out',
         out,
       ]);
@@ -85,6 +87,8 @@ test(
       assert.ok(c.fit);
       assert.equal(c.fit.gamma.low, null);
       assert.equal(c.fit.autoscalerCeiling, null);
+      assert.ok(c.floors.storageFsyncPerSec !== null && c.floors.storageFsyncPerSec > 0, 'storage floor probed');
+      assert.match(c.floors.source, /shock probe storage/);
     } finally {
       cleanup();
     }

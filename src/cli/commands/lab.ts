@@ -13,6 +13,7 @@ import cliProgress from 'cli-progress';
 import { shockError, type ShockError } from '../../base/index.js';
 import {
   demoDefaults,
+  probeFloors,
   demoDesigns,
   demoTimingDefault,
   refitLab,
@@ -55,6 +56,8 @@ interface LabCommandOptions {
   note: string[];
   storageFsyncPerSec?: number;
   networkRttP99Ms?: number;
+  probeStorage?: string;
+  probeNetwork?: string;
   name?: string;
   out?: string;
   refit?: string;
@@ -283,6 +286,13 @@ async function runLabCommand(o: LabCommandOptions): Promise<void> {
     return;
   }
   const options = labOptionsFrom(o);
+  if (o.probeStorage || o.probeNetwork) {
+    process.stderr.write('lab: probing the floors (storage fsync rate, network round trip)\n');
+    options.floors = await probeFloors(
+      { storageDir: o.probeStorage ?? null, networkTarget: o.probeNetwork ?? null, storageDurationMs: 2000 },
+      options.floors,
+    );
+  }
   const interrupt = interruptSignal();
   const progress = progressSink('lab');
   let result: LabResult;
@@ -449,6 +459,8 @@ export function register(program: Command): void {
       'network floor from shock probe',
       parseNumber('--network-rtt-p99-ms', { min: 0 }),
     )
+    .option('--probe-storage <dir>', 'measure the storage floor (single-writer fsync rate) on this directory first')
+    .option('--probe-network <host:port>', 'measure the network floor (p99 TCP connect round trip) to this peer first')
     .option('--name <name>', 'name of the system on the certificate')
     .option('--out <dir>', 'output directory (default ./shock-lab-<time>)')
     .option('--refit <dir>', 're-fit the windows of an earlier run without measuring')

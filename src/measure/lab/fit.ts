@@ -4,8 +4,10 @@
  * intervals (only with at least 5 distinct N: "The Five-Point Minimum"), N_max and the autoscaler ceiling, the 15%
  * sanity check and the retrograde confirmation.
  */
+import { isShockError } from '../../base/index.js';
 import {
   autoscalerCeiling,
+  classifyNegatives,
   bootstrapUsl,
   curveGrid,
   fitNlsCore,
@@ -117,6 +119,22 @@ const coreWarningCodes: ReadonlySet<string> = new Set([
   fitWarningCodes.contentionDominant,
 ]);
 
+/** The physics core's weight-independent warnings; its own refusal (with its own weights) is superseded above. */
+function coreWarnings(rows: readonly Measurement[]): string[] {
+  try {
+    return fitUsl(rows, { method: 'nls', bootstrap: 0 })
+      .warnings.filter((w) => coreWarningCodes.has(w.code))
+      .map((w) => `${w.message} (${w.code}; ${w.hint})`);
+  } catch (err) {
+    if (isShockError(err) && err.code === 'SHOCK_FIT_NON_PHYSICAL') {
+      return [
+        'with per-N weights alone a coefficient would be refused as negative; with the shrunk weights it is held at 0',
+      ];
+    }
+    throw err;
+  }
+}
+
 /**
  * Fits the kept windows: weighted NLS (α ≥ 0, β ≥ 0) with the shrunk weights, and the seed's pairs bootstrap (1,000
  * resamples) for the intervals at `level` (only with at least 5 distinct N). Null when fewer than 2 distinct N have
@@ -129,13 +147,14 @@ export function fitWindows(windows: readonly WindowRecord[], seed = 1, level = 0
   if (distinctN < 2) return null;
   const weights = shrunkWeights(rows);
   const betaFixed = distinctN < 3;
-  const core = fitNlsCore({ rows, weights }, { betaFixed }).estimate;
+  const result = fitNlsCore({ rows, weights }, { betaFixed });
+  // The seed's refusal rule (a coefficient clearly below 0 halts the fit), decided with the lab's own weights.
+  if (result.unconstrained) classifyNegatives(result.unconstrained, Math.max(...rows.map((r) => r.n)));
+  const core = result.estimate;
   const params = { gamma: core.gamma, alpha: core.alpha, beta: core.beta };
   const nMaxValue = uslNMax(params.alpha, params.beta);
   const nTop = Math.max(...rows.map((r) => r.n));
-  const warnings = fitUsl(rows, { method: 'nls', bootstrap: 0 })
-    .warnings.filter((w) => coreWarningCodes.has(w.code))
-    .map((w) => `${w.message} (${w.code}; ${w.hint})`);
+  const warnings = coreWarnings(rows);
   const boot =
     distinctN >= intervalDistinctNMin
       ? bootstrapUsl(

@@ -14,3 +14,4 @@ export * from './demo/server.js';
 export * from './demo/run-demo.js';
 export { AsyncMutex } from './demo/mutex.js';
 export { ConsumerPool } from './demo/consumer-pool.js';
+export * from './floors.js';

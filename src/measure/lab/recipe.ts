@@ -157,6 +157,7 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
     windows: options.windows,
     windowMs: options.windowMs,
     stealPctMax: options.stealPctMax,
+    latencyPlanned: options.latency !== null,
     constraints: options.constraints,
     floors: options.floors,
     machine: describeMachine(),
@@ -237,7 +238,8 @@ export function refitLab(dir: string, seed = 1, level = 0.9): LabResult {
     error = asShockError(err);
   }
   const complete =
-    new Set(windows.filter((w) => w.kept).map((w) => w.n)).size === run.plan.length && latency.length > 0;
+    new Set(windows.filter((w) => w.kept).map((w) => w.n)).size === run.plan.length &&
+    (run.latencyPlanned === false || latency.length > 0);
   if (!error && !complete) {
     error = shockError('SHOCK_LAB_INTERRUPTED', 'the run directory holds a partial run; re-fitted what was measured', {
       planned: run.plan,

@@ -26,6 +26,8 @@ export interface RunRecord {
   windows: number;
   windowMs: number;
   stealPctMax: number;
+  /** Whether the run planned a latency run (absent in older files: assumed yes). */
+  latencyPlanned?: boolean;
   constraints: CertificateConstraints;
   floors: CertificateFloors;
   machine: CertificateMachine;
