@@ -72,6 +72,11 @@ function curveFor(fit: CertificateFit, nHigh: number): Array<{ x: number; y: num
   return curve;
 }
 
+/** `text` cut to `max` characters with an ellipsis (chart titles must fit their width). */
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /** The band restricted to N ≤ nHigh, in the plot's shape. */
 function clipBand(band: BandInput | null, nHigh: number): PlotSeries['band'] {
   if (!band) return undefined;
@@ -108,7 +113,7 @@ export function throughputPlot(c: Certificate, band: BandInput | null, id = 'thr
   }
   return renderPlot({
     id,
-    title: `Throughput X(N): ${c.subject.name}`,
+    title: `Throughput X(N): ${shorten(c.subject.name, 60)}`,
     xLabel: `N (${c.subject.nMeaning})`,
     yLabel: 'requests / s',
     series: all,
