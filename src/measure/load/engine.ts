@@ -222,7 +222,7 @@ export class LoadEngine {
     const sentMs = absoluteNowMs() - c.startAtMs;
     this.lastSendMs = sentMs;
     if (c.mode === 'open') countInBucket(this.sentBuckets, sentMs);
-    if (dueMs >= c.warmupMs) recordLatencyMs(this.lag, Math.max(0, sentMs - dueMs));
+    if (c.mode === 'open' && dueMs >= c.warmupMs) recordLatencyMs(this.lag, Math.max(0, sentMs - dueMs));
     void nowMs;
     const handler = new ResponseHandler(this, dueMs, sentMs, done);
     const body = this.renderer.render(seq);

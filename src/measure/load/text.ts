@@ -44,11 +44,16 @@ export function formatLoadText(r: LoadResult, options: LoadTextOptions = {}): st
     `  requests: ${c.sent} sent, ${c.responses} responses, ${c.errors} errors (${(r.errorRate * 100).toFixed(2)}%), ` +
       `${c.dropped} dropped, ${c.warmupExcluded} in warm-up`,
   );
-  const target = r.ratePerSecTarget === null ? '' : `target ${r.ratePerSecTarget.toFixed(1)}/s, `;
-  out.push(
-    `  rate: ${target}achieved ${r.ratePerSecAchieved.toFixed(1)}/s, responses ${r.responsesPerSec.toFixed(1)}/s; ` +
-      `scheduling lag p50 ${formatMs(r.schedulingLagMs.p50)} p99 ${formatMs(r.schedulingLagMs.p99)} max ${formatMs(r.schedulingLagMs.max)}`,
-  );
+  if (m.mode === 'open') {
+    const lag = r.schedulingLagMs;
+    out.push(
+      `  rate: target ${(r.ratePerSecTarget ?? 0).toFixed(1)}/s, achieved ${r.ratePerSecAchieved.toFixed(1)}/s, ` +
+        `responses ${r.responsesPerSec.toFixed(1)}/s; scheduling lag p50 ${formatMs(lag.p50)} p99 ${formatMs(lag.p99)} ` +
+        `max ${formatMs(lag.max)}`,
+    );
+  } else {
+    out.push(`  throughput: ${r.responsesPerSec.toFixed(1)} responses/s`);
+  }
   out.push(
     `  status: ${formatCounts(r.statusCounts)}${c.errors > 0 ? `; errors: ${formatCounts(r.errorsByKind)}` : ''}`,
   );
