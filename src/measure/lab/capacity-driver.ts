@@ -37,6 +37,8 @@ export class ClosedLoopDriver {
   private completed = 0;
   private errors = 0;
   private firstError: string | null = null;
+  /** End of the previous window (or the start of the loop). */
+  private markMs = performance.now();
 
   constructor(
     url: string,
@@ -86,10 +88,13 @@ export class ClosedLoopDriver {
     }
   }
 
-  /** Measures the next `durationMs` of the loop; aborting ends the window early (its partial counts are kept). */
+  /**
+   * Measures the loop from the end of the previous window (or the start) until `durationMs` from now; aborting ends
+   * the window early (its partial counts are kept). Windows are contiguous: the time the caller spends between two
+   * calls belongs to the next window, so completions that arrive meanwhile are neither lost nor counted against too
+   * short a duration (which would bias the throughput upwards by the gap).
+   */
   async measureWindow(durationMs: number, signal?: AbortSignal): Promise<WindowSample> {
-    this.resetCounters();
-    const startMs = performance.now();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, durationMs);
       function done() {
@@ -99,13 +104,15 @@ export class ClosedLoopDriver {
       }
       signal?.addEventListener('abort', done, { once: true });
     });
+    const nowMs = performance.now();
     const sample: WindowSample = {
-      durationMs: performance.now() - startMs,
+      durationMs: nowMs - this.markMs,
       completed: this.completed,
       errors: this.errors,
       firstError: this.firstError,
       histogram: this.histogram,
     };
+    this.markMs = nowMs;
     this.resetCounters();
     return sample;
   }
