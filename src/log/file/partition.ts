@@ -1,12 +1,14 @@
 /**
  * One partition of the file log on the writer's side: segments, group commit, reads and retention.
  *
- * Group commit. `append` encodes its records at once (offsets assigned in call order) and queues the buffer.
- * When no write is in flight the queue is flushed after `groupCommitWindowMs` (0: at the next turn of the event
- * loop), or at once when it holds `groupCommitBytesMax` bytes or `groupCommitRecordsMax` records. Everything
- * that queues while a write + fdatasync is in flight goes out in the next write as soon as it returns. So a
- * lone request waits about one window plus one fdatasync, and under load batches grow by themselves.
- * Each caller is answered after the fdatasync that covers its records.
+ * Group commit, pipelined. `append` encodes its records at once (offsets assigned in call order) and queues the
+ * buffer. When nothing is being written the queue is flushed after `groupCommitWindowMs` (0: at the next turn of the
+ * event loop), or at once when it holds `groupCommitBytesMax` bytes or `groupCommitRecordsMax` records. Per
+ * partition there is at most one write and at most one fdatasync in flight, and they overlap: whatever queues while
+ * an fdatasync runs is written at once, and the next fdatasync starts as soon as the running one returns — before
+ * its callers are answered, so their next appends are encoded while the disk works. A batch is answered only after
+ * an fdatasync that STARTED after the batch's write had completed, so that fdatasync covers every byte of it.
+ * A lone request waits about one window plus one write and one fdatasync; under load batches grow by themselves.
  *
  * fsync gate. After any failed write or fdatasync the partition is failed until the log is reopened (PostgreSQL
  * learned in 2018 that a retried fsync can succeed while the data is lost): every pending and later append is
@@ -57,6 +59,19 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** Appends written together by one `writev`. */
+interface Batch {
+  items: Pending[];
+  bytes: number;
+  records: number;
+}
+
+/** An fdatasync in flight and the batches it covers (all written before it started). */
+interface Sync {
+  done: Promise<void>;
+  batches: Batch[];
+}
+
 interface Waiter {
   offset: number;
   resolve: (end: number) => void;
@@ -76,6 +91,20 @@ export class PartitionWriter {
   private queueBytes = 0;
   private queueRecords = 0;
   private flushing: Promise<void> | undefined;
+  /** The batch being written, if any. */
+  private writing: Batch | undefined;
+  /** Written, not yet covered by an fdatasync that started after the write. */
+  private written: Batch[] = [];
+  /** The fdatasync in flight, if any. */
+  private syncing: Sync | undefined;
+  /** Durable batches whose callers are being answered (the index write comes first). */
+  private answering: Batch[] = [];
+  /** Wakes the flush loop when an append queues while it waits for an fdatasync. */
+  private wakeFlush: (() => void) | undefined;
+  /** Byte position of the next write in the active segment (≥ its durable size). */
+  private writeEnd: number;
+  /** Offset of the first record of the next write (≥ the durable end). */
+  private writeOffsetNext: number;
   private scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private waiters: Waiter[] = [];
   private cursor: ReadCursor | undefined;
@@ -107,6 +136,8 @@ export class PartitionWriter {
     this.segments = segments;
     this.offsetEndDurable = segments[segments.length - 1].offsetNext;
     this.offsetAssign = this.offsetEndDurable;
+    this.writeEnd = segments[segments.length - 1].sizeBytes;
+    this.writeOffsetNext = this.offsetEndDurable;
     this.view = {
       dir: root,
       partition,
@@ -193,7 +224,10 @@ export class PartitionWriter {
   }
 
   private schedule(): void {
-    if (this.flushing) return;
+    if (this.flushing) {
+      this.wakeFlush?.();
+      return;
+    }
     const full = this.queueBytes >= this.o.groupCommitBytesMax || this.queueRecords >= this.o.groupCommitRecordsMax;
     if (full) {
       this.startFlush();
@@ -221,20 +255,127 @@ export class PartitionWriter {
     });
   }
 
-  /** Writes batches until the queue is empty: whatever queued during one fdatasync goes out in the next write. */
+  /**
+   * Writes and syncs until the queue is empty and everything written is answered. One write and one fdatasync may
+   * be in flight together: batches queued during an fdatasync are written while it runs and covered by the next
+   * one, which starts only after their write completed.
+   */
   private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0 && !this.failure) {
-      let batch: Pending[] = [];
-      try {
-        const active = await this.segmentFor(this.queue[0].buf.length);
-        batch = this.takeBatch(Math.min(this.o.groupCommitBytesMax, this.o.segmentBytesMax - active.sizeBytes));
-        await this.writeBatch(active, batch);
-      } catch (err) {
-        this.fail(err, batch);
-        return;
+    try {
+      while (!this.failure) {
+        if (!this.syncing && this.written.length > 0) this.startSync();
+        if (this.queue.length > 0) {
+          let writtenBytes = 0;
+          let writtenRecords = 0;
+          for (const w of this.written) {
+            writtenBytes += w.bytes;
+            writtenRecords += w.records;
+          }
+          const bytesRoom = this.o.groupCommitBytesMax - writtenBytes;
+          const recordsRoom = this.o.groupCommitRecordsMax - writtenRecords;
+          const next = this.queue[0];
+          const fits = this.writeEnd === 0 || this.writeEnd + next.buf.length <= this.o.segmentBytesMax;
+          // One fdatasync covers at most groupCommitBytesMax / groupCommitRecordsMax of written batches.
+          const room = this.written.length === 0 || (next.buf.length <= bytesRoom && next.count <= recordsRoom);
+          const idle = !this.syncing && this.written.length === 0;
+          if ((fits && room) || idle) {
+            // A roll happens only once everything written to the old segment is durable and answered.
+            const target = fits ? this.segments[this.segments.length - 1] : await this.roll(this.writeOffsetNext);
+            await this.writeBatch(
+              target,
+              this.takeBatch(Math.min(bytesRoom, this.o.segmentBytesMax - this.writeEnd), recordsRoom),
+            );
+            continue;
+          }
+        }
+        const syncing = this.syncing;
+        if (!syncing) return;
+        // Wait for the fdatasync, or for an append to write meanwhile (not when it needs a roll: that waits).
+        const woken = new Promise<void>((resolve) => (this.wakeFlush = resolve));
+        let synced = false;
+        await Promise.race([syncing.done.then(() => (synced = true)), woken]);
+        this.wakeFlush = undefined;
+        if (!synced) continue;
+        this.syncing = undefined;
+        // Start the next fdatasync before answering, so the answered callers encode while it runs.
+        if (this.written.length > 0) this.startSync();
+        this.answering = syncing.batches;
+        await this.answer(syncing.batches);
+        this.answering = [];
+        // Let the answered callers append again before the next write is cut.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      const now = performance.now();
-      for (const p of batch) {
+    } catch (err) {
+      this.fail(err);
+    }
+    // After a failure, let an fdatasync still in flight finish before the files may be closed.
+    const left = this.syncing;
+    this.syncing = undefined;
+    if (left) await left.done.catch(() => undefined);
+  }
+
+  /** Takes queued appends (at least one) up to `bytesMax` bytes and `recordsMax` records. */
+  private takeBatch(bytesMax: number, recordsMax: number): Batch {
+    let bytes = 0;
+    let records = 0;
+    let n = 0;
+    while (n < this.queue.length) {
+      const next = this.queue[n];
+      if (n > 0 && (bytes + next.buf.length > bytesMax || records + next.count > recordsMax)) break;
+      bytes += next.buf.length;
+      records += next.count;
+      n++;
+    }
+    const items = this.queue.splice(0, n);
+    this.queueBytes -= bytes;
+    this.queueRecords -= records;
+    return { items, bytes, records };
+  }
+
+  private async writeBatch(active: SegmentInfo, batch: Batch): Promise<void> {
+    assert(batch.items[0].offsetFirst === this.writeOffsetNext, 'a batch starts where the last write ended', {
+      offsetFirst: batch.items[0].offsetFirst,
+      writeOffsetNext: this.writeOffsetNext,
+    });
+    // Only a completed write joins `written`, the batches the next fdatasync covers.
+    this.writing = batch;
+    const fh = this.fh!;
+    const path = join(this.dir, segmentName(active.base));
+    const bufs = new Array<Buffer>(batch.items.length);
+    for (let i = 0; i < bufs.length; i++) bufs[i] = batch.items[i].buf;
+    const at = this.writeEnd;
+    this.writeEnd += batch.bytes;
+    this.writeOffsetNext += batch.records;
+    await io('write', path, () => writeFully(fh, bufs, at));
+    this.writing = undefined;
+    this.written.push(batch);
+  }
+
+  /** Starts an fdatasync covering every batch written so far (all their writes have completed). */
+  private startSync(): void {
+    const fh = this.fh!;
+    const path = join(this.dir, segmentName(this.segments[this.segments.length - 1].base));
+    const t0 = performance.now();
+    const done = io('fdatasync', path, () => fh.datasync()).then(() => {
+      const fsyncMs = performance.now() - t0;
+      this.s.fsyncs++;
+      this.s.fsyncMsSum += fsyncMs;
+      if (fsyncMs > this.s.fsyncMsMax) this.s.fsyncMsMax = fsyncMs;
+    });
+    done.catch(() => undefined); // handled where it is awaited; a failure elsewhere may leave it unawaited
+    this.syncing = { done, batches: this.written };
+    this.written = [];
+  }
+
+  /** Publishes durable batches (sizes, offsets, index) and answers their callers. */
+  private async answer(batches: Batch[]): Promise<void> {
+    const active = this.segments[this.segments.length - 1];
+    const entries: IndexEntry[] = [];
+    for (const batch of batches) this.advance(active, batch, entries);
+    if (entries.length > 0) await this.writeIndex(active, entries);
+    const now = performance.now();
+    for (const batch of batches) {
+      for (const p of batch.items) {
         const ms = now - p.startedMs;
         this.s.appendMsSum += ms;
         this.s.appends++;
@@ -244,63 +385,14 @@ export class PartitionWriter {
     }
   }
 
-  /** The segment the next write goes to: the active one, or a new one when `bytes` would overflow it. */
-  private async segmentFor(bytes: number): Promise<SegmentInfo> {
-    const active = this.segments[this.segments.length - 1];
-    if (active.sizeBytes === 0 || active.sizeBytes + bytes <= this.o.segmentBytesMax) return active;
-    return this.roll(active.offsetNext);
-  }
-
-  /** Takes queued appends (at least one) up to `bytesMax` bytes and `groupCommitRecordsMax` records. */
-  private takeBatch(bytesMax: number): Pending[] {
-    let bytes = 0;
-    let records = 0;
-    let n = 0;
-    while (n < this.queue.length) {
-      const next = this.queue[n];
-      if (n > 0 && (bytes + next.buf.length > bytesMax || records + next.count > this.o.groupCommitRecordsMax)) break;
-      bytes += next.buf.length;
-      records += this.queue[n].count;
-      n++;
-    }
-    const batch = this.queue.splice(0, n);
-    this.queueBytes -= bytes;
-    this.queueRecords -= records;
-    return batch;
-  }
-
-  private async writeBatch(active: SegmentInfo, batch: Pending[]): Promise<void> {
-    let bytes = 0;
-    for (const p of batch) bytes += p.buf.length;
-    assert(batch[0].offsetFirst === active.offsetNext, 'a batch starts where the segment ends', {
-      offsetFirst: batch[0].offsetFirst,
+  /** Records a durable batch: sizes, offsets, index entries to add (into `entries`); wakes readers. */
+  private advance(active: SegmentInfo, batch: Batch, entries: IndexEntry[]): void {
+    assert(batch.items[0].offsetFirst === active.offsetNext, 'a durable batch starts where the segment ends', {
+      offsetFirst: batch.items[0].offsetFirst,
       offsetNext: active.offsetNext,
     });
-    const fh = this.fh!;
-    const path = join(this.dir, segmentName(active.base));
-    await io('write', path, () =>
-      writeFully(
-        fh,
-        batch.map((p) => p.buf),
-        active.sizeBytes,
-      ),
-    );
-    const t0 = performance.now();
-    await io('fdatasync', path, () => fh.datasync());
-    const fsyncMs = performance.now() - t0;
-    this.s.fsyncs++;
-    this.s.fsyncMsSum += fsyncMs;
-    if (fsyncMs > this.s.fsyncMsMax) this.s.fsyncMsMax = fsyncMs;
-    const entries = this.advance(active, batch, bytes);
-    if (entries.length > 0) await this.writeIndex(active, entries);
-  }
-
-  /** Records a durable batch: sizes, offsets, index entries to add; wakes readers. */
-  private advance(active: SegmentInfo, batch: Pending[], bytes: number): IndexEntry[] {
-    const entries: IndexEntry[] = [];
     let position = active.sizeBytes;
-    let records = 0;
-    for (const p of batch) {
+    for (const p of batch.items) {
       if (active.index.length === 0 || active.bytesSinceIndex >= this.o.indexIntervalBytes) {
         entries.push({ offset: p.offsetFirst, position });
         active.index.push({ offset: p.offsetFirst, position });
@@ -308,24 +400,22 @@ export class PartitionWriter {
       }
       active.bytesSinceIndex += p.buf.length;
       position += p.buf.length;
-      records += p.count;
-      active.timestampMsMax = Math.max(active.timestampMsMax, p.timestampMsMax);
+      if (p.timestampMsMax > active.timestampMsMax) active.timestampMsMax = p.timestampMsMax;
     }
-    const offsetEnd = active.offsetNext + records;
+    const offsetEnd = active.offsetNext + batch.records;
     assert(offsetEnd > this.offsetEndDurable, 'durable end offsets only grow', {
       offsetEnd,
       before: this.offsetEndDurable,
     });
     assertSafeInteger(offsetEnd, 'offsetEnd');
-    active.sizeBytes += bytes;
+    active.sizeBytes += batch.bytes;
     active.offsetNext = offsetEnd;
     this.offsetEndDurable = offsetEnd;
     this.s.batches++;
-    this.s.records += records;
-    if (records > this.s.batchRecordsMax) this.s.batchRecordsMax = records;
+    this.s.records += batch.records;
+    if (batch.records > this.s.batchRecordsMax) this.s.batchRecordsMax = batch.records;
     this.publish(this.partition, this.offsetStart, offsetEnd);
     this.wake();
-    return entries;
   }
 
   private async writeIndex(active: SegmentInfo, entries: IndexEntry[]): Promise<void> {
@@ -335,12 +425,21 @@ export class PartitionWriter {
     await io('write index', path, () => writeFully(this.indexFh!, [buf], at));
   }
 
-  /** Starts a new segment at `base`. The old one's records were all fsynced by earlier batches. */
+  /** Starts a new segment at `base`. The old one's records were all fsynced and answered by earlier batches. */
   private async roll(base: number): Promise<SegmentInfo> {
+    assert(
+      !this.syncing && this.written.length === 0 && base === this.offsetEndDurable,
+      'roll only when all is durable',
+      {
+        base,
+        offsetEnd: this.offsetEndDurable,
+      },
+    );
     await this.closeFiles();
     await createSegmentFile(this.dir, base);
     const seg: SegmentInfo = { base, sizeBytes: 0, offsetNext: base, index: [], bytesSinceIndex: 0, timestampMsMax: 0 };
     this.segments.push(seg);
+    this.writeEnd = 0;
     await this.openActive();
     await this.applyRetention(Date.now());
     return seg;
@@ -428,8 +527,8 @@ export class PartitionWriter {
     this.waiters = keep;
   }
 
-  /** Enters the failed state (fsync gate) and rejects the batch in flight and everything queued. */
-  private fail(err: unknown, batch: Pending[]): void {
+  /** Enters the failed state (fsync gate) and rejects everything not yet answered: written, being synced, queued. */
+  private fail(err: unknown): void {
     const translated = translateIoError(
       err,
       'append',
@@ -449,7 +548,15 @@ export class PartitionWriter {
       message: `partition ${this.partition} failed and accepts no more appends until the log is reopened: ${this.failure.message}`,
       details: { partition: this.partition, ...this.failure.details },
     });
-    const rejected = [...batch, ...this.queue];
+    const rejected: Pending[] = [];
+    const unanswered = [...this.answering, ...(this.syncing?.batches ?? []), ...this.written];
+    if (this.writing) unanswered.push(this.writing);
+    for (const batch of unanswered) rejected.push(...batch.items);
+    this.answering = [];
+    this.writing = undefined;
+    rejected.push(...this.queue);
+    this.written = [];
+    if (this.syncing) this.syncing = { ...this.syncing, batches: [] };
     this.queue = [];
     this.queueBytes = 0;
     this.queueRecords = 0;
