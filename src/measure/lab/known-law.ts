@@ -2,8 +2,8 @@
  * A test service whose throughput follows a chosen scaling law: X(N) = γN / (1 + α(N − 1) + βN(N − 1))
  * (Gunther's Universal Scalability Law). It has N service slots; each slot completes one request every
  * S(N) = N / X(N) milliseconds on an absolute schedule, so timer lateness never accumulates and a client that keeps
- * more than N requests in flight measures exactly X(N). A seeded jitter on each service time (mean-preserving)
- * gives the windows a realistic spread.
+ * more than N requests in flight measures exactly X(N). A seeded, antithetic jitter on each service time gives
+ * the latencies a realistic spread without moving the realised rate away from the law.
  *
  * It exists so the lab can be checked against known coefficients: a lab run must recover γ, α, β within the
  * intervals it reports. `shock lab serve-law --gamma 100 --alpha 0.05 --beta 0.002 --n 8 --port 0` runs one.
@@ -56,6 +56,7 @@ export async function startLawServer(options: LawServerOptions): Promise<LawServ
   const serviceMs = (1000 * n) / lawThroughputPerSec(gamma, alpha, beta, n);
   const rng = mulberry32(options.seed ?? 1);
   const slotFreeMs: number[] = new Array(n).fill(0);
+  const slotJitter: number[] = new Array(n).fill(NaN);
 
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -70,7 +71,16 @@ export async function startLawServer(options: LawServerOptions): Promise<LawServ
     const nowMs = performance.now();
     let slot = 0;
     for (let i = 1; i < n; i++) if (slotFreeMs[i] < slotFreeMs[slot]) slot = i;
-    const stepMs = serviceMs * (1 + jitter * (2 * rng.next() - 1));
+    // Antithetic jitter: each slot alternates +u and −u, so service times vary while the slot's realised rate stays
+    // within one step of X(N)/N (independent jitter would make the realised rate a random walk away from the law).
+    let u = slotJitter[slot];
+    if (Number.isNaN(u)) {
+      u = 2 * rng.next() - 1;
+      slotJitter[slot] = -u;
+    } else {
+      slotJitter[slot] = NaN;
+    }
+    const stepMs = serviceMs * (1 + jitter * u);
     const doneMs = Math.max(nowMs, slotFreeMs[slot]) + stepMs;
     slotFreeMs[slot] = doneMs;
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'), doneMs - nowMs);
