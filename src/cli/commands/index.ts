@@ -15,4 +15,4 @@ import { register as serve } from './serve.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [fit, fanout, plan, lab, report, serve, load, probe, log];
+export const commands: Register[] = [serve, log, load, probe, lab, report, fit, fanout, plan];
