@@ -6,13 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from '../helpers/browser.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-
-const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
 interface ChartCheck {
   id: string;
@@ -27,21 +25,10 @@ interface ChartCheck {
 
 test(
   'fit report - renders in Chromium and the points are where the data says',
-  { skip: !chromiumPath && 'chromium is not installed (.ci/run installs it)' },
+  { skip: skipWithoutChromium },
   async () => {
     const { dir, cleanup } = tempDir();
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const html = join(dir, 'fit.html');
       const r = await runCli([

@@ -1,11 +1,11 @@
 /** Opens a report in headless Chromium (Debian `chromium` through playwright-core) and takes a screenshot. */
-import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromiumPath as installedChromium, launchChromium } from '../helpers/browser.js';
 
 /** The Chromium executable, or null when it is not installed (the browser checks are then skipped). */
 export function chromiumPath(): string | null {
-  return existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : null;
+  // Under CI a missing browser must fail the check, not skip it.
+  return installedChromium ?? (process.env.CI ? '/usr/bin/chromium' : null);
 }
 
 /** What the page showed. */
@@ -20,19 +20,7 @@ export interface ReportView {
 
 /** Loads the HTML file, counts its plots and their marks, and saves a full-page screenshot to `pngPath`. */
 export async function screenshotReport(htmlPath: string, pngPath: string): Promise<ReportView> {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath() ?? undefined,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const errors: string[] = [];

@@ -5,33 +5,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from '../helpers/browser.js';
 import { tempDir } from '../helpers/cli.js';
 import { postEvent, request, startServe, waitUntil } from '../helpers/cell-serve.js';
 
-const executablePath = '/usr/bin/chromium';
 const screenshotPath = '/tmp/shock-dashboard.png';
 
 test(
   'serve dashboard - shows the real numbers of the cell and keeps updating',
-  { skip: !existsSync(executablePath) },
+  { skip: skipWithoutChromium },
   async () => {
     const t = tempDir('shock-serve-dash-');
     const serve = await startServe(`${t.dir}/data`, ['--partitions', '4', '--consumers', '1']);
-    const browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       assert.ok(serve.devKey, 'zero-config prints a development key');
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
