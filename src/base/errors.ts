@@ -63,8 +63,18 @@ export const errorRegistry = {
   SHOCK_LOAD_TEMPLATE_FIELD: spec('the request template names a field that does not exist', 500, false, ExitCode.usage),
   SHOCK_PROBE_FAILED: spec('the probe could not run', 500, true, ExitCode.ioErr),
   SHOCK_HISTOGRAM_LOG_INVALID: spec('the histogram log (.hlog) is not valid', 500, false, ExitCode.dataErr),
-  SHOCK_LOAD_TOO_MANY_ERRORS: spec('the error rate of the load run exceeded --max-error-rate', 500, false, ExitCode.failure),
-  SHOCK_PROBE_GATE_FAILED: spec('the probe measured a value outside its gate (e.g. CPU steal > 2%)', 500, true, ExitCode.failure),
+  SHOCK_LOAD_TOO_MANY_ERRORS: spec(
+    'the error rate of the load run exceeded --max-error-rate',
+    500,
+    false,
+    ExitCode.failure,
+  ),
+  SHOCK_PROBE_GATE_FAILED: spec(
+    'the probe measured a value outside its gate (e.g. CPU steal > 2%)',
+    500,
+    true,
+    ExitCode.failure,
+  ),
   SHOCK_LAB_BAD_TARGET: spec('the lab target is not usable', 500, false, ExitCode.usage),
   SHOCK_LAB_INTERRUPTED: spec('the lab run was interrupted; the partial result was saved', 500, true, ExitCode.failure),
   SHOCK_LAB_TARGET_FAILING: spec('the system under test answers with errors', 500, true, ExitCode.unavailable),
@@ -120,8 +130,18 @@ export const errorRegistry = {
   SHOCK_INGRESS_APPEND_FAILED: spec('the log refused or failed the append', 503, true, ExitCode.unavailable),
 
   // --- cell ---
-  SHOCK_CELL_NOT_READY: spec('the cell is not ready (draining, log failed, consumers down)', 503, true, ExitCode.unavailable),
-  SHOCK_CELL_LISTEN_FAILED: spec('the cell cannot listen on its address (port in use?)', 500, false, ExitCode.unavailable),
+  SHOCK_CELL_NOT_READY: spec(
+    'the cell is not ready (draining, log failed, consumers down)',
+    503,
+    true,
+    ExitCode.unavailable,
+  ),
+  SHOCK_CELL_LISTEN_FAILED: spec(
+    'the cell cannot listen on its address (port in use?)',
+    500,
+    false,
+    ExitCode.unavailable,
+  ),
   SHOCK_CELL_ADMIN_INVALID: spec('the admin request is not valid', 400, false, ExitCode.usage),
   SHOCK_CELL_TENANT_UNKNOWN: spec('no such tenant', 404, false, ExitCode.usage),
   SHOCK_CELL_TENANT_EXISTS: spec('a tenant with this id already exists', 409, false, ExitCode.usage),
