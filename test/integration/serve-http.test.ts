@@ -258,18 +258,30 @@ test('serve http - 503 with Retry-After and x-shock-shed when the process is ove
     tenants: [{ id: 'acme', keyHashes: [testKeys.acme.hash] }],
     log: { partitions: 1 },
     consumers: { workers: 1 },
-    // Any event-loop delay at all is "over capacity" far past the hard limit: every event is shed.
-    shedding: { eventLoopDelayMsMax: 0.000001 },
+    // Capacity is one event in flight: a batch of three puts the load ratio at 3, past the hard limit (2), where
+    // even critical events are shed. (The in-flight signal is deterministic; event-loop delay is not.)
+    shedding: { inflightAppendsMax: 1 },
   });
   const shedding = await startServe(`${t.dir}/data`, ['--config', config]);
   try {
-    const answer = await postEvent(shedding.url, testKeys.acme.key, { ...view, priority: 'critical' });
-    assert.equal(answer.status, 503);
-    assert.equal(answer.body.error.code, 'SHOCK_INGRESS_SHED');
+    const batch = [1, 2, 3].map((i) => ({ ...view, event_id: `shed-${i}`, priority: 'critical' }));
+    const answer = await request(`${shedding.url}/v1/events/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${testKeys.acme.key}` },
+      body: JSON.stringify(batch),
+    });
+    assert.equal(answer.status, 503, 'a batch of which nothing was stored takes the status of its cause');
+    const codes: string[] = answer.body.records
+      ? answer.body.records.map((r: { errorCode: string }) => r.errorCode)
+      : [answer.body.error.code];
+    assert.ok(codes.length > 0 && codes.every((c) => c === 'SHOCK_INGRESS_SHED'), JSON.stringify(answer.body));
     assert.ok(Number(answer.headers.get('retry-after')) >= 1);
     assert.ok(answer.headers.get('x-shock-shed'));
+    // One event alone is within capacity and is accepted: shedding follows the load, not the tenant.
+    const single = await postEvent(shedding.url, testKeys.acme.key, { ...view, priority: 'critical' });
+    assert.equal(single.status, 202);
     const stats = (await request(`${shedding.url}/v1/stats`)).body;
-    assert.equal(stats.ingress.acceptedTotal, 0);
+    assert.equal(stats.ingress.acceptedTotal, 1, 'only the single event was appended');
   } finally {
     await shedding.stop('SIGTERM');
     t.cleanup();
