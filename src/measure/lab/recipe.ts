@@ -34,7 +34,7 @@ import { fitWindows, pointsFromWindows, type LabFit } from './fit.js';
 import { latencyRecordFrom } from './latency-summary.js';
 import { runOpenLoopLatency } from './latency-run.js';
 import { describeMachine } from './machine.js';
-import { readCpuTimes, stealPctBetween } from './steal.js';
+import { readCpuTimesOrNull, stealPctBetween } from './steal.js';
 import { checkTargetSpec, startTarget, type RunningTarget, type TargetSpec } from './target.js';
 import { appendRecord, readRecords, type LatencyRecord, type RunRecord, type WindowRecord } from './windows.js';
 
@@ -366,9 +366,9 @@ async function measureWindow(
   attempt: number,
 ): Promise<WindowRecord> {
   const startedAt = new Date().toISOString();
-  const cpuBefore = readCpuTimes();
+  const cpuBefore = readCpuTimesOrNull();
   const sample = await driver.measureWindow(options.windowMs, options.signal);
-  const stealPct = stealPctBetween(cpuBefore, readCpuTimes());
+  const stealPct = stealPctBetween(cpuBefore, readCpuTimesOrNull());
   const stall = analyzeStall(sample.histogram);
   const aboveStall =
     stall.stallPopulation && stall.boundaryMs !== null ? countAboveMs(sample.histogram, stall.boundaryMs) : 0;

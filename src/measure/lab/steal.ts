@@ -1,26 +1,15 @@
 /**
- * The steal-time gate (seed 004, "Noisy-neighbor vCPU steal"): a window during which the hypervisor gave a large
- * share of the CPU to another tenant measures the neighbour, not the system, and is discarded and re-run. Steal is
- * read from the `steal` column of the aggregate `cpu` line of /proc/stat (Linux); elsewhere the gate is open and
- * records "unknown".
+ * The steal-time gate of the lab (seed 004, "Noisy-neighbor vCPU steal"): a window during which the hypervisor gave
+ * a large share of the CPU to another tenant measures the neighbour, not the system, and is discarded and re-run.
+ * Reads /proc/stat through the steal probe; where it is not available (not Linux) the gate is open and records
+ * "unknown" (null) instead of failing the run.
  */
-import { readFileSync } from 'node:fs';
+import { readCpuTimes, stealFraction, type CpuTimes } from '../probe/index.js';
 
-/** Cumulative CPU jiffies at one instant. */
-export interface CpuTimes {
-  steal: number;
-  total: number;
-}
-
-/** Reads the aggregate CPU times, or null when /proc/stat is not available. */
-export function readCpuTimes(statPath = '/proc/stat'): CpuTimes | null {
+/** The aggregate CPU times, or null when /proc/stat cannot be read. */
+export function readCpuTimesOrNull(statPath = '/proc/stat'): CpuTimes | null {
   try {
-    const line = readFileSync(statPath, 'utf8').split('\n', 1)[0];
-    if (!line.startsWith('cpu ')) return null;
-    const fields = line.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already inside user.
-    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { steal: fields[7] ?? 0, total };
+    return readCpuTimes(statPath);
   } catch {
     return null;
   }
@@ -29,7 +18,5 @@ export function readCpuTimes(statPath = '/proc/stat'): CpuTimes | null {
 /** Steal as a percentage of all CPU time between two readings; null when unknown. */
 export function stealPctBetween(before: CpuTimes | null, after: CpuTimes | null): number | null {
   if (!before || !after) return null;
-  const total = after.total - before.total;
-  if (total <= 0) return 0;
-  return (100 * (after.steal - before.steal)) / total;
+  return 100 * stealFraction(before, after);
 }
