@@ -10,6 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { mulberry32, shockError } from '../../base/index.js';
+import { closeServer, listenLocal } from './listen.js';
 
 /** The law and the N the service runs at. */
 export interface LawServerOptions {
@@ -85,20 +86,10 @@ export async function startLawServer(options: LawServerOptions): Promise<LawServ
     slotFreeMs[slot] = doneMs;
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'), doneMs - nowMs);
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const port = await listenLocal(server, options.port, options.host);
   return {
     port,
     serviceMs,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }

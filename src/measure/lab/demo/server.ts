@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { createDesign, demoTimingDefault, type DemoDesign, type DemoTiming } from './designs.js';
 import { ConsumerPool } from './consumer-pool.js';
+import { closeServer, listenLocal } from '../listen.js';
 
 /** Options of one demo server. */
 export interface DemoServerOptions {
@@ -38,21 +39,13 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       () => res.writeHead(503, { 'content-type': 'text/plain' }).end('stopped\n'),
     );
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const port = await listenLocal(server, options.port, options.host);
   return {
     port,
     pool,
-    close: () =>
-      new Promise((resolve) => {
-        pool.stop();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      pool.stop();
+      return closeServer(server);
+    },
   };
 }
