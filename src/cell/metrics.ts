@@ -26,24 +26,26 @@
  * `shock_append_duration_seconds` histogram gives the append latency distribution.
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { PartitionStats } from '../log/index.js';
 import type { PartitionLag } from './stats.js';
 
-/** One partition's log counters, as the file log reports them. */
-export interface LogPartitionFigures {
-  partition: number;
-  offsetEnd: number;
-  segments: number;
-  bytes: number;
-  batches: number;
-  records: number;
-  fsyncs: number;
-  fsyncMsSum: number;
-  fsyncMsMax: number;
-  appends: number;
-  appendMsSum: number;
-  batchRecordsMax: number;
-  failed: boolean;
-}
+/** One partition's log counters, as the file log reports them (the subset the metrics read). */
+export type LogPartitionFigures = Pick<
+  PartitionStats,
+  | 'partition'
+  | 'offsetEnd'
+  | 'segments'
+  | 'bytes'
+  | 'batches'
+  | 'records'
+  | 'fsyncs'
+  | 'fsyncMsSum'
+  | 'fsyncMsMax'
+  | 'appends'
+  | 'appendMsSum'
+  | 'batchRecordsMax'
+  | 'failed'
+>;
 
 /** What the registry reads on each scrape. */
 export interface CellMetricSources {
