@@ -96,6 +96,7 @@ export const errorRegistry = {
   SHOCK_CONSUME_FENCED: spec('another consumer owns this partition (fenced)', 500, true, ExitCode.unavailable),
   SHOCK_SINK_IO: spec('the sink failed', 503, true, ExitCode.ioErr),
   SHOCK_SINK_SCHEMA: spec('the sink database has a schema this version does not know', 500, false, ExitCode.dataErr),
+  SHOCK_SINK_UNREACHABLE: spec('the sink database cannot be reached', 503, true, ExitCode.unavailable),
   SHOCK_CONSUME_WORKER_FAILED: spec('a consumer worker could not start', 500, false, ExitCode.software),
   SHOCK_CONSUME_STOPPED: spec('the consumers are stopped', 503, true, ExitCode.unavailable),
 

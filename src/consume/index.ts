@@ -4,11 +4,21 @@
  * - `startConsumers` — the supervisor: one consumer per partition spread over worker threads (or child
  *   processes), restarts, fencing, pause/resume, graceful stop, and `stats()` with lag per partition.
  * - `PartitionConsumer` — one partition's loop, for running in-process.
- * - `Sink` and `openSqliteSink` — the idempotent, fenced sink; `loadHandler` and the `Handler` signature.
+ * - `Sink`, `openSqliteSink` and `openPostgresSink` (or `openSink` from a `SinkChoice`) — the idempotent, fenced
+ *   sink; `loadHandler` and the `Handler` signature.
  */
 export * from './sink.js';
 export * from './handler.js';
 export { openSqliteSink, SqliteSink, type SqliteSinkOptions, type StoredDeadLetter } from './sqlite/sqlite-sink.js';
+export {
+  openPostgresSink,
+  PostgresSink,
+  postgresSinkSchemaDefault,
+  postgresSinkPoolMaxDefault,
+  type PostgresSinkOptions,
+  type PostgresStoredDeadLetter,
+} from './postgres/postgres-sink.js';
+export { openSink, describeSink, type SinkChoice } from './sink-choice.js';
 export { runBatch, backoffMs, type RetryPolicy, type BatchOutcome, type EventOutcome } from './batch.js';
 export {
   PartitionConsumer,

@@ -4,6 +4,7 @@
  */
 import type { Limits } from '../base/index.js';
 import type { ConsumerExit, PartitionProgress } from './consumer.js';
+import type { SinkChoice } from './sink-choice.js';
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -21,7 +22,8 @@ export interface WorkerInit {
   paused: number[];
   handlerPath: string;
   handlerDelayMs: number;
-  sinkPath: string;
+  /** The sink each worker opens its own connection to. */
+  sink: SinkChoice;
   durability: 'full' | 'normal';
   limits: Partial<Limits>;
 }

@@ -22,7 +22,7 @@ import { loadHandler } from './handler.js';
 import type { PartitionProgress } from './consumer.js';
 import { INIT_ENV, type FromWorker, type ToWorker, type WireError, type WorkerInit } from './protocol.js';
 import { relayRanges } from './relay.js';
-import { openSqliteSink } from './sqlite/sqlite-sink.js';
+import { openSink, type SinkChoice } from './sink-choice.js';
 import { RateWindow, type ConsumerStats, type PartitionConsumerStats, type WorkerStats } from './stats.js';
 
 /** Options of `startConsumers`. */
@@ -41,8 +41,10 @@ export interface StartConsumersOptions {
   handlerPath?: string;
   /** Each handler call waits this long first: a slow downstream for the lab (default 0). */
   handlerDelayMs?: number;
-  /** The SQLite sink file. */
-  sinkPath: string;
+  /** The sink: SQLite by path, or PostgreSQL by URL. Give this or `sinkPath`. */
+  sink?: SinkChoice;
+  /** The SQLite sink file (shorthand for `sink: { engine: 'sqlite', path }`). */
+  sinkPath?: string;
   /** Sink durability (default `full`; see `openSqliteSink`). */
   durability?: 'full' | 'normal';
   /** Start with every partition paused. */
@@ -94,11 +96,22 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Co
   }
   const handlerPath = options.handlerPath ?? defaultHandlerPath;
   await loadHandler(handlerPath);
-  const sink = openSqliteSink({ path: options.sinkPath, durability: options.durability });
+  const sink = await openSink(sinkChoiceOf(options), options.durability);
   await sink.close();
   const supervisor = new Supervisor(options, partitions, Math.min(workersWanted, partitions.length), handlerPath);
   await supervisor.start();
   return supervisor;
+}
+
+/** The sink of `options`: exactly one of `sink` and `sinkPath`. */
+function sinkChoiceOf(options: Pick<StartConsumersOptions, 'sink' | 'sinkPath'>): SinkChoice {
+  if ((options.sink === undefined) === (options.sinkPath === undefined)) {
+    throw shockError('SHOCK_CONFIG_INVALID', 'give the consumers exactly one of sink and sinkPath', {
+      sink: options.sink?.engine,
+      sinkPath: options.sinkPath,
+    });
+  }
+  return options.sink ?? { engine: 'sqlite', path: options.sinkPath! };
 }
 
 function partitionList(options: StartConsumersOptions): number[] {
@@ -285,7 +298,7 @@ class Supervisor implements ConsumerSupervisor {
       paused: slot.partitions.filter((p) => this.books.get(p)!.paused),
       handlerPath: this.handlerPath,
       handlerDelayMs: this.options.handlerDelayMs ?? 0,
-      sinkPath: this.options.sinkPath,
+      sink: sinkChoiceOf(this.options),
       durability: this.options.durability ?? 'full',
       limits: this.options.limits ?? {},
     };

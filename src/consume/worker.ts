@@ -13,7 +13,7 @@ import { PartitionConsumer } from './consumer.js';
 import { loadHandler, type Handler } from './handler.js';
 import { INIT_ENV, toWire, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
 import { openRelayedReader } from './relay.js';
-import { openSqliteSink } from './sqlite/sqlite-sink.js';
+import { openSink } from './sink-choice.js';
 
 interface Channel {
   send(message: FromWorker): void;
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const ch = channel();
   const init = initOf();
   const { log, publish, closeRelay } = await openLog(init);
-  const sink = openSqliteSink({ path: init.sinkPath, durability: init.durability });
+  const sink = await openSink(init.sink, init.durability);
   const handler = withDelay(await loadHandler(init.handlerPath), init.handlerDelayMs);
   const consumers = new Map<number, PartitionConsumer>();
   for (const partition of init.assigned) {

@@ -1,0 +1,260 @@
+/**
+ * The contract every `Sink` backend keeps (guarantees in src/consume/sink.ts), as one suite run against each
+ * backend: SQLite and PostgreSQL. A backend gives a fresh, empty store per test; `open()` may be called several times
+ * on one store — two connections at once (a zombie and the new owner) or a reopen after close.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DeadLetterRow, PartitionClaim, Sink, SinkBatch } from '../../src/consume/index.js';
+
+type Maybe<T> = T | Promise<T>;
+
+/** A sink plus the inspection methods both implementations offer (synchronous for SQLite, async for PostgreSQL). */
+export interface SinkUnderTest extends Sink {
+  owner(group: string, partition: number): Maybe<PartitionClaim | undefined>;
+  countResults(group: string): Maybe<{ total: number; byPartition: Record<number, number> }>;
+  result(group: string, eventId: string): Maybe<unknown>;
+  deadLetters(group: string, limit?: number): Maybe<(DeadLetterRow & { group: string; deadAtMs: number })[]>;
+}
+
+/** One fresh store: open connections to it, and remove it. */
+export interface SinkStore {
+  open(): Promise<SinkUnderTest>;
+  cleanup(): Promise<void> | void;
+}
+
+/** `ids[i]` at offset `offsetBase + i`; the batch's high-water mark is one past its last offset. */
+export function resultBatch(epoch: number, ids: string[], offsetBase = 0, partition = 0, group = 'g'): SinkBatch {
+  return {
+    group,
+    partition,
+    epoch,
+    results: ids.map((id, i) => ({
+      eventId: id,
+      partition,
+      offset: offsetBase + i,
+      resultJson: JSON.stringify({ id }),
+    })),
+    deadLetters: [],
+    offsetNext: offsetBase + ids.length,
+  };
+}
+
+function deadLetter(offset: number, eventId: string | undefined, partition = 0): DeadLetterRow {
+  return {
+    partition,
+    offset,
+    eventId,
+    error: `Error [E_TEST]: event at ${offset} failed`,
+    eventJson: JSON.stringify({ event_id: eventId ?? null, offset }),
+    attempts: 3,
+    timestampMs: 1_700_000_000_000 + offset,
+  };
+}
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+/** Runs the suite; `skip` (a reason) marks every test skipped, e.g. when the backend's server is not installed. */
+export function runSinkContract(
+  backend: string,
+  create: () => Promise<SinkStore>,
+  options: { skip?: string; timeoutMs?: number } = {},
+): void {
+  const withStore = (name: string, body: (store: SinkStore) => Promise<void>) =>
+    test(
+      `${backend} sink contract - ${name}`,
+      { timeout: options.timeoutMs ?? 60_000, skip: options.skip },
+      async () => {
+        const store = await create();
+        const opened: SinkUnderTest[] = [];
+        const tracked: SinkStore = {
+          open: async () => {
+            const s = await store.open();
+            opened.push(s);
+            return s;
+          },
+          cleanup: store.cleanup,
+        };
+        try {
+          await body(tracked);
+        } finally {
+          for (const s of opened) await s.close();
+          await store.cleanup();
+        }
+      },
+    );
+
+  withStore('claims give growing epochs per (group, partition), starting at the high-water mark 0', async (store) => {
+    const sink = await store.open();
+    assert.deepEqual(await sink.claim('g', 0), { epoch: 1, offsetNext: 0 });
+    assert.deepEqual(await sink.claim('g', 0), { epoch: 2, offsetNext: 0 });
+    assert.deepEqual(await sink.claim('g', 1), { epoch: 1, offsetNext: 0 });
+    assert.deepEqual(await sink.claim('other', 0), { epoch: 1, offsetNext: 0 });
+    assert.deepEqual(await sink.owner('g', 0), { epoch: 2, offsetNext: 0 });
+    assert.equal(await sink.owner('g', 7), undefined);
+  });
+
+  withStore('redelivering a batch changes nothing: every row is a duplicate', async (store) => {
+    const sink = await store.open();
+    const { epoch } = await sink.claim('g', 0);
+    const batch = resultBatch(epoch, ids('e', 300));
+    batch.deadLetters = [deadLetter(300, 'd300'), deadLetter(301, undefined)];
+    batch.offsetNext = 302;
+    assert.deepEqual(await sink.write(batch), { inserted: 300, duplicates: 0, deadLettered: 2 });
+    assert.deepEqual(await sink.write(batch), { inserted: 0, duplicates: 300, deadLettered: 0 });
+    const overlap = resultBatch(epoch, [...ids('e', 300).slice(250), 'new1', 'new2'], 250);
+    assert.deepEqual(await sink.write(overlap), { inserted: 2, duplicates: 50, deadLettered: 0 });
+    assert.deepEqual(await sink.countResults('g'), { total: 302, byPartition: { 0: 302 } });
+    assert.equal((await sink.deadLetters('g')).length, 2);
+    assert.deepEqual(await sink.result('g', 'e7'), { id: 'e7' });
+    assert.equal(await sink.result('g', 'nope'), undefined);
+    assert.deepEqual([...(await sink.processed('g', ['e1', 'nope', 'new2']))].sort(), ['e1', 'new2']);
+    assert.deepEqual([...(await sink.processed('g', []))], []);
+  });
+
+  withStore('idempotency is per group, and an id twice in one batch is stored once', async (store) => {
+    const sink = await store.open();
+    const a = await sink.claim('a', 0);
+    const b = await sink.claim('b', 0);
+    assert.deepEqual(await sink.write(resultBatch(a.epoch, ['x', 'y', 'x'], 0, 0, 'a')), {
+      inserted: 2,
+      duplicates: 1,
+      deadLettered: 0,
+    });
+    assert.deepEqual(await sink.write(resultBatch(b.epoch, ['x'], 0, 0, 'b')), {
+      inserted: 1,
+      duplicates: 0,
+      deadLettered: 0,
+    });
+    assert.equal((await sink.countResults('a')).total, 2);
+    assert.equal((await sink.countResults('b')).total, 1);
+    assert.deepEqual([...(await sink.processed('b', ['x', 'y']))], ['x']);
+  });
+
+  withStore(
+    'one transaction per batch: a row that fails rolls back every row and the high-water mark',
+    async (store) => {
+      const sink = await store.open();
+      const { epoch } = await sink.claim('g', 0);
+      await sink.write(resultBatch(epoch, ['before'], 0));
+      // Row 200 of 300 breaks a NOT NULL constraint: rows before it were already sent in the same transaction.
+      const broken = resultBatch(epoch, ids('t', 300), 1);
+      broken.results[200].eventId = null as unknown as string;
+      await assert.rejects(sink.write(broken), { code: 'SHOCK_SINK_IO' });
+      // A dead letter that fails after the results of its batch were inserted.
+      const brokenDead = resultBatch(epoch, ids('u', 50), 1);
+      brokenDead.deadLetters = [deadLetter(60, 'd60'), { ...deadLetter(61, 'd61'), error: null as unknown as string }];
+      brokenDead.offsetNext = 62;
+      await assert.rejects(sink.write(brokenDead), { code: 'SHOCK_SINK_IO' });
+      assert.deepEqual(await sink.countResults('g'), { total: 1, byPartition: { 0: 1 } });
+      assert.deepEqual(await sink.deadLetters('g'), []);
+      assert.deepEqual(await sink.owner('g', 0), { epoch, offsetNext: 1 });
+      // The sink is still usable, and the same batch, repaired, is stored whole.
+      broken.results[200].eventId = 't200';
+      assert.deepEqual(await sink.write(broken), { inserted: 300, duplicates: 0, deadLettered: 0 });
+      assert.deepEqual(await sink.owner('g', 0), { epoch, offsetNext: 301 });
+    },
+  );
+
+  withStore('a stale epoch is fenced: not one row, not the high-water mark, from another connection', async (store) => {
+    const zombie = await store.open();
+    const owner = await store.open();
+    const old = await zombie.claim('g', 0);
+    await zombie.write(resultBatch(old.epoch, ['z0', 'z1']));
+    const fresh = await owner.claim('g', 0);
+    assert.deepEqual(fresh, { epoch: old.epoch + 1, offsetNext: 2 });
+    const stale = resultBatch(old.epoch, ['z2', 'z3'], 2);
+    stale.deadLetters = [deadLetter(4, 'z4')];
+    stale.offsetNext = 5;
+    await assert.rejects(zombie.write(stale), (err: { code?: string; details?: Record<string, unknown> }) => {
+      assert.equal(err.code, 'SHOCK_CONSUME_FENCED');
+      assert.equal(err.details?.epoch, old.epoch);
+      assert.equal(err.details?.ownerEpoch, fresh.epoch);
+      return true;
+    });
+    assert.deepEqual(await owner.countResults('g'), { total: 2, byPartition: { 0: 2 } });
+    assert.deepEqual(await owner.deadLetters('g'), []);
+    assert.deepEqual(await owner.owner('g', 0), { epoch: fresh.epoch, offsetNext: 2 });
+    // The zombie's connection still works for reads, and an unknown partition is fenced too.
+    assert.deepEqual([...(await zombie.processed('g', ['z0', 'z2']))], ['z0']);
+    await assert.rejects(zombie.write(resultBatch(1, ['q'], 0, 9)), { code: 'SHOCK_CONSUME_FENCED' });
+    assert.deepEqual(await owner.write(resultBatch(fresh.epoch, ['z2', 'z3'], 2)), {
+      inserted: 2,
+      duplicates: 0,
+      deadLettered: 0,
+    });
+  });
+
+  withStore('dead letters are keyed by (group, partition, offset) and keep every field', async (store) => {
+    const sink = await store.open();
+    const p0 = await sink.claim('g', 0);
+    const p1 = await sink.claim('g', 1);
+    const h = await sink.claim('h', 0);
+    const batch = (epoch: number, partition: number, group: string, rows: DeadLetterRow[]): SinkBatch => ({
+      group,
+      partition,
+      epoch,
+      results: [],
+      deadLetters: rows,
+      offsetNext: 10,
+    });
+    const a = deadLetter(5, 'a5');
+    const undecodable = { ...deadLetter(3, undefined), attempts: 0, eventJson: 'not an event' };
+    assert.equal((await sink.write(batch(p0.epoch, 0, 'g', [a, undecodable]))).deadLettered, 2);
+    // The same offset again (a redelivered dead letter, even with another error text) is not counted twice.
+    assert.equal((await sink.write(batch(p0.epoch, 0, 'g', [{ ...a, error: 'again' }]))).deadLettered, 0);
+    assert.equal((await sink.write(batch(p1.epoch, 1, 'g', [deadLetter(5, 'b5', 1)]))).deadLettered, 1);
+    assert.equal((await sink.write(batch(h.epoch, 0, 'h', [a]))).deadLettered, 1);
+    const listed = await sink.deadLetters('g');
+    assert.deepEqual(
+      listed.map((d) => [d.partition, d.offset, d.eventId]),
+      [
+        [0, 3, undefined],
+        [0, 5, 'a5'],
+        [1, 5, 'b5'],
+      ],
+    );
+    const { deadAtMs, group, ...stored } = listed[1];
+    assert.deepEqual(stored, a);
+    assert.equal(group, 'g');
+    assert.ok(Number.isSafeInteger(deadAtMs) && deadAtMs > 1_600_000_000_000);
+    assert.equal(listed[0].eventJson, 'not an event');
+    assert.equal(listed[0].attempts, 0);
+    assert.equal((await sink.deadLetters('g', 1)).length, 1);
+    assert.equal((await sink.deadLetters('h')).length, 1);
+  });
+
+  withStore('the high-water mark only moves forward', async (store) => {
+    const sink = await store.open();
+    const { epoch } = await sink.claim('g', 0);
+    await sink.write(resultBatch(epoch, ids('a', 100)));
+    const behind = resultBatch(epoch, ids('a', 10)); // a redelivered older batch
+    assert.deepEqual(await sink.write(behind), { inserted: 0, duplicates: 10, deadLettered: 0 });
+    assert.deepEqual(await sink.owner('g', 0), { epoch, offsetNext: 100 });
+    // Large offsets survive the round trip exactly (bigint columns in PostgreSQL).
+    const far = 2 ** 40;
+    await sink.write(resultBatch(epoch, ['far'], far));
+    assert.deepEqual(await sink.claim('g', 0), { epoch: epoch + 1, offsetNext: far + 1 });
+  });
+
+  withStore('durable across close and reopen; a closed sink refuses work, close is idempotent', async (store) => {
+    const first = await store.open();
+    const { epoch } = await first.claim('g', 2);
+    const batch = resultBatch(epoch, ids('k', 1000), 0, 2);
+    batch.deadLetters = [deadLetter(1000, 'k1000', 2)];
+    batch.offsetNext = 1001;
+    assert.deepEqual(await first.write(batch), { inserted: 1000, duplicates: 0, deadLettered: 1 });
+    await first.close();
+    await first.close();
+    await assert.rejects(first.write(batch), { code: 'SHOCK_SINK_IO' });
+    await assert.rejects(first.claim('g', 2), { code: 'SHOCK_SINK_IO' });
+
+    const again = await store.open();
+    assert.deepEqual(await again.countResults('g'), { total: 1000, byPartition: { 2: 1000 } });
+    assert.equal((await again.deadLetters('g')).length, 1);
+    assert.deepEqual(await again.owner('g', 2), { epoch, offsetNext: 1001 });
+    assert.equal((await again.processed('g', ids('k', 1000))).size, 1000);
+    assert.deepEqual(await again.claim('g', 2), { epoch: epoch + 1, offsetNext: 1001 });
+    await assert.rejects(again.write(batch), { code: 'SHOCK_CONSUME_FENCED' });
+  });
+}
