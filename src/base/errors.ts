@@ -90,6 +90,12 @@ export const errorRegistry = {
   SHOCK_LOG_BAD_PARTITION: spec('no such partition', 500, false, ExitCode.usage),
   SHOCK_LOG_LOCKED: spec('the log directory is already open in another process', 500, false, ExitCode.unavailable),
   SHOCK_LOG_RECORD_INVALID: spec('the record is not valid (key and value must be bytes)', 400, false, ExitCode.dataErr),
+  SHOCK_LOG_APPEND_CONFLICT: spec(
+    "another writer moved the partition's end during the append",
+    503,
+    true,
+    ExitCode.unavailable,
+  ),
 
   // --- consume ---
   SHOCK_CONSUME_HANDLER_INVALID: spec('the handler module is not usable', 500, false, ExitCode.usage),

@@ -17,3 +17,5 @@ export {
   type SegmentProblem,
   type SegmentReport,
 } from './file/inspect.js';
+export { openJetStreamLog, type JetStreamLog } from './jetstream/jetstream-log.js';
+export type { JetStreamLogOptions } from './jetstream/options.js';

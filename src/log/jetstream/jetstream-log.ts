@@ -1,0 +1,522 @@
+/**
+ * The `Log` on NATS JetStream (guarantees in ../log.ts; design and durability in docs/log.md, "JetStream engine").
+ *
+ * One stream per partition, `<prefix>_<p>` with the single subject `<prefix>.<p>`, so that a record's offset is its
+ * stream sequence − 1 and offsets are dense by construction. Every record is published with
+ * `Nats-Expected-Last-Sequence` = its own offset: the server stores it only directly after the record before it,
+ * so concurrent appenders (in this process or another) can never interleave or double-write — the loser gets
+ * SHOCK_LOG_APPEND_CONFLICT. A call publishes all its records at once (pipelined) and resolves when every PubAck is
+ * in. Key, timestamp and a CRC-32C of key and value travel in headers; the value is the message body.
+ *
+ * `state` answers from a cache fed by PubAcks, reads and, once someone waits on a partition, an ordered
+ * headers-only consumer of that stream (a push of every stored sequence: no polling).
+ */
+import {
+  connect,
+  headers,
+  DiscardPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type KV,
+  type MsgHdrs,
+  type NatsConnection,
+  type PubAck,
+  type StreamInfo,
+  type StoredMsg,
+} from 'nats';
+import { randomBytes } from 'node:crypto';
+import { assert, limits, shockError } from '../../base/index.js';
+import { crc32c } from '../crc32c.js';
+import type { AppendRecord, AppendResult, Log, LogRecord, OffsetStore, PartitionState, ReadOptions } from '../log.js';
+import { recordBytes } from '../record.js';
+import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
+import { JetStreamOffsetStore } from './offsets.js';
+import { resolveJetStreamOptions, type JetStreamLogConfig, type JetStreamLogOptions } from './options.js';
+import { PartitionWatcher } from './watcher.js';
+
+export const HEADER_KEY = 'Shock-Key';
+export const HEADER_TIMESTAMP = 'Shock-Ts';
+export const HEADER_CRC = 'Shock-Crc32c';
+
+/** Bytes a message needs beyond its value: NATS/1.0 line, our headers, Nats-Expected-Last-Sequence, the subject. */
+const MESSAGE_OVERHEAD_BYTES = 256;
+/** How long the server remembers a message id for deduplication (ids here only chain the records of a call). */
+const DUPLICATE_WINDOW_MS = 1000;
+/** A read issues at most this many message gets at once (bounded memory; a window of round trips). */
+const READ_WINDOW_MAX = 128;
+
+/** What the log knows of one partition. `offsetEnd` only grows (every source is a stored sequence). */
+class PartitionCache {
+  offsetStart = 0;
+  offsetEnd = 0;
+  /** The next offset this process will assign; ahead of `offsetEnd` while appends are in flight. */
+  offsetNext = 0;
+  /** Publishes awaiting their PubAck. */
+  inflight = 0;
+  /** Set when an append failed: `offsetNext` is unknown until the in-flight publishes settle and the end is re-read. */
+  broken = false;
+  resync: Promise<void> | undefined;
+  drained: (() => void)[] = [];
+  waiters = new Set<{ offset: number; resolve: (end: number) => void; timer: NodeJS.Timeout }>();
+  watcher: PartitionWatcher | undefined;
+}
+
+export interface JetStreamLog extends Log {
+  /** The stream holding partition `p` (for tools and tests). */
+  streamName(partition: number): string;
+}
+
+/** Opens (creating when missing) the streams and the offsets bucket of a JetStream log. */
+export async function openJetStreamLog(options: JetStreamLogOptions): Promise<JetStreamLog> {
+  const config = resolveJetStreamOptions(options);
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: config.servers,
+      name: config.connectionName,
+      timeout: config.connectTimeoutMs,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+  } catch (err) {
+    throw translateNatsError(err, `connect to NATS at ${config.servers.join(', ')}`, { servers: config.servers });
+  }
+  try {
+    const log = new JetStreamLogImpl(nc, config);
+    await log.open();
+    return log;
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw translateNatsError(err, 'open the JetStream log', { streamPrefix: config.streamPrefix });
+  }
+}
+
+class JetStreamLogImpl implements JetStreamLog {
+  readonly partitions: number;
+  offsets!: OffsetStore;
+  private readonly js: JetStreamClient;
+  private jsm!: JetStreamManager;
+  private readonly parts: PartitionCache[];
+  private readonly messageBytesMax: number;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Message ids of multi-record calls are `<connectionId>.<callSerial>.<i>`, unique across processes. */
+  private readonly connectionId = randomBytes(9).toString('base64url');
+  private callSerial = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly config: JetStreamLogConfig,
+  ) {
+    this.partitions = config.partitions;
+    this.js = nc.jetstream({ timeout: config.requestTimeoutMs });
+    this.parts = Array.from({ length: config.partitions }, () => new PartitionCache());
+    this.messageBytesMax = nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  streamName(partition: number): string {
+    return `${this.config.streamPrefix}_${partition}`;
+  }
+
+  private subject(partition: number): string {
+    return `${this.config.streamPrefix}.${partition}`;
+  }
+
+  async open(): Promise<void> {
+    this.jsm = await this.nc.jetstreamManager({ timeout: this.config.requestTimeoutMs });
+    const kv = await this.js.views.kv(`${this.config.streamPrefix}_offsets`, {
+      history: 1,
+      replicas: this.config.replicas,
+      storage: StorageType.File,
+      timeout: this.config.requestTimeoutMs,
+    });
+    await checkPartitionCount(kv, this.partitions);
+    for (let p = 0; p < this.partitions; p++) {
+      const info = await this.ensureStream(p);
+      this.applyInfo(p, info);
+      this.parts[p].offsetNext = this.parts[p].offsetEnd;
+    }
+    this.offsets = await JetStreamOffsetStore.load(
+      kv,
+      this.partitions,
+      (p) => this.bounds(p),
+      () => this.checkOpen(),
+    );
+  }
+
+  private async ensureStream(p: number): Promise<StreamInfo> {
+    const name = this.streamName(p);
+    try {
+      return await this.jsm.streams.info(name);
+    } catch (err) {
+      if (jsErrCode(err) !== JsErrCode.streamNotFound) throw err;
+    }
+    try {
+      return await this.jsm.streams.add({
+        name,
+        subjects: [this.subject(p)],
+        storage: StorageType.File,
+        num_replicas: this.config.replicas,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        max_msg_size: this.messageBytesMax,
+        allow_direct: true,
+        // Message ids only chain the records of one call (see publish); the window bounds what the server keeps.
+        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+        // Deleting one message would leave a hole in the offsets; purging moves the start, which reads handle.
+        deny_delete: true,
+        description: `shockabsorber log partition ${p}`,
+      });
+    } catch (err) {
+      // Another process created it between our info and add: use theirs.
+      return await this.jsm.streams.info(name).catch(() => {
+        throw err;
+      });
+    }
+  }
+
+  /** Takes the stream's first and last sequence as the partition's range (the end never moves back). */
+  private applyInfo(p: number, info: StreamInfo): void {
+    const part = this.parts[p];
+    const last = info.state.last_seq;
+    const start = info.state.messages === 0 ? last : Math.max(info.state.first_seq - 1, 0);
+    part.offsetStart = Math.max(part.offsetStart, start);
+    this.advance(p, last);
+  }
+
+  /** Records that sequence `seq` (offset seq − 1) is stored: the end is at least `seq`. Wakes waiters. */
+  private advance(p: number, seq: number): void {
+    const part = this.parts[p];
+    if (seq <= part.offsetEnd) return;
+    part.offsetEnd = seq;
+    for (const w of part.waiters) {
+      if (seq > w.offset) {
+        clearTimeout(w.timer);
+        part.waiters.delete(w);
+        w.resolve(seq);
+      }
+    }
+  }
+
+  /** The partition's range, re-read from the server (for checks that must not trust a stale cache). */
+  private async bounds(p: number): Promise<{ offsetStart: number; offsetEnd: number }> {
+    const part = this.parts[p];
+    try {
+      this.applyInfo(p, await this.jsm.streams.info(this.streamName(p)));
+    } catch (err) {
+      throw translateNatsError(err, `read the end of partition ${p}`, { partition: p, stream: this.streamName(p) });
+    }
+    return { offsetStart: part.offsetStart, offsetEnd: part.offsetEnd };
+  }
+
+  append(partition: number, records: AppendRecord[]): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(closedError());
+    const bad = this.checkPartition(partition) ?? this.validate(records);
+    if (bad) return Promise.reject(bad);
+    if (records.length === 0) return Promise.resolve({ baseOffset: this.parts[partition].offsetNext, count: 0 });
+    const part = this.parts[partition];
+    // Behind a failed append the partition's end must be re-read first; callers queue in call order.
+    if (part.broken || part.resync) return this.resynced(partition).then(() => this.append(partition, records));
+    return this.publish(partition, records);
+  }
+
+  /** Publishes every record at once, each expecting the sequence before its own offset; resolves on the last ack. */
+  private async publish(partition: number, records: AppendRecord[]): Promise<AppendResult> {
+    const part = this.parts[partition];
+    const baseOffset = part.offsetNext;
+    part.offsetNext += records.length;
+    const acks: Promise<PubAck>[] = new Array(records.length);
+    const nowMs = Date.now();
+    const chain = records.length > 1 ? `${this.connectionId}.${++this.callSerial}.` : '';
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      part.inflight++;
+      // Record i > 0 also expects record i − 1 of this call as the stream's last message id: if i − 1 was refused
+      // (another writer got there first), so is every later record of the call — never a hole inside a call, so
+      // a retried call cannot store a record twice.
+      acks[i] = this.js.publish(this.subject(partition), r.value, {
+        headers: recordHeaders(r, nowMs),
+        msgID: i < records.length - 1 ? `${chain}${i}` : undefined,
+        expect: { lastSequence: baseOffset + i, lastMsgID: i > 0 ? `${chain}${i - 1}` : undefined },
+        timeout: this.config.requestTimeoutMs,
+      });
+    }
+    const settled = await Promise.allSettled(acks);
+    let failure: unknown;
+    for (let i = 0; i < settled.length; i++) {
+      part.inflight--;
+      const s = settled[i];
+      if (s.status === 'fulfilled') {
+        assert(s.value.seq === baseOffset + i + 1, 'JetStream stored a record at another sequence than expected', {
+          stream: s.value.stream,
+          seq: s.value.seq,
+          expected: baseOffset + i + 1,
+        });
+        this.advance(partition, s.value.seq);
+      } else {
+        failure ??= s.reason;
+      }
+    }
+    if (part.inflight === 0) for (const done of part.drained.splice(0)) done();
+    if (failure !== undefined) {
+      part.broken = true;
+      if (this.closed) throw closedError();
+      throw translateNatsError(failure, `append to partition ${partition}`, {
+        partition,
+        stream: this.streamName(partition),
+        baseOffset,
+        count: records.length,
+      });
+    }
+    return { baseOffset, count: records.length };
+  }
+
+  /** Once every in-flight publish settled, re-reads the stream's end and assigns offsets from there again. */
+  private resynced(p: number): Promise<void> {
+    const part = this.parts[p];
+    part.resync ??= (async () => {
+      try {
+        if (part.inflight > 0) await new Promise<void>((resolve) => part.drained.push(resolve));
+        if (this.closed) throw closedError();
+        await this.bounds(p);
+        part.offsetNext = part.offsetEnd;
+        part.broken = false;
+      } finally {
+        part.resync = undefined;
+      }
+    })();
+    return part.resync;
+  }
+
+  async read(partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
+    this.checkOpen();
+    const bad = this.checkPartition(partition);
+    if (bad) throw bad;
+    const part = this.parts[partition];
+    if (!Number.isSafeInteger(offset) || offset < part.offsetStart || offset >= part.offsetEnd) {
+      // The cache may be behind another process's appends or a purge: ask the server before answering empty or
+      // refusing (one stream info; a reader at the end should waitFor first).
+      if (Number.isSafeInteger(offset)) await this.bounds(partition);
+      if (!Number.isSafeInteger(offset) || offset < part.offsetStart || offset > part.offsetEnd) {
+        throw outOfRange(partition, offset, part.offsetStart, part.offsetEnd);
+      }
+    }
+    const recordsMax = Math.min(options.recordsMax ?? limits.fetchRecordsMax, part.offsetEnd - offset);
+    const bytesMax = options.bytesMax ?? limits.fetchBytesMax;
+    const out: LogRecord[] = [];
+    let bytes = 0;
+    while (out.length < recordsMax && (out.length === 0 || bytes < bytesMax)) {
+      const from = offset + out.length;
+      const n = Math.min(READ_WINDOW_MAX, recordsMax - out.length);
+      const msgs = await Promise.all(Array.from({ length: n }, (_, i) => this.getMessage(partition, from + i)));
+      for (const m of msgs) {
+        if (out.length > 0 && bytes + m.data.length > bytesMax) return out;
+        out.push(decodeMessage(m, this.streamName(partition)));
+        bytes += m.data.length;
+      }
+    }
+    return out;
+  }
+
+  private async getMessage(partition: number, offset: number): Promise<StoredMsg> {
+    const stream = this.streamName(partition);
+    let m: StoredMsg;
+    try {
+      m = await this.jsm.streams.getMessage(stream, { seq: offset + 1 });
+    } catch (err) {
+      if (this.closed) throw closedError();
+      if (jsErrCode(err) === JsErrCode.messageNotFound) {
+        const { offsetStart, offsetEnd } = await this.bounds(partition);
+        if (offset < offsetStart) throw outOfRange(partition, offset, offsetStart, offsetEnd);
+        throw shockError('SHOCK_LOG_CORRUPT_RECORD', `stream ${stream} has no message at sequence ${offset + 1}`, {
+          stream,
+          partition,
+          offset,
+          seq: offset + 1,
+        });
+      }
+      throw translateNatsError(err, `read partition ${partition} at offset ${offset}`, { stream, partition, offset });
+    }
+    if (m.seq !== offset + 1) {
+      throw shockError('SHOCK_LOG_CORRUPT_RECORD', `stream ${stream} answered sequence ${m.seq} for ${offset + 1}`, {
+        stream,
+        partition,
+        offset,
+        seq: m.seq,
+      });
+    }
+    return m;
+  }
+
+  state(partition: number): PartitionState {
+    const bad = this.checkPartition(partition);
+    if (bad) throw bad;
+    const { offsetStart, offsetEnd } = this.parts[partition];
+    return { partition, offsetStart, offsetEnd };
+  }
+
+  waitFor(partition: number, offset: number, timeoutMs: number): Promise<number> {
+    const bad = this.checkPartition(partition);
+    if (bad) return Promise.reject(bad);
+    const part = this.parts[partition];
+    if (this.closed || part.offsetEnd > offset || timeoutMs <= 0) return Promise.resolve(part.offsetEnd);
+    this.watch(partition);
+    return new Promise<number>((resolve) => {
+      const waiter = {
+        offset,
+        resolve,
+        timer: setTimeout(() => {
+          part.waiters.delete(waiter);
+          resolve(part.offsetEnd);
+        }, timeoutMs),
+      };
+      part.waiters.add(waiter);
+    });
+  }
+
+  /** Starts (once) the ordered consumer that reports every stored sequence of the partition's stream. */
+  private watch(partition: number): void {
+    const part = this.parts[partition];
+    if (part.watcher) return;
+    part.watcher = new PartitionWatcher(this.js, this.streamName(partition), part.offsetEnd + 1, (seq) =>
+      this.advance(partition, seq),
+    );
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    this.closed = true;
+    for (const part of this.parts) {
+      for (const w of part.waiters) {
+        clearTimeout(w.timer);
+        w.resolve(part.offsetEnd);
+      }
+      part.waiters.clear();
+    }
+    await Promise.all(this.parts.map((part) => part.watcher?.stop()));
+    // In-flight publishes settle within requestTimeoutMs; answer them before the connection goes.
+    await Promise.all(
+      this.parts.map((part) =>
+        part.inflight === 0 ? undefined : new Promise<void>((resolve) => part.drained.push(resolve)),
+      ),
+    );
+    await this.nc.close().catch(() => undefined);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw closedError();
+  }
+
+  private checkPartition(partition: number): Error | undefined {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
+      return shockError('SHOCK_LOG_BAD_PARTITION', `no partition ${partition}: the log has ${this.partitions}`, {
+        partition,
+        partitions: this.partitions,
+      });
+    }
+    return undefined;
+  }
+
+  private validate(records: readonly AppendRecord[]): Error | undefined {
+    if (!Array.isArray(records)) return shockError('SHOCK_LOG_RECORD_INVALID', 'append takes an array of records');
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (!r || !Buffer.isBuffer(r.key) || !Buffer.isBuffer(r.value)) {
+        return shockError('SHOCK_LOG_RECORD_INVALID', `record ${i}: key and value must be Buffers`, { index: i });
+      }
+      const ts = r.timestampMs;
+      if (ts !== undefined && !(Number.isSafeInteger(ts) && ts >= 0)) {
+        return shockError(
+          'SHOCK_LOG_RECORD_INVALID',
+          `record ${i}: timestampMs must be a whole number of ms >= 0, got ${ts}`,
+          { index: i },
+        );
+      }
+      const bytes = recordBytes(r.key.length, r.value.length);
+      const messageBytes = r.value.length + Math.ceil(r.key.length / 3) * 4 + MESSAGE_OVERHEAD_BYTES;
+      if (bytes > this.config.recordBytesMax || messageBytes > this.messageBytesMax) {
+        return shockError(
+          'SHOCK_LOG_RECORD_TOO_LARGE',
+          `record ${i} takes ${bytes} bytes (${messageBytes} as a NATS message); the log accepts ` +
+            `${this.config.recordBytesMax} and the server's max_payload is ${this.messageBytesMax}`,
+          {
+            index: i,
+            bytes,
+            messageBytes,
+            recordBytesMax: this.config.recordBytesMax,
+            maxPayload: this.messageBytesMax,
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+}
+
+/** Partitions are fixed for the life of a log: the first open records the count, later opens must agree. */
+async function checkPartitionCount(kv: KV, partitions: number): Promise<void> {
+  const key = 'meta.partitions';
+  let entry = await kv.get(key);
+  if (entry === null || entry.operation !== 'PUT') {
+    try {
+      await kv.create(key, String(partitions));
+      return;
+    } catch {
+      entry = await kv.get(key); // created concurrently by another process
+    }
+  }
+  const stored = Number(entry?.string());
+  if (stored !== partitions) {
+    throw shockError(
+      'SHOCK_CONFIG_INVALID',
+      `this JetStream log has ${stored} partitions, the configuration says ${partitions}`,
+      { stored, partitions, hint: 'partitions are fixed for the life of a log; use another streamPrefix to reshard' },
+    );
+  }
+}
+
+function recordHeaders(r: AppendRecord, nowMs: number): MsgHdrs {
+  const h = headers();
+  if (r.key.length > 0) h.set(HEADER_KEY, r.key.toString('base64'));
+  h.set(HEADER_TIMESTAMP, String(r.timestampMs ?? nowMs));
+  h.set(HEADER_CRC, String(crc32c(r.value, 0, r.value.length, crc32c(r.key))));
+  return h;
+}
+
+/** A stored message back into a record, checking its CRC-32C and timestamp. */
+function decodeMessage(m: StoredMsg, stream: string): LogRecord {
+  const offset = m.seq - 1;
+  const keyText = m.header.get(HEADER_KEY);
+  const key = keyText === '' ? Buffer.alloc(0) : Buffer.from(keyText, 'base64');
+  const value = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  const timestampMs = Number(m.header.get(HEADER_TIMESTAMP));
+  const crcText = m.header.get(HEADER_CRC);
+  const crc = crc32c(value, 0, value.length, crc32c(key));
+  if (crcText === '' || Number(crcText) !== crc || !Number.isSafeInteger(timestampMs)) {
+    throw shockError(
+      'SHOCK_LOG_CORRUPT_RECORD',
+      `stream ${stream} sequence ${m.seq} failed its check (CRC-32C of key and value, or timestamp header)`,
+      { stream, seq: m.seq, offset, crcStored: crcText, crcComputed: crc },
+    );
+  }
+  return { offset, timestampMs, key, value };
+}
+
+function closedError() {
+  return shockError('SHOCK_LOG_CLOSED', 'the JetStream log is closed');
+}
+
+function outOfRange(partition: number, offset: number, offsetStart: number, offsetEnd: number) {
+  return shockError(
+    'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
+    `offset ${offset} is outside partition ${partition} [${offsetStart}, ${offsetEnd}]`,
+    { partition, offset, offsetStart, offsetEnd },
+  );
+}

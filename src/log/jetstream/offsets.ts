@@ -1,0 +1,182 @@
+/**
+ * Durable consumer offsets of the JetStream log, in a JetStream key-value bucket `<streamPrefix>_offsets`
+ * (file storage, the log's replicas, history 1). Key `offset.<group, base64url>.<partition>`, value
+ * `{"offset": N, "committedAtMs": T}`.
+ *
+ * `get` and `list` answer from a cache loaded at open and kept by this store's own commits. A commit resolves once
+ * the server acknowledged the write (the same durability as an append, docs/log.md). Each write is a
+ * compare-and-set on the key's revision, so two processes committing the same (group, partition) cannot move it
+ * backwards behind each other's back: on a lost race the store re-reads the key and checks the rule again.
+ */
+import type { KV } from 'nats';
+import { assertSafeInteger, shockError } from '../../base/index.js';
+import type { OffsetStore } from '../log.js';
+import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
+
+interface Committed {
+  offset: number;
+  revision: number;
+}
+
+/** A compare-and-set lost to another writer is retried at most this many times before SHOCK_LOG_APPEND_CONFLICT. */
+const COMMIT_ATTEMPTS_MAX = 3;
+const OFFSET_KEY_PREFIX = 'offset.';
+
+export class JetStreamOffsetStore implements OffsetStore {
+  private readonly cache = new Map<string, Committed>();
+  private readonly chains = new Map<string, Promise<void>>();
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly partitions: number,
+    private readonly bounds: (partition: number) => Promise<{ offsetStart: number; offsetEnd: number }>,
+    private readonly checkOpen: () => void,
+  ) {}
+
+  /** Opens the store and loads every committed offset into the cache. */
+  static async load(
+    kv: KV,
+    partitions: number,
+    bounds: (partition: number) => Promise<{ offsetStart: number; offsetEnd: number }>,
+    checkOpen: () => void,
+  ): Promise<JetStreamOffsetStore> {
+    const store = new JetStreamOffsetStore(kv, partitions, bounds, checkOpen);
+    try {
+      const keys: string[] = [];
+      for await (const key of await kv.keys(`${OFFSET_KEY_PREFIX}>`)) keys.push(key);
+      for (const key of keys) await store.reload(key);
+    } catch (err) {
+      throw translateNatsError(err, 'load committed offsets', {});
+    }
+    return store;
+  }
+
+  get(group: string, partition: number): number {
+    this.checkPartition(partition);
+    return this.cache.get(offsetKey(group, partition))?.offset ?? 0;
+  }
+
+  list(): Record<string, Record<number, number>> {
+    const out: Record<string, Record<number, number>> = {};
+    for (const [key, { offset }] of this.cache) {
+      const { group, partition } = parseOffsetKey(key);
+      (out[group] ??= {})[partition] = offset;
+    }
+    return out;
+  }
+
+  commit(group: string, partition: number, offset: number, opts: { force?: boolean } = {}): Promise<void> {
+    this.checkOpen();
+    this.checkPartition(partition);
+    const key = offsetKey(group, partition);
+    const prior = this.chains.get(key) ?? Promise.resolve();
+    const next = prior.then(() => this.commitNow(key, group, partition, offset, opts.force === true));
+    const settled = next.catch(() => undefined);
+    this.chains.set(key, settled);
+    void settled.then(() => {
+      if (this.chains.get(key) === settled) this.chains.delete(key);
+    });
+    return next;
+  }
+
+  private async commitNow(key: string, group: string, partition: number, offset: number, force: boolean) {
+    assertSafeInteger(offset, 'offset');
+    this.checkOpen();
+    const { offsetStart, offsetEnd } = await this.bounds(partition);
+    if (offset < 0 || offset > offsetEnd) {
+      throw shockError(
+        'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
+        `cannot commit offset ${offset}: partition ${partition} ends at ${offsetEnd}`,
+        {
+          group,
+          partition,
+          offset,
+          offsetStart,
+          offsetEnd,
+          hint: 'commit the offset after the last record processed (at most the end offset)',
+        },
+      );
+    }
+    for (let attempt = 1; ; attempt++) {
+      const current = this.cache.get(key);
+      if (!force && current !== undefined && offset < current.offset) {
+        throw shockError(
+          'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
+          `offsets only move forward: ${group}/${partition} is at ${current.offset}, got ${offset}`,
+          {
+            group,
+            partition,
+            offset,
+            committed: current.offset,
+            hint: 'pass { force: true } to reset a group on purpose',
+          },
+        );
+      }
+      if (current?.offset === offset) return;
+      const value = JSON.stringify({ offset, committedAtMs: Date.now() });
+      try {
+        const revision =
+          current === undefined ? await this.kv.create(key, value) : await this.kv.update(key, value, current.revision);
+        this.cache.set(key, { offset, revision });
+        return;
+      } catch (err) {
+        if (!isRevisionConflict(err) || attempt >= COMMIT_ATTEMPTS_MAX) {
+          throw translateNatsError(err, `commit offset ${group}/${partition}`, { group, partition, offset });
+        }
+        await this.reload(key).catch((e: unknown) => {
+          throw translateNatsError(e, `re-read offset ${group}/${partition}`, { group, partition, offset });
+        });
+      }
+    }
+  }
+
+  /** Reads one key from the server into the cache (a deleted or purged key is no commit). */
+  private async reload(key: string): Promise<void> {
+    const entry = await this.kv.get(key);
+    if (entry === null || entry.operation !== 'PUT') {
+      this.cache.delete(key);
+      return;
+    }
+    const offset = (entry.json() as { offset?: unknown }).offset;
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+      throw shockError('SHOCK_LOG_CORRUPT_RECORD', `the committed offset under ${key} is not a whole number`, {
+        key,
+        revision: entry.revision,
+      });
+    }
+    this.cache.set(key, { offset, revision: entry.revision });
+  }
+
+  private checkPartition(partition: number): void {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
+      throw shockError('SHOCK_LOG_BAD_PARTITION', `no partition ${partition}: the log has ${this.partitions}`, {
+        partition,
+        partitions: this.partitions,
+      });
+    }
+  }
+}
+
+/** A create over an existing key, or an update with a stale revision. */
+function isRevisionConflict(err: unknown): boolean {
+  return jsErrCode(err) === JsErrCode.wrongLastSequence || /wrong last sequence|key exists/i.test(String(err));
+}
+
+/** `offset.<group as base64url>.<partition>`: any group name, within the key alphabet `[-/_=.A-Za-z0-9]`. */
+export function offsetKey(group: string, partition: number): string {
+  if (typeof group !== 'string' || group.length === 0 || group.length > 200) {
+    throw shockError(
+      'SHOCK_CONFIG_INVALID',
+      `a consumer group name must have 1 to 200 characters, got ${group?.length}`,
+      {
+        group,
+      },
+    );
+  }
+  return `${OFFSET_KEY_PREFIX}${Buffer.from(group, 'utf8').toString('base64url')}.${partition}`;
+}
+
+function parseOffsetKey(key: string): { group: string; partition: number } {
+  const [, encoded, p] = key.split('.');
+  return { group: Buffer.from(encoded, 'base64url').toString('utf8'), partition: Number(p) };
+}

@@ -1,0 +1,133 @@
+/**
+ * The JetStream log against a real nats-server (started per file on a loopback port): the shared Log contract,
+ * then what is particular to JetStream.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openJetStreamLog } from '../../../src/log/index.js';
+import { runLogContract } from '../../helpers/log-contract.js';
+import { natsSkipReason, startNatsServer, type NatsServer } from '../../helpers/nats.js';
+
+const skip = natsSkipReason();
+let server: NatsServer | undefined;
+let prefixes = 0;
+/** Each log gets its own streams: a fresh, empty log per test on the one server. */
+const nextPrefix = () => `t${process.pid}_${++prefixes}`;
+
+if (skip) {
+  test('jetstream log - needs nats-server', { skip }, () => {});
+} else {
+  before(async () => {
+    server = await startNatsServer();
+  });
+  after(async () => {
+    await server?.cleanup();
+  });
+
+  runLogContract('jetstream log', async (partitions) => ({
+    log: await openJetStreamLog({ servers: server!.url, partitions, streamPrefix: nextPrefix() }),
+    cleanup: () => undefined,
+  }));
+
+  const rec = (v: string, key = 'k') => ({ key: Buffer.from(key), value: Buffer.from(v) });
+
+  test('jetstream log - two logs on the same streams never interleave: the loser conflicts, offsets stay dense', async () => {
+    const streamPrefix = nextPrefix();
+    const a = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix });
+    const b = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix });
+    try {
+      assert.deepEqual(await b.append(0, [rec('b0')]), { baseOffset: 0, count: 1 });
+      // a still believes the end is 0. a0 expects sequence 0 and is refused; a1 expects sequence 1, which holds,
+      // but also expects a0 as the last message id, so it is refused too: nothing of the call is stored.
+      await assert.rejects(a.append(0, [rec('a0'), rec('a1')]), { code: 'SHOCK_LOG_APPEND_CONFLICT' });
+      // The retry re-reads the end first and lands after b's record, each record once.
+      assert.deepEqual(await a.append(0, [rec('a0'), rec('a1')]), { baseOffset: 1, count: 2 });
+      // b learns of a's records through its watcher (a push, not a poll) when it waits.
+      assert.deepEqual(b.state(0), { partition: 0, offsetStart: 0, offsetEnd: 1 });
+      assert.equal(await b.waitFor(0, 2, 10_000), 3);
+      assert.deepEqual(b.state(0), { partition: 0, offsetStart: 0, offsetEnd: 3 });
+      assert.deepEqual(
+        (await b.read(0, 0)).map((r) => [r.offset, r.value.toString()]),
+        [
+          [0, 'b0'],
+          [1, 'a0'],
+          [2, 'a1'],
+        ],
+      );
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('jetstream log - reopening finds the records, the end and the committed offsets', async () => {
+    const streamPrefix = nextPrefix();
+    const first = await openJetStreamLog({ servers: server!.url, partitions: 2, streamPrefix });
+    await first.append(1, [rec('x', ''), { key: Buffer.from([0, 255, 10]), value: Buffer.alloc(0), timestampMs: 7 }]);
+    await first.offsets.commit('group with spaces/and.dots', 1, 2);
+    await first.close();
+    const again = await openJetStreamLog({ servers: server!.url, partitions: 2, streamPrefix });
+    try {
+      assert.deepEqual(again.state(1), { partition: 1, offsetStart: 0, offsetEnd: 2 });
+      const got = await again.read(1, 0);
+      assert.deepEqual(got[0].key, Buffer.alloc(0));
+      assert.deepEqual(got[1], { offset: 1, timestampMs: 7, key: Buffer.from([0, 255, 10]), value: Buffer.alloc(0) });
+      assert.equal(again.offsets.get('group with spaces/and.dots', 1), 2);
+      assert.deepEqual(again.offsets.list(), { 'group with spaces/and.dots': { 1: 2 } });
+      assert.deepEqual(await again.append(1, [rec('y')]), { baseOffset: 2, count: 1 });
+    } finally {
+      await again.close();
+    }
+  });
+
+  test('jetstream log - a different partition count for the same streams is refused', async () => {
+    const streamPrefix = nextPrefix();
+    await (await openJetStreamLog({ servers: server!.url, partitions: 2, streamPrefix })).close();
+    await assert.rejects(openJetStreamLog({ servers: server!.url, partitions: 3, streamPrefix }), {
+      code: 'SHOCK_CONFIG_INVALID',
+    });
+  });
+
+  test('jetstream log - reads honour recordsMax and bytesMax, and commits past the end are refused', async () => {
+    const log = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix: nextPrefix() });
+    try {
+      await log.append(
+        0,
+        Array.from({ length: 300 }, (_, i) => rec(`v${i}`.padEnd(10, '.'))),
+      );
+      assert.equal((await log.read(0, 0)).length, 300);
+      assert.deepEqual(
+        (await log.read(0, 295, { recordsMax: 3 })).map((r) => r.offset),
+        [295, 296, 297],
+      );
+      assert.equal((await log.read(0, 0, { bytesMax: 25 })).length, 2);
+      assert.equal((await log.read(0, 0, { bytesMax: 1 })).length, 1);
+      await assert.rejects(log.offsets.commit('g', 0, 301), { code: 'SHOCK_LOG_OFFSET_OUT_OF_RANGE' });
+      await log.offsets.commit('g', 0, 300);
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('jetstream log - records too large for the server or invalid are refused before publishing', async () => {
+    const log = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix: nextPrefix() });
+    try {
+      await assert.rejects(log.append(0, [{ key: Buffer.alloc(0), value: Buffer.alloc(2 * 1024 * 1024) }]), {
+        code: 'SHOCK_LOG_RECORD_TOO_LARGE',
+      });
+      await assert.rejects(log.append(0, [{ key: 'k', value: Buffer.alloc(1) } as never]), {
+        code: 'SHOCK_LOG_RECORD_INVALID',
+      });
+      assert.deepEqual(log.state(0), { partition: 0, offsetStart: 0, offsetEnd: 0 });
+      assert.deepEqual(await log.append(0, [rec('ok')]), { baseOffset: 0, count: 1 });
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('jetstream log - an unreachable server is SHOCK_LOG_IO at open, within the connect timeout', async () => {
+    await assert.rejects(openJetStreamLog({ servers: 'nats://127.0.0.1:1', partitions: 1, connectTimeoutMs: 1000 }), {
+      code: 'SHOCK_LOG_IO',
+    });
+  });
+}
