@@ -1,7 +1,7 @@
 /**
- * One cell (seed §6): the gateway, the durable file log, the consumers and the SQLite sink of one configuration,
- * sharing nothing with any other cell. `startCell` opens them in dependency order (log → metrics → gateway →
- * consumers → listeners) and `close` takes them down in reverse, so that nothing accepted is lost:
+ * One cell (seed §6): the gateway, the durable file log, the consumers and the sink (SQLite, or PostgreSQL) of one
+ * configuration, sharing nothing with any other cell. `startCell` opens them in dependency order (log → metrics →
+ * gateway → consumers → listeners) and `close` takes them down in reverse, so that nothing accepted is lost:
  *
  *   1. stop accepting (close the listeners; requests still arriving on open sockets get 503
  *      SHOCK_INGRESS_SHUTTING_DOWN; /readyz turns 503 at once),
@@ -13,11 +13,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { shockError } from '../base/index.js';
+import { describeSink } from '../consume/index.js';
 import { createGateway, type Gateway } from '../ingress/index.js';
 import { openFileLog, type FileLog } from '../log/index.js';
 import { createAdminServer } from './admin.js';
 import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
-import { startCellConsumers, type CellConsumers } from './consumers.js';
+import { cellSinkChoice, startCellConsumers, type CellConsumers } from './consumers.js';
 import { devTenant, ensureDevKey } from './dev-key.js';
 import { createCellRegistry } from './metrics.js';
 import { createCellRoutes } from './routes.js';
@@ -42,6 +43,8 @@ export interface CellDescription {
   workers: number;
   group: string;
   sinkPath: string;
+  /** The sink in use: the SQLite file, or `postgres host:port/db schema s` (never a password). */
+  sink: string;
   devKey: string | null;
   devKeyFile: string | null;
   curl: string;
@@ -262,6 +265,7 @@ function describeCell(
     workers: config.consumers.workers,
     group: config.consumers.group,
     sinkPath: config.consumers.sinkPath,
+    sink: describeSink(cellSinkChoice(config)),
     devKey,
     devKeyFile: devKey ? join(config.dataDir, 'dev-key') : null,
     curl: `curl -i ${url}/v1/events -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '${body}'`,

@@ -40,9 +40,26 @@ export interface RateLimitConfig {
   retryJitterSecMax: number;
 }
 
+/** The sink engine of a cell. `postgres` is for sinks that outgrow one machine (docs/consume.md). */
+export interface SinkConfig {
+  /** `sqlite` (default): the file `consumers.sinkPath`. `postgres`: the database at `postgres.url`. */
+  engine: 'sqlite' | 'postgres';
+  postgres: {
+    /**
+     * `postgres://user@host:5432/database`. Required when the engine is postgres. A password may be in the URL or,
+     * better, in `PGPASSWORD` or `~/.pgpass`, which the driver reads.
+     */
+    url: string;
+    /** Schema of the sink's tables, created if missing (a lower-case identifier). */
+    schema: string;
+    /** Connections per consumer worker. */
+    poolMax: number;
+  };
+}
+
 /** The cell's whole configuration, after defaults. Every path is absolute once loaded. */
 export interface CellConfig {
-  /** The log, offsets and the SQLite sink live here. */
+  /** The log, offsets and (with the `sqlite` sink engine) the sink live here. */
   dataDir: string;
   /** The public listener: events, /metrics, /healthz, /readyz, /v1/stats and the dashboard. */
   http: { host: string; port: number };
@@ -61,6 +78,8 @@ export interface CellConfig {
     /** Artificial per-batch delay in the handler, for surge experiments (0 in production). */
     handlerDelayMs: number;
   };
+  /** Where the consumers write: the embedded SQLite file (`consumers.sinkPath`) or a PostgreSQL database. */
+  sink: SinkConfig;
   /** Tenants. Empty: one `default` tenant with a development key kept in `<dataDir>/dev-key` is created. */
   tenants: TenantConfig[];
   /**
@@ -83,6 +102,7 @@ export const cellConfigDefaults: CellConfig = {
   admin: { enabled: true, host: '127.0.0.1', port: 8081 },
   log: { partitions: 8, groupCommitWindowMs: limits.groupCommitWindowMs, segmentBytesMax: limits.segmentBytesMax },
   consumers: { group: 'sink', workers: 2, handler: '', sinkPath: '', handlerDelayMs: 0 },
+  sink: { engine: 'sqlite', postgres: { url: '', schema: 'shock', poolMax: 2 } },
   tenants: [],
   schemas: {
     'page.view': {
@@ -171,6 +191,22 @@ export const cellConfigSchema = {
         handler: { type: 'string' },
         sinkPath: { type: 'string' },
         handlerDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },
+      },
+    },
+    sink: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        engine: { enum: ['sqlite', 'postgres'] },
+        postgres: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string' },
+            schema: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,62}$' },
+            poolMax: { type: 'integer', minimum: 1, maximum: 100 },
+          },
+        },
       },
     },
     tenants: { type: 'array', items: tenantSchema },
@@ -285,6 +321,10 @@ function mergeDefaults(file: Partial<CellConfig>, o: CellConfigOverrides): CellC
     admin: { ...d.admin, ...file.admin },
     log: { ...d.log, ...file.log },
     consumers: { ...d.consumers, ...file.consumers },
+    sink: {
+      engine: file.sink?.engine ?? d.sink.engine,
+      postgres: { ...d.sink.postgres, ...file.sink?.postgres },
+    },
     tenants: (file.tenants ?? []).map((t) => ({
       ...tenantDefaults,
       ...t,
@@ -327,6 +367,9 @@ function checkRelations(c: CellConfig): string[] {
     }
     if (t.burst < 1) problems.push(`/tenants/${i}/burst: must be >= 1 event`);
   });
+  if (c.sink.engine === 'postgres' && !/^postgres(ql)?:\/\//.test(c.sink.postgres.url)) {
+    problems.push('/sink/postgres/url: the postgres sink needs a URL, postgres://user@host:5432/database');
+  }
   if (c.admin.enabled && c.admin.port !== 0 && c.admin.port === c.http.port && c.admin.host === c.http.host) {
     problems.push('/admin/port: the admin listener needs its own port (it equals /http/port)');
   }

@@ -1,9 +1,9 @@
 /**
  * The cell's consumers: the consume area's supervisor (one consumer per partition, spread over worker threads,
- * writing to the SQLite sink) started from the cell configuration, seen through the few figures the cell needs —
+ * writing to the configured sink, SQLite or PostgreSQL) started from the cell configuration, seen through the few figures the cell needs —
  * committed offsets for lag, totals for metrics, running/paused for readiness and the dashboard.
  */
-import { startConsumers } from '../consume/index.js';
+import { startConsumers, type SinkChoice } from '../consume/index.js';
 import type { FileLog } from '../log/index.js';
 import type { CellConfig } from './config.js';
 import type { ConsumerFigures } from './sampler.js';
@@ -17,6 +17,15 @@ export interface CellConsumers {
   stop(): Promise<void>;
 }
 
+/** The sink the cell's consumers write to, from `sink.engine` (SQLite: `consumers.sinkPath`). */
+export function cellSinkChoice(config: CellConfig): SinkChoice {
+  const { engine, postgres } = config.sink;
+  if (engine === 'postgres') {
+    return { engine: 'postgres', url: postgres.url, schema: postgres.schema, poolMax: postgres.poolMax };
+  }
+  return { engine: 'sqlite', path: config.consumers.sinkPath };
+}
+
 /** Starts the consumers of `config` on `log`. */
 export async function startCellConsumers(log: FileLog, config: CellConfig): Promise<CellConsumers> {
   const c = config.consumers;
@@ -27,7 +36,7 @@ export async function startCellConsumers(log: FileLog, config: CellConfig): Prom
     workers: c.workers,
     // No handler configured: the consume area's built-in example handler.
     handlerPath: c.handler === '' ? undefined : c.handler,
-    sinkPath: c.sinkPath,
+    sink: cellSinkChoice(config),
     handlerDelayMs: c.handlerDelayMs,
     // The consume limits (batch size, retries, backoff) come from the same `limits` section as the gateway's.
     limits: config.limits,

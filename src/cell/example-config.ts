@@ -5,11 +5,11 @@
 
 /** YAML text of a complete, valid, commented configuration. */
 export const exampleConfigYaml = `# shock serve --config shock.yaml
-# A cell: gateway + durable file log + consumers + SQLite sink, sharing nothing with other cells.
+# A cell: gateway + durable file log + consumers + sink (SQLite, or PostgreSQL), sharing nothing with other cells.
 # Every key is optional; the values shown are the defaults unless marked "example".
 # Unknown keys are errors (all problems are reported at once, with their path).
 
-# The log, consumer offsets and the SQLite sink live here.
+# The log, consumer offsets and the SQLite sink (engine sqlite) live here.
 dataDir: ./shock-data
 
 # Public listener: POST /v1/events, POST /v1/events/batch, GET /metrics, /healthz, /readyz, /v1/stats, / (dashboard).
@@ -34,6 +34,14 @@ consumers:
   handler: ""            # handler module path (relative to this file); "" = the built-in example handler
   sinkPath: ""           # SQLite file; "" = <dataDir>/sink.sqlite
   handlerDelayMs: 0      # artificial delay per batch, for surge experiments only
+
+# Where the consumers store results and dead letters, idempotently (one row per event id), fenced per partition.
+sink:
+  engine: sqlite         # sqlite: the file consumers.sinkPath; postgres: a PostgreSQL database (docs/consume.md)
+  # postgres:            # used when engine is postgres
+  #   url: postgres://shock@127.0.0.1:5432/shock   # password: in PGPASSWORD or ~/.pgpass rather than here
+  #   schema: shock      # tables are created in this schema at start (idempotent)
+  #   poolMax: 2         # connections per consumer worker
 
 # Tenants. The tenant comes from the API key, never from the body. Keys are stored hashed:
 #   shock serve --hash-key 'my-secret'      (or: echo -n my-secret | shock serve --hash-key -)
