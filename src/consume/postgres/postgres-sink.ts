@@ -146,13 +146,18 @@ export class PostgresSink implements Sink {
     } catch (err) {
       throw translatePostgresError(err, 'write', this.where);
     }
+    // A checked-out connection that breaks (the server died) emits 'error' besides failing the query in flight;
+    // with no listener that event would end the process. The query's own rejection is what we act on.
+    client.on('error', ignoreError);
     try {
       const result = await this.writeOn(client, batch, Date.now());
+      client.off('error', ignoreError);
       client.release();
       return result;
     } catch (err) {
       // A fenced batch rolled back cleanly and its connection is fine; any other failure may have left the
       // connection mid-transaction or dead: destroy it rather than hand it to the next batch.
+      client.off('error', ignoreError);
       client.release(fencedAndRolledBack(err) ? undefined : true);
       throw translatePostgresError(err, 'write', this.where);
     }
@@ -316,6 +321,8 @@ export class PostgresSink implements Sink {
     }
   }
 }
+
+function ignoreError(): void {}
 
 /** Marks a fencing error whose transaction was rolled back on a healthy connection. */
 const rolledBack = Symbol('rolledBack');
