@@ -4,3 +4,4 @@ export * from './clock.js';
 export * from './random.js';
 export * from './limits.js';
 export * from './event.js';
+export * from './metric-vec.js';

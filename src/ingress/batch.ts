@@ -9,7 +9,7 @@ import { rejection } from './rejection.js';
 import type { Principal } from './auth.js';
 import { parseJson, type BodyFormat } from './body.js';
 import type { DedupeEntry } from './dedupe.js';
-import { acceptedBody, errorBody, recordFailureBody, sendBody } from './respond.js';
+import { acceptedBody, errorBody, recordFailureBody } from './respond.js';
 import type { Pressure } from './shed.js';
 import {
   appendGroup,
@@ -18,7 +18,7 @@ import {
   duplicateOutcome,
   fail,
   prepare,
-  rateHeaders,
+  reply,
   shadowRateLimited,
   shed,
   sleep,
@@ -26,11 +26,20 @@ import {
   type IngestState,
   type Outcome,
   type Prepared,
+  type RawPayload,
 } from './stages.js';
+import { arrayElementSpans, isJsonSpace, memberValueSpan } from './raw-json.js';
 import { retryAfterSec } from './token-bucket.js';
 
+/** The records of a batch, and where each one's bytes are in the body (null when unknown). */
+interface ParsedBatch {
+  items: unknown[];
+  /** `[start0, end0, start1, end1, …]` byte spans of the records in the body, or null. */
+  spans: number[] | null;
+}
+
 /** Splits a batch body into records: a JSON array, or NDJSON where a bad line is a failed record. */
-function parseBatch(text: string, format: BodyFormat): unknown[] | ShockError {
+function parseBatch(text: string, format: BodyFormat, body: Buffer): ParsedBatch | ShockError {
   if (format === 'json') {
     const parsed = parseJson(text);
     if (isShockError(parsed)) return parsed;
@@ -39,20 +48,34 @@ function parseBatch(text: string, format: BodyFormat): unknown[] | ShockError {
         problems: [{ path: '/', message: 'must be array' }],
       });
     }
-    return parsed.value;
+    const spans = arrayElementSpans(body, 0, body.length);
+    return { items: parsed.value, spans: spans !== null && spans.length === 2 * parsed.value.length ? spans : null };
   }
-  const records: unknown[] = [];
+  // NDJSON: one JSON value per line; JSON whitespace around it is ignored, blank lines are skipped.
+  const items: unknown[] = [];
+  const spans: number[] = [];
   let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    const line = text.slice(start, end).trim();
+  while (start < body.length) {
+    let end = body.indexOf(0x0a, start);
+    if (end === -1) end = body.length;
+    let s = start;
+    let e = end;
     start = end + 1;
-    if (line === '') continue;
-    const parsed = parseJson(line);
-    records.push(isShockError(parsed) ? parsed : parsed.value);
+    while (s < e && isJsonSpace(body[s])) s++;
+    while (e > s && isJsonSpace(body[e - 1])) e--;
+    if (s === e) continue;
+    const parsed = parseJson(body.toString('utf8', s, e));
+    items.push(isShockError(parsed) ? parsed : parsed.value);
+    spans.push(s, e);
   }
-  return records;
+  return { items, spans };
+}
+
+/** Where record `i`'s payload bytes are, when the body says so plainly. */
+function rawPayloadOf(body: Buffer, spans: number[] | null, i: number): RawPayload | null {
+  if (spans === null) return null;
+  const span = memberValueSpan(body, spans[2 * i], spans[2 * i + 1], 'payload');
+  return span === null ? null : { buf: body, start: span[0], end: span[1] };
 }
 
 /** A pending append of one partition's events and the batch indexes they answer. */
@@ -69,10 +92,12 @@ export async function ingestBatch(
   principal: Principal,
   text: string,
   format: BodyFormat,
+  body: Buffer,
 ): Promise<void> {
   const tenant = principal.tenant;
-  const items = parseBatch(text, format);
-  if (!Array.isArray(items)) return fail(s, ex, items, 1);
+  const batch = parseBatch(text, format, body);
+  if (isShockError(batch)) return fail(s, ex, batch, 1);
+  const { items, spans } = batch;
   const n = items.length;
   if (n === 0) return fail(s, ex, rejection('SHOCK_INGRESS_BATCH_EMPTY', 'the batch holds no records'));
   if (n > s.limits.batchRecordsMax) {
@@ -93,7 +118,7 @@ export async function ingestBatch(
   let valid = 0;
   for (let i = 0; i < n; i++) {
     const item = items[i];
-    const p = isShockError(item) ? item : prepare(s, principal, item, ex.receivedAtMs);
+    const p = isShockError(item) ? item : prepare(s, principal, item, ex.receivedAtMs, rawPayloadOf(body, spans, i));
     if (isShockError(p)) {
       outcomes[i] = { ok: false, err: p, eventId: eventIdOf(item) };
     } else {
@@ -108,7 +133,6 @@ export async function ingestBatch(
     shadowRateLimited(s, ex, tenant, valid - granted);
     granted = valid;
   }
-  rateHeaders(s, ex, tenant);
   let seen = 0;
   let limited = 0;
   for (let i = 0; i < n; i++) {
@@ -284,7 +308,7 @@ function answerBatch(s: IngestState, ex: Exchange, tenant: string, outcomes: Out
     // Something was stored: a 202 is not a limiter's or shedder's answer, whatever happened to some records.
     ex.h.shedReason = undefined;
     ex.h.retryAfterSec = undefined;
-    sendBody(ex.res, 202, `{${records}}`, ex.h);
+    reply(s, ex, 202, `{${records}}`);
     return;
   }
   let status = worst.httpStatus;
@@ -309,7 +333,7 @@ function answerBatch(s: IngestState, ex: Exchange, tenant: string, outcomes: Out
     { failedRecordCount: failed },
   );
   const body = errorBody(summary);
-  sendBody(ex.res, status, `${body.slice(0, -1)},${records}}`, ex.h);
+  reply(s, ex, status, `${body.slice(0, -1)},${records}}`);
 }
 
 /** Retriable statuses first: a client told to retry should retry. */

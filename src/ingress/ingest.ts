@@ -12,8 +12,9 @@ import { isShockError } from '../base/index.js';
 import { rejection } from './rejection.js';
 import type { Principal } from './auth.js';
 import { ingestBatch } from './batch.js';
+import { memberValueSpan } from './raw-json.js';
 import { bodyFormat, checkDeclaredLength, checkUtf8, parseJson, readBody } from './body.js';
-import { acceptedBody, sendBody, toShockError } from './respond.js';
+import { acceptedBody, toShockError } from './respond.js';
 import {
   appendGroup,
   breakerOpen,
@@ -22,8 +23,8 @@ import {
   fail,
   overload,
   prepare,
-  rateHeaders,
   rateLimited,
+  reply,
   shadowRateLimited,
   type Exchange,
   type IngestState,
@@ -46,7 +47,6 @@ export async function ingest(s: IngestState, ex: Exchange): Promise<void> {
     if (isShockError(principal)) return fail(s, ex, principal);
     ex.principal = principal;
     const tenant = principal.tenant;
-    rateHeaders(s, ex, tenant);
     const early = earlyRejection(s, ex, tenant);
     if (early !== null) return fail(s, ex, early);
     const format = bodyFormat(ex.req.headers['content-type'], ex.route === 'batch');
@@ -66,8 +66,8 @@ export async function ingest(s: IngestState, ex: Exchange): Promise<void> {
     const utf8Error = checkUtf8(body);
     if (utf8Error !== null) return fail(s, ex, utf8Error, 1);
     const text = body.toString('utf8');
-    if (ex.route === 'events') await ingestOne(s, ex, principal, text);
-    else await ingestBatch(s, ex, principal, text, format);
+    if (ex.route === 'events') await ingestOne(s, ex, principal, text, body);
+    else await ingestBatch(s, ex, principal, text, format, body);
   } catch (err) {
     const shock = toShockError(err);
     fail(s, ex, shock);
@@ -76,24 +76,30 @@ export async function ingest(s: IngestState, ex: Exchange): Promise<void> {
 }
 
 /** POST /v1/events: one event, 202 after its durable append. */
-async function ingestOne(s: IngestState, ex: Exchange, principal: Principal, text: string): Promise<void> {
+async function ingestOne(
+  s: IngestState,
+  ex: Exchange,
+  principal: Principal,
+  text: string,
+  body: Buffer,
+): Promise<void> {
   const tenant = principal.tenant;
   s.metrics.countReceived(tenant, 1);
   s.counters.received += 1;
   const parsed = parseJson(text);
   if (isShockError(parsed)) return fail(s, ex, parsed, 1);
-  const event = prepare(s, principal, parsed.value, ex.receivedAtMs);
+  const span = memberValueSpan(body, 0, body.length, 'payload');
+  const raw = span === null ? null : { buf: body, start: span[0], end: span[1] };
+  const event = prepare(s, principal, parsed.value, ex.receivedAtMs, raw);
   if (isShockError(event)) return fail(s, ex, event, 1);
   const bucket = s.limiter.bucket(tenant);
   if (bucket.take(1) === 0) {
     if (s.limiter.options.mode === 'enforce') {
       const err = rateLimited(s, ex, tenant, 1);
-      rateHeaders(s, ex, tenant);
       return fail(s, ex, err, 1);
     }
     shadowRateLimited(s, ex, tenant, 1);
   }
-  rateHeaders(s, ex, tenant);
   s.shedder.observe(event.priority);
   const pressure = s.shedder.assess(s.signals(), 1);
   if (pressure.ratio > s.shedder.options.delayStartRatio || pressure.p > 0) {
@@ -128,5 +134,5 @@ function answerOne(s: IngestState, ex: Exchange, tenant: string, outcome: Outcom
     s.metrics.duplicates.labels(tenant).inc();
     s.counters.duplicates += 1;
   }
-  sendBody(ex.res, 202, acceptedBody(outcome.eventId, outcome.partition, outcome.offset, outcome.duplicate), ex.h);
+  reply(s, ex, 202, acceptedBody(outcome.eventId, outcome.partition, outcome.offset, outcome.duplicate));
 }

@@ -1,7 +1,8 @@
 /**
  * The gateway's Prometheus metrics, registered on the registry the caller gives (prom-client conventions;
- * CONVENTIONS.md §9 component-style counters). Label children used per event are cached so the hot path does not
- * hash label sets.
+ * CONVENTIONS.md §9 component-style counters). The metrics touched on every request are `CounterVec`/`HistogramVec`
+ * (src/base/metric-vec.ts): the hot path adds to a cell it looked up once per label set, and the cells are read
+ * only when /metrics is scraped. The rest are ordinary prom-client metrics.
  *
  * | name | type | labels |
  * | --- | --- | --- |
@@ -21,8 +22,8 @@
  * | shock_breaker_state | gauge | — (0 closed, 1 half-open, 2 open) |
  * | shock_breaker_transitions_total | counter | to |
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ErrorCode } from '../base/index.js';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { CounterVec, HistogramVec, type CounterCell, type ErrorCode, type HistogramCell } from '../base/index.js';
 import type { BreakerState } from './breaker.js';
 
 const latencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -32,56 +33,56 @@ export const breakerStateValue: Record<BreakerState, number> = { closed: 0, 'hal
 
 /** The metric handles of one gateway. */
 export class GatewayMetrics {
-  readonly requests: Counter<'route' | 'code'>;
-  readonly requestDuration: Histogram<'route'>;
-  readonly received: Counter<'tenant'>;
-  readonly accepted: Counter<'tenant' | 'partition'>;
+  readonly requests: CounterVec;
+  readonly requestDuration: HistogramVec;
+  readonly received: CounterVec;
+  readonly accepted: CounterVec;
   readonly duplicates: Counter<'tenant'>;
   readonly discarded: Counter<'reason'>;
   readonly errors: Counter<'error_type'>;
   readonly rateLimited: Counter<'tenant' | 'mode'>;
   readonly shedDecisions: Counter<'decision' | 'reason' | 'priority'>;
-  readonly appendDuration: Histogram;
-  readonly appendRecords: Histogram;
+  readonly appendDuration: HistogramVec;
+  readonly appendRecords: HistogramVec;
+  /** The unlabelled cells of the two append histograms. */
+  readonly appendDurationCell: HistogramCell;
+  readonly appendRecordsCell: HistogramCell;
   readonly inflight: Gauge;
   readonly eventLoopDelay: Gauge;
   readonly breakerState: Gauge;
   readonly breakerTransitions: Counter<'to'>;
-  private readonly acceptedChildren = new Map<string, Counter.Internal>();
-  private readonly receivedChildren = new Map<string, Counter.Internal>();
-  private readonly requestChildren = new Map<string, Counter.Internal>();
-  private readonly durationChildren = new Map<string, Histogram.Internal<'route'>>();
+  /** Cells by tenant, then partition (accepted) or by tenant (received); by route and status (requests). */
+  private readonly acceptedCells = new Map<string, CounterCell[]>();
+  private readonly receivedCells = new Map<string, CounterCell>();
+  private readonly requestCells = new Map<string, CounterCell[]>();
+  private readonly durationCells = new Map<string, HistogramCell>();
 
   constructor(
     readonly registry: Registry,
     sample: { inflight: () => number; eventLoopDelayMs: () => number; breaker: () => BreakerState },
   ) {
     const registers = [registry];
-    this.requests = new Counter({
-      name: 'shock_http_requests_total',
-      help: 'HTTP requests answered by the ingress gateway, by route and status code',
-      labelNames: ['route', 'code'],
-      registers,
-    });
-    this.requestDuration = new Histogram({
-      name: 'shock_http_request_duration_seconds',
-      help: 'Ingress request duration from the first byte handled to the response, by route',
-      labelNames: ['route'],
-      buckets: latencyBuckets,
-      registers,
-    });
-    this.received = new Counter({
-      name: 'shock_received_events_total',
-      help: 'Events received by the ingress (parsed records, valid or not), by tenant',
-      labelNames: ['tenant'],
-      registers,
-    });
-    this.accepted = new Counter({
-      name: 'shock_accepted_events_total',
-      help: 'Events durably appended to the log (answered 202), by tenant and partition',
-      labelNames: ['tenant', 'partition'],
-      registers,
-    });
+    this.requests = new CounterVec(
+      'shock_http_requests_total',
+      'HTTP requests answered by the ingress gateway, by route and status code',
+      ['route', 'code'],
+    );
+    this.requestDuration = new HistogramVec(
+      'shock_http_request_duration_seconds',
+      'Ingress request duration from the first byte handled to the response, by route',
+      ['route'],
+      latencyBuckets,
+    );
+    this.received = new CounterVec(
+      'shock_received_events_total',
+      'Events received by the ingress (parsed records, valid or not), by tenant',
+      ['tenant'],
+    );
+    this.accepted = new CounterVec(
+      'shock_accepted_events_total',
+      'Events durably appended to the log (answered 202), by tenant and partition',
+      ['tenant', 'partition'],
+    );
     this.duplicates = new Counter({
       name: 'shock_duplicate_events_total',
       help: 'Events answered duplicate:true from the dedupe window (not appended again), by tenant',
@@ -112,18 +113,25 @@ export class GatewayMetrics {
       labelNames: ['decision', 'reason', 'priority'],
       registers,
     });
-    this.appendDuration = new Histogram({
-      name: 'shock_append_duration_seconds',
-      help: 'Log append latency as the gateway sees it (until durable)',
-      buckets: latencyBuckets,
-      registers,
-    });
-    this.appendRecords = new Histogram({
-      name: 'shock_append_records',
-      help: 'Records per append call',
-      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
-      registers,
-    });
+    this.appendDuration = new HistogramVec(
+      'shock_append_duration_seconds',
+      'Log append latency as the gateway sees it (until durable)',
+      [],
+      latencyBuckets,
+    );
+    this.appendRecords = new HistogramVec(
+      'shock_append_records',
+      'Records per append call',
+      [],
+      [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    );
+    this.appendDurationCell = this.appendDuration.cell();
+    this.appendRecordsCell = this.appendRecords.cell();
+    for (const vec of [this.requests, this.requestDuration, this.received, this.accepted]) {
+      registry.registerMetric(vec as never);
+    }
+    registry.registerMetric(this.appendDuration as never);
+    registry.registerMetric(this.appendRecords as never);
     this.inflight = new Gauge({
       name: 'shock_inflight_events',
       help: 'Events awaiting their durable append',
@@ -158,40 +166,46 @@ export class GatewayMetrics {
 
   /** Counts events accepted for a tenant on a partition. */
   countAccepted(tenant: string, partition: number, count: number): void {
-    const key = `${tenant}\u0000${partition}`;
-    let child = this.acceptedChildren.get(key);
-    if (child === undefined) {
-      child = this.accepted.labels(tenant, String(partition));
-      this.acceptedChildren.set(key, child);
+    let cells = this.acceptedCells.get(tenant);
+    if (cells === undefined) {
+      cells = [];
+      this.acceptedCells.set(tenant, cells);
     }
-    child.inc(count);
+    const cell = cells[partition] ?? (cells[partition] = this.accepted.cell(tenant, String(partition)));
+    cell.value += count;
+  }
+
+  /** Records one append call: its duration until durable and its record count. */
+  observeAppend(seconds: number, records: number): void {
+    this.appendDuration.observe(this.appendDurationCell, seconds);
+    this.appendRecords.observe(this.appendRecordsCell, records);
   }
 
   /** Counts one answered request and its duration. */
   countRequest(route: string, status: number, seconds: number): void {
-    const key = `${route} ${status}`;
-    let child = this.requestChildren.get(key);
-    if (child === undefined) {
-      child = this.requests.labels(route, String(status));
-      this.requestChildren.set(key, child);
+    let byStatus = this.requestCells.get(route);
+    if (byStatus === undefined) {
+      byStatus = [];
+      this.requestCells.set(route, byStatus);
     }
-    child.inc();
-    let duration = this.durationChildren.get(route);
+    const cell = byStatus[status] ?? (byStatus[status] = this.requests.cell(route, String(status)));
+    cell.value += 1;
+    let duration = this.durationCells.get(route);
     if (duration === undefined) {
-      duration = this.requestDuration.labels(route);
-      this.durationChildren.set(route, duration);
+      duration = this.requestDuration.cell(route);
+      this.durationCells.set(route, duration);
     }
-    duration.observe(seconds);
+    this.requestDuration.observe(duration, seconds);
   }
 
   /** Counts events received for a tenant. */
   countReceived(tenant: string, count: number): void {
-    let child = this.receivedChildren.get(tenant);
-    if (child === undefined) {
-      child = this.received.labels(tenant);
-      this.receivedChildren.set(tenant, child);
+    let cell = this.receivedCells.get(tenant);
+    if (cell === undefined) {
+      cell = this.received.cell(tenant);
+      this.receivedCells.set(tenant, cell);
     }
-    child.inc(count);
+    cell.value += count;
   }
 
   /** Counts events discarded with an error code. */

@@ -54,16 +54,22 @@ function headersOf(h: ResponseHeaders, bytes: number): OutgoingHttpHeaders {
   return out;
 }
 
-/** Writes a JSON body (already serialized) with `status`. */
-export function sendBody(res: ServerResponse, status: number, body: string, h: ResponseHeaders): void {
-  if (res.headersSent || res.destroyed) return;
+/** Writes a JSON body (already serialized) with `status`; false when the response could not be written. */
+export function sendBody(res: ServerResponse, status: number, body: string, h: ResponseHeaders): boolean {
+  if (res.headersSent || res.destroyed) return false;
   res.writeHead(status, headersOf(h, Buffer.byteLength(body)));
   res.end(body);
+  return true;
+}
+
+/** Headers every error carries: `Retry-After` (1 s unless set) on retriable 429/503. */
+export function errorHeaders(err: ShockError, h: ResponseHeaders): void {
+  if ((err.httpStatus === 503 || err.httpStatus === 429) && h.retryAfterSec === undefined) h.retryAfterSec = 1;
 }
 
 /** Writes an error in the project's shape, with its status and headers. */
 export function sendError(res: ServerResponse, err: ShockError, h: ResponseHeaders): void {
-  if ((err.httpStatus === 503 || err.httpStatus === 429) && h.retryAfterSec === undefined) h.retryAfterSec = 1;
+  errorHeaders(err, h);
   sendBody(res, err.httpStatus, errorBody(err), h);
 }
 

@@ -138,9 +138,6 @@ function defaultLogger(event: GatewayLogEvent): void {
   process.stderr.write(JSON.stringify({ area: 'ingress', ...event }) + '\n');
 }
 
-const kExchange = Symbol('shock.exchange');
-type TrackedResponse = ServerResponse & { [kExchange]?: Exchange & { gw: GatewayImpl } };
-
 class GatewayImpl implements Gateway, IngestState {
   readonly handler: RequestListener;
   server: Server | null = null;
@@ -254,8 +251,14 @@ class GatewayImpl implements Gateway, IngestState {
 
   /** Called once per answered (or aborted) ingest request. */
   finished(ex: Exchange, status: number): void {
-    this.inflightRequests -= 1;
     this.counters.requests += 1;
+    if (this.draining && status !== 499 && !ex.res.writableFinished) {
+      // While draining, a request counts as in flight until its answer has left (a pipelined answer may still
+      // be queued behind an earlier one on its connection); otherwise it ends when it is answered.
+      ex.res.once('close', () => this.requestEnded());
+    } else {
+      this.requestEnded();
+    }
     const route = ex.route === 'events' ? '/v1/events' : '/v1/events/batch';
     const now = this.clock.monoMs();
     const ms = now - ex.startMs;
@@ -266,6 +269,10 @@ class GatewayImpl implements Gateway, IngestState {
       this.latencyAtMs[i] = now;
       this.latencyNext = (i + 1) % latencyRingSize;
     }
+  }
+
+  private requestEnded(): void {
+    this.inflightRequests -= 1;
     if (this.inflightRequests === 0 && this.idleWaiter !== null) this.idleWaiter();
   }
 
@@ -420,14 +427,6 @@ function routeOf(url: string | undefined): Route | null {
   return null;
 }
 
-function onResponseClose(this: TrackedResponse): void {
-  const ex = this[kExchange];
-  if (ex === undefined) return;
-  this[kExchange] = undefined;
-  // A response never sent (client gone, parser timeout) is counted as 499, nginx's "client closed request".
-  ex.gw.finished(ex, this.headersSent ? this.statusCode : 499);
-}
-
 function handleRequest(gw: GatewayImpl, req: IncomingMessage, res: ServerResponse): void {
   const route = routeOf(req.url);
   if (route === null) {
@@ -435,7 +434,7 @@ function handleRequest(gw: GatewayImpl, req: IncomingMessage, res: ServerRespons
     sendError(res, rejection('SHOCK_INGRESS_NOT_FOUND', `no route ${req.method} ${req.url}`), {});
     return;
   }
-  const ex = {
+  const ex: Exchange = {
     req,
     res,
     route,
@@ -443,11 +442,9 @@ function handleRequest(gw: GatewayImpl, req: IncomingMessage, res: ServerRespons
     receivedAtMs: gw.clock.nowMs(),
     principal: null,
     h: {},
-    gw,
+    answered: false,
   };
   gw.inflightRequests += 1;
-  (res as TrackedResponse)[kExchange] = ex;
-  res.once('close', onResponseClose);
   ingest(gw, ex).catch(onInternalError.bind(gw));
 }
 

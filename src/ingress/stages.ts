@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   assert,
   encodeEvent,
+  encodeEventSpliced,
   isShockError,
   type Clock,
   type ErrorCode,
@@ -15,7 +16,6 @@ import {
   type Priority,
   type Rng,
   type ShockError,
-  type StoredEvent,
 } from '../base/index.js';
 import { rejection } from './rejection.js';
 import type { AppendResult, Log } from '../log/index.js';
@@ -24,7 +24,7 @@ import type { DedupeEntry, DedupeWindow } from './dedupe.js';
 import type { EventIdGenerator } from './event-id.js';
 import type { GatewayMetrics } from './metrics.js';
 import { partitionForKey } from './partition.js';
-import { sendError, type ResponseHeaders } from './respond.js';
+import { errorBody, errorHeaders, sendBody, type ResponseHeaders } from './respond.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { OverloadSignals, Pressure, Shedder } from './shed.js';
 import { retryAfterSec, type TenantLimiter } from './token-bucket.js';
@@ -69,6 +69,8 @@ export interface IngestState {
   draining: boolean;
   signals(): OverloadSignals;
   onAppendError(err: unknown, partition: number): void;
+  /** Accounts one answered request (status 499 when the client was gone before the answer). */
+  finished(ex: Exchange, status: number): void;
 }
 
 /** One request being answered. */
@@ -80,6 +82,8 @@ export interface Exchange {
   readonly receivedAtMs: number;
   principal: Principal | null;
   readonly h: ResponseHeaders;
+  /** Set by `reply`: each exchange is answered and accounted exactly once. */
+  answered: boolean;
 }
 
 /** An event ready to append. */
@@ -98,10 +102,23 @@ export type Outcome =
   | { ok: true; eventId: string; partition: number; offset: number; duplicate: boolean }
   | { ok: false; err: ShockError; eventId: string | undefined };
 
+/**
+ * Every ingest exchange ends here, once: the response is written (unless the client is gone: counted as 499,
+ * nginx's "client closed request") and the request is accounted.
+ */
+export function reply(s: IngestState, ex: Exchange, status: number, body: string): void {
+  if (ex.answered) return;
+  ex.answered = true;
+  // The tenant's RateLimit headers, as the bucket stands when the answer goes out.
+  if (ex.principal !== null) rateHeaders(s, ex, ex.principal.tenant);
+  s.finished(ex, sendBody(ex.res, status, body, ex.h) ? status : 499);
+}
+
 /** Answers a whole-request failure and counts it. */
 export function fail(s: IngestState, ex: Exchange, err: ShockError, events = 0): void {
   countError(s, err.code, events);
-  sendError(ex.res, err, ex.h);
+  errorHeaders(err, ex.h);
+  reply(s, ex, err.httpStatus, errorBody(err));
 }
 
 export function countError(s: IngestState, code: ErrorCode, events: number): void {
@@ -165,12 +182,20 @@ export function shed(s: IngestState, ex: Exchange, pressure: Pressure): ShockErr
   });
 }
 
+/** Where the client's payload bytes are, when known (`raw-json.ts`): the record copies them. */
+export interface RawPayload {
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
 /** Validates and encodes one parsed event for `principal`. */
 export function prepare(
   s: IngestState,
   principal: Principal,
   value: unknown,
   receivedAtMs: number,
+  raw: RawPayload | null = null,
 ): Prepared | ShockError {
   const v = s.validator.validate(value);
   if (isShockError(v)) return v;
@@ -183,16 +208,16 @@ export function prepare(
   if (typeError !== null) return typeError;
   const eventId = v.event_id ?? s.ids.next();
   const key = v.key ?? principal.tenant;
-  const stored: StoredEvent = {
+  const head = {
     event_id: eventId,
     tenant: principal.tenant,
     type: v.type,
     ts: v.ts ?? receivedAtMs,
     priority: v.priority,
     key,
-    payload: v.payload,
   };
-  const encoded = encodeEvent(stored);
+  const encoded =
+    raw === null ? encodeEvent({ ...head, payload: v.payload }) : encodeEventSpliced(head, raw.buf, raw.start, raw.end);
   if (encoded.length > s.limits.eventBytesMax) {
     return rejection(
       'SHOCK_INGRESS_RECORD_TOO_LARGE',
@@ -251,8 +276,7 @@ export async function appendGroup(
       entry.offset = result.baseOffset + entry.index;
       entry.pending = null;
     }
-    s.metrics.appendDuration.observe((s.clock.monoMs() - startMs) / 1000);
-    s.metrics.appendRecords.observe(events.length);
+    s.metrics.observeAppend((s.clock.monoMs() - startMs) / 1000, events.length);
     s.metrics.countAccepted(tenant, partition, events.length);
     s.counters.accepted += events.length;
     s.counters.acceptedByTenant.set(tenant, (s.counters.acceptedByTenant.get(tenant) ?? 0) + events.length);

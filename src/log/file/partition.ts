@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { assert, assertSafeInteger, shockError, type ShockError } from '../../base/index.js';
 import { encodeRecords, recordBytes } from '../record.js';
 import type { AppendRecord, AppendResult, LogRecord } from '../log.js';
-import { fsyncDir, io, isNotFound, translateIoError, writeFully } from './io.js';
+import { datasyncFd, fsyncDir, io, ioSync, isNotFound, translateIoError, writeFullySync } from './io.js';
 import type { LogEvent, ResolvedFileLogOptions } from './options.js';
 import { readPartition, type ReadCursor, type ReadLimits, type SegmentView } from './read.js';
 import { createSegmentFile, type SegmentInfo } from './recover.js';
@@ -108,6 +108,7 @@ export class PartitionWriter {
   private scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private waiters: Waiter[] = [];
   private cursor: ReadCursor | undefined;
+  private pathOf: { base: number; path: string } | undefined;
   private readonly view: SegmentView;
   private readonly s: Omit<
     PartitionStats,
@@ -339,24 +340,24 @@ export class PartitionWriter {
     });
     // Only a completed write joins `written`, the batches the next fdatasync covers.
     this.writing = batch;
-    const fh = this.fh!;
-    const path = join(this.dir, segmentName(active.base));
+    const fd = this.fh!.fd;
     const bufs = new Array<Buffer>(batch.items.length);
     for (let i = 0; i < bufs.length; i++) bufs[i] = batch.items[i].buf;
     const at = this.writeEnd;
     this.writeEnd += batch.bytes;
     this.writeOffsetNext += batch.records;
-    await io('write', path, () => writeFully(fh, bufs, at));
+    // Into the page cache on this thread (see writeFullySync); the fdatasync that covers it runs on a thread.
+    ioSync('write', this.segmentPath(active), () => writeFullySync(fd, bufs, at));
     this.writing = undefined;
     this.written.push(batch);
   }
 
   /** Starts an fdatasync covering every batch written so far (all their writes have completed). */
   private startSync(): void {
-    const fh = this.fh!;
-    const path = join(this.dir, segmentName(this.segments[this.segments.length - 1].base));
+    const fd = this.fh!.fd;
+    const path = this.segmentPath(this.segments[this.segments.length - 1]);
     const t0 = performance.now();
-    const done = io('fdatasync', path, () => fh.datasync()).then(() => {
+    const done = datasyncFd(fd, path).then(() => {
       const fsyncMs = performance.now() - t0;
       this.s.fsyncs++;
       this.s.fsyncMsSum += fsyncMs;
@@ -421,8 +422,15 @@ export class PartitionWriter {
   private async writeIndex(active: SegmentInfo, entries: IndexEntry[]): Promise<void> {
     const buf = encodeIndexEntries(active.base, entries);
     const at = (active.index.length - entries.length) * 8;
-    const path = join(this.dir, indexName(active.base));
-    await io('write index', path, () => writeFully(this.indexFh!, [buf], at));
+    const fd = this.indexFh!.fd;
+    ioSync('write index', join(this.dir, indexName(active.base)), () => writeFullySync(fd, [buf], at));
+  }
+
+  /** The active segment's path (cached: it is on every error path of every write). */
+  private segmentPath(segment: SegmentInfo): string {
+    if (this.pathOf?.base !== segment.base)
+      this.pathOf = { base: segment.base, path: join(this.dir, segmentName(segment.base)) };
+    return this.pathOf.path;
   }
 
   /** Starts a new segment at `base`. The old one's records were all fsynced and answered by earlier batches. */

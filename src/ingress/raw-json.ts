@@ -1,0 +1,132 @@
+/**
+ * Byte spans inside JSON the parser has already accepted, so the ingress can store a client's `payload` by copying
+ * its bytes instead of re-serialising the parsed object (`JSON.stringify` was the largest single cost of batch
+ * ingestion, ahead of `JSON.parse` itself: bench/ingress-batch.ts).
+ *
+ * The functions run only on bytes that `JSON.parse` accepted (as UTF-8 text); quotes, backslashes and brackets are
+ * ASCII, so a byte scan sees the same structure. Strings are skipped with `Buffer#indexOf` (native), so the scan
+ * touches a byte in JS only outside strings. Anything unexpected returns null and the caller falls back to
+ * `JSON.stringify`: a span is an optimisation, never a second parser whose opinion matters.
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** JSON whitespace: space, tab, line feed, carriage return. */
+export function isJsonSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+function skipSpace(buf: Buffer, i: number, end: number): number {
+  while (i < end && isJsonSpace(buf[i])) i++;
+  return i;
+}
+
+/** `i` at an opening quote: the index after the closing quote, or -1. */
+function skipString(buf: Buffer, i: number, end: number): number {
+  let from = i + 1;
+  for (;;) {
+    const q = buf.indexOf(QUOTE, from);
+    if (q === -1 || q >= end) return -1;
+    let backslashes = 0;
+    for (let k = q - 1; k > i && buf[k] === BACKSLASH; k--) backslashes++;
+    if ((backslashes & 1) === 0) return q + 1;
+    from = q + 1;
+  }
+}
+
+/** `i` at the first byte of a value: the index after it, or -1. */
+function skipValue(buf: Buffer, i: number, end: number): number {
+  const c = buf[i];
+  if (c === QUOTE) return skipString(buf, i, end);
+  if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+    let depth = 0;
+    while (i < end) {
+      const b = buf[i];
+      if (b === QUOTE) {
+        i = skipString(buf, i, end);
+        if (i === -1) return -1;
+        continue;
+      }
+      if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+  // A number, true, false or null: up to the next delimiter.
+  while (i < end) {
+    const b = buf[i];
+    if (b === COMMA || b === CLOSE_BRACE || b === CLOSE_BRACKET || isJsonSpace(b)) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The spans `[start0, end0, start1, end1, …]` of the elements of the JSON array in `buf[start, end)`, or null
+ * when the bytes are not an array.
+ */
+export function arrayElementSpans(buf: Buffer, start: number, end: number): number[] | null {
+  let i = skipSpace(buf, start, end);
+  if (buf[i] !== OPEN_BRACKET) return null;
+  i = skipSpace(buf, i + 1, end);
+  const spans: number[] = [];
+  if (buf[i] === CLOSE_BRACKET) return spans;
+  while (i < end) {
+    const s = i;
+    i = skipValue(buf, i, end);
+    if (i === -1) return null;
+    spans.push(s, i);
+    i = skipSpace(buf, i, end);
+    if (buf[i] === COMMA) i = skipSpace(buf, i + 1, end);
+    else if (buf[i] === CLOSE_BRACKET) return spans;
+    else return null;
+  }
+  return null;
+}
+
+/**
+ * The span `[start, end]` of the value of member `name` of the JSON object in `buf[start, end)` — the last one
+ * when the name repeats, as `JSON.parse` keeps the last — or null (not an object, no such member, or a member name
+ * written with escapes, which the caller then handles the slow way).
+ */
+export function memberValueSpan(buf: Buffer, start: number, end: number, name: string): [number, number] | null {
+  let i = skipSpace(buf, start, end);
+  if (buf[i] !== OPEN_BRACE) return null;
+  i = skipSpace(buf, i + 1, end);
+  let found: [number, number] | null = null;
+  while (i < end && buf[i] !== CLOSE_BRACE) {
+    if (buf[i] !== QUOTE) return null;
+    const keyEnd = skipString(buf, i, end);
+    if (keyEnd === -1) return null;
+    const keyStart = i + 1;
+    const keyLength = keyEnd - 1 - keyStart;
+    let matches = keyLength === name.length;
+    for (let k = 0; matches && k < keyLength; k++) matches = buf[keyStart + k] === name.charCodeAt(k);
+    if (!matches) {
+      const slash = buf.indexOf(BACKSLASH, keyStart);
+      // An escaped member name might spell `name`: too rare to decode here; let the caller re-serialise.
+      if (slash !== -1 && slash < keyEnd - 1) return null;
+    }
+    i = skipSpace(buf, keyEnd, end);
+    if (buf[i] !== COLON) return null;
+    i = skipSpace(buf, i + 1, end);
+    const valueStart = i;
+    i = skipValue(buf, i, end);
+    if (i === -1) return null;
+    if (matches) found = [valueStart, i];
+    i = skipSpace(buf, i, end);
+    if (buf[i] === COMMA) i = skipSpace(buf, i + 1, end);
+  }
+  return found;
+}
