@@ -30,15 +30,17 @@ function unreachableState(state: string): boolean {
 /** Driver messages of a lost or never-established connection (they carry no code). */
 const lostConnection = /Connection terminated|connection timeout|timeout expired|Query read timeout|not queryable/i;
 
-/** `postgres://user:secret@host:5432/db?x` → `host:5432/db` (what an operator may see). */
+/**
+ * `postgres://user:secret@host:5432/db?x` → `host:5432/db`, and `postgres://user@/db?host=/run/pg&port=5433` →
+ * `/run/pg:5433/db` (what an operator may see: never the user's password).
+ */
 export function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    const host = u.hostname !== '' ? u.hostname : (u.searchParams.get('host') ?? 'localhost');
-    return `${host}${u.port !== '' ? `:${u.port}` : ''}${u.pathname}`;
-  } catch {
-    return '<unparsable URL>';
-  }
+  const m = /^postgres(?:ql)?:\/\/(?:[^/?]*@)?([^/?]*)(\/[^?]*)?(?:\?(.*))?$/.exec(url);
+  if (m === null) return '<not a postgres:// URL>';
+  const query = new URLSearchParams(m[3] ?? '');
+  const hostPort =
+    m[1] !== '' ? m[1] : `${query.get('host') ?? 'localhost'}${query.has('port') ? `:${query.get('port')}` : ''}`;
+  return `${hostPort}${m[2] ?? ''}`;
 }
 
 /** Translates any failure of `op` on the sink at `where` (see the header). */
