@@ -66,9 +66,14 @@ export class JetStreamOffsetStore implements OffsetStore {
   }
 
   commit(group: string, partition: number, offset: number, opts: { force?: boolean } = {}): Promise<void> {
-    this.checkOpen();
-    this.checkPartition(partition);
-    const key = offsetKey(group, partition);
+    let key: string;
+    try {
+      this.checkOpen();
+      this.checkPartition(partition);
+      key = offsetKey(group, partition);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const prior = this.chains.get(key) ?? Promise.resolve();
     const next = prior.then(() => this.commitNow(key, group, partition, offset, opts.force === true));
     const settled = next.catch(() => undefined);

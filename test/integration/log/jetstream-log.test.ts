@@ -125,6 +125,17 @@ if (skip) {
     }
   });
 
+  test('jetstream log - after close, reads and commits are refused, waiters are answered', async () => {
+    const log = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix: nextPrefix() });
+    await log.append(0, [rec('x')]);
+    const waiting = log.waitFor(0, 1, 20_000);
+    await log.close();
+    assert.equal(await waiting, 1);
+    await assert.rejects(log.read(0, 0), { code: 'SHOCK_LOG_CLOSED' });
+    await assert.rejects(log.offsets.commit('g', 0, 1), { code: 'SHOCK_LOG_CLOSED' });
+    assert.deepEqual(log.state(0), { partition: 0, offsetStart: 0, offsetEnd: 1 });
+  });
+
   test('jetstream log - an unreachable server is SHOCK_LOG_IO at open, within the connect timeout', async () => {
     await assert.rejects(openJetStreamLog({ servers: 'nats://127.0.0.1:1', partitions: 1, connectTimeoutMs: 1000 }), {
       code: 'SHOCK_LOG_IO',
