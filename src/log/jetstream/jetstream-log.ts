@@ -30,7 +30,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { assert, limits, shockError } from '../../base/index.js';
 import { crc32c } from '../crc32c.js';
-import type { AppendRecord, AppendResult, Log, LogRecord, OffsetStore, PartitionState, ReadOptions } from '../log.js';
+import type { AppendRecord, AppendResult, Log, LogRecord, PartitionState, ReadOptions } from '../log.js';
 import { recordBytes } from '../record.js';
 import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
 import { JetStreamOffsetStore } from './offsets.js';
@@ -96,7 +96,7 @@ export async function openJetStreamLog(options: JetStreamLogOptions): Promise<Je
 
 class JetStreamLogImpl implements JetStreamLog {
   readonly partitions: number;
-  offsets!: OffsetStore;
+  offsets!: JetStreamOffsetStore;
   private readonly js: JetStreamClient;
   private jsm!: JetStreamManager;
   private readonly parts: PartitionCache[];
@@ -401,6 +401,7 @@ class JetStreamLogImpl implements JetStreamLog {
       part.waiters.clear();
     }
     await Promise.all(this.parts.map((part) => part.watcher?.stop()));
+    await this.offsets?.close();
     // In-flight publishes settle within requestTimeoutMs; answer them before the connection goes.
     await Promise.all(
       this.parts.map((part) =>

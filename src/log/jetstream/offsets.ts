@@ -3,18 +3,20 @@
  * (file storage, the log's replicas, history 1). Key `offset.<group, base64url>.<partition>`, value
  * `{"offset": N, "committedAtMs": T}`.
  *
- * `get` and `list` answer from a cache loaded at open and kept by this store's own commits. A commit resolves once
+ * `get` and `list` answer from a cache loaded at open and kept current by a watch on the bucket (so commits made by
+ * other processes, e.g. consumer workers with their own connection, show here too). A commit resolves once
  * the server acknowledged the write (the same durability as an append, docs/log.md). Each write is a
  * compare-and-set on the key's revision, so two processes committing the same (group, partition) cannot move it
  * backwards behind each other's back: on a lost race the store re-reads the key and checks the rule again.
  */
-import type { KV } from 'nats';
+import { KvWatchInclude, type KV, type KvEntry, type QueuedIterator } from 'nats';
 import { assertSafeInteger, shockError } from '../../base/index.js';
 import type { OffsetStore } from '../log.js';
 import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
 
+/** A committed offset and the bucket revision that wrote it; `offset` is undefined for a deleted key. */
 interface Committed {
-  offset: number;
+  offset: number | undefined;
   revision: number;
 }
 
@@ -25,6 +27,8 @@ const OFFSET_KEY_PREFIX = 'offset.';
 export class JetStreamOffsetStore implements OffsetStore {
   private readonly cache = new Map<string, Committed>();
   private readonly chains = new Map<string, Promise<void>>();
+  private watch: QueuedIterator<KvEntry> | undefined;
+  private watching: Promise<void> | undefined;
 
   private constructor(
     private readonly kv: KV,
@@ -42,13 +46,37 @@ export class JetStreamOffsetStore implements OffsetStore {
   ): Promise<JetStreamOffsetStore> {
     const store = new JetStreamOffsetStore(kv, partitions, bounds, checkOpen);
     try {
+      // Watch first, then load: an update that lands in between is seen by one or the other (newest revision wins).
+      store.watch = await kv.watch({ key: `${OFFSET_KEY_PREFIX}>`, include: KvWatchInclude.UpdatesOnly });
+      store.watching = store.follow(store.watch);
       const keys: string[] = [];
       for await (const key of await kv.keys(`${OFFSET_KEY_PREFIX}>`)) keys.push(key);
       for (const key of keys) await store.reload(key);
     } catch (err) {
+      await store.close();
       throw translateNatsError(err, 'load committed offsets', {});
     }
     return store;
+  }
+
+  /** Stops the watch. */
+  async close(): Promise<void> {
+    this.watch?.stop();
+    await this.watching;
+  }
+
+  private async follow(watch: QueuedIterator<KvEntry>): Promise<void> {
+    try {
+      for await (const entry of watch) {
+        try {
+          this.apply(entry);
+        } catch {
+          // A malformed value written by someone else: `get` keeps the last good one; a reload reports it.
+        }
+      }
+    } catch {
+      // The watch ends with the connection; commits and reloads keep the cache from then on.
+    }
   }
 
   get(group: string, partition: number): number {
@@ -59,6 +87,7 @@ export class JetStreamOffsetStore implements OffsetStore {
   list(): Record<string, Record<number, number>> {
     const out: Record<string, Record<number, number>> = {};
     for (const [key, { offset }] of this.cache) {
+      if (offset === undefined) continue;
       const { group, partition } = parseOffsetKey(key);
       (out[group] ??= {})[partition] = offset;
     }
@@ -103,7 +132,8 @@ export class JetStreamOffsetStore implements OffsetStore {
       );
     }
     for (let attempt = 1; ; attempt++) {
-      const current = this.cache.get(key);
+      const cached = this.cache.get(key);
+      const current = cached?.offset === undefined ? undefined : { offset: cached.offset, revision: cached.revision };
       if (!force && current !== undefined && offset < current.offset) {
         throw shockError(
           'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
@@ -122,7 +152,7 @@ export class JetStreamOffsetStore implements OffsetStore {
       try {
         const revision =
           current === undefined ? await this.kv.create(key, value) : await this.kv.update(key, value, current.revision);
-        this.cache.set(key, { offset, revision });
+        this.set(key, { offset, revision });
         return;
       } catch (err) {
         if (!isRevisionConflict(err) || attempt >= COMMIT_ATTEMPTS_MAX) {
@@ -135,21 +165,31 @@ export class JetStreamOffsetStore implements OffsetStore {
     }
   }
 
-  /** Reads one key from the server into the cache (a deleted or purged key is no commit). */
+  /** Reads one key from the server into the cache. */
   private async reload(key: string): Promise<void> {
     const entry = await this.kv.get(key);
-    if (entry === null || entry.operation !== 'PUT') {
-      this.cache.delete(key);
+    if (entry !== null) this.apply(entry);
+  }
+
+  /** Takes a bucket entry into the cache unless the cache already holds a newer revision of its key. */
+  private apply(entry: KvEntry): void {
+    if (entry.operation !== 'PUT') {
+      this.set(entry.key, { offset: undefined, revision: entry.revision });
       return;
     }
     const offset = (entry.json() as { offset?: unknown }).offset;
     if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-      throw shockError('SHOCK_LOG_CORRUPT_RECORD', `the committed offset under ${key} is not a whole number`, {
-        key,
+      throw shockError('SHOCK_LOG_CORRUPT_RECORD', `the committed offset under ${entry.key} is not a whole number`, {
+        key: entry.key,
         revision: entry.revision,
       });
     }
-    this.cache.set(key, { offset, revision: entry.revision });
+    this.set(entry.key, { offset, revision: entry.revision });
+  }
+
+  private set(key: string, committed: Committed): void {
+    const cached = this.cache.get(key);
+    if (cached === undefined || committed.revision >= cached.revision) this.cache.set(key, committed);
   }
 
   private checkPartition(partition: number): void {

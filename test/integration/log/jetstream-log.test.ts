@@ -60,6 +60,28 @@ if (skip) {
     }
   });
 
+  test('jetstream log - committed offsets are shared between logs: forward-only across processes, and seen by get', async () => {
+    const streamPrefix = nextPrefix();
+    const a = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix });
+    const b = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix });
+    try {
+      await a.append(0, [rec('x'), rec('y'), rec('z')]);
+      await b.offsets.commit('g', 0, 1);
+      await a.offsets.commit('g', 0, 2);
+      // b's cache may still say 1; its compare-and-set fails, it re-reads 2, and refuses to move backwards.
+      await assert.rejects(b.offsets.commit('g', 0, 1), { code: 'SHOCK_LOG_OFFSET_OUT_OF_RANGE' });
+      assert.equal(b.offsets.get('g', 0), 2);
+      await b.offsets.commit('g', 0, 3);
+      // a sees b's commit through its watch on the bucket (bounded wait, no timing assertion).
+      for (let i = 0; i < 100 && a.offsets.get('g', 0) !== 3; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(a.offsets.get('g', 0), 3);
+      assert.deepEqual(a.offsets.list(), { g: { 0: 3 } });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('jetstream log - reopening finds the records, the end and the committed offsets', async () => {
     const streamPrefix = nextPrefix();
     const first = await openJetStreamLog({ servers: server!.url, partitions: 2, streamPrefix });
