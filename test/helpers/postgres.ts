@@ -11,7 +11,7 @@
  * directory is removed. Nothing is ever matched by name.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,7 +74,8 @@ async function freePort(): Promise<number> {
 export async function startPostgres(): Promise<PostgresServer> {
   const user = process.getuid?.() === 0 ? postgresUser() : undefined;
   const ids = user ? { uid: user.uid, gid: user.gid } : {};
-  const dir = mkdtempSync(join(tmpdir(), 'shock-pg-'));
+  // As root the server runs as `postgres`, which must reach the directory: /tmp, whatever TMPDIR says.
+  const dir = mkdtempSync(join(user ? '/tmp' : tmpdir(), 'shock-pg-'));
   if (user) chownSync(dir, user.uid, user.gid);
   const data = join(dir, 'data');
   const init = spawnSync(
@@ -105,12 +106,20 @@ export async function startPostgres(): Promise<PostgresServer> {
     await waitReady(url, c, () => log);
   };
 
+  /** The postmaster's children (its backends), from /proc: every process whose parent is `pid`. */
   const children = (pid: number): number[] => {
-    try {
-      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      return [];
+    const found: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === pid) found.push(Number(name));
+      } catch {
+        // the process ended while we looked
+      }
     }
+    return found;
   };
 
   const server: PostgresServer = {
