@@ -63,7 +63,10 @@ export function translatePostgresError(err: unknown, op: string, where: string):
         op,
         sqlState,
         socketCode: sqlState === undefined ? code : undefined,
-        hint: 'check sink.postgres.url (host, port, database, user, password) and that PostgreSQL is running; the consumers retry and redeliver',
+        hint:
+          'check sink.postgres.url (host, port, database, user, password) and that PostgreSQL is running and ' +
+          'accepts connections (pg_isready -d URL)' +
+          (op === 'open' ? '' : '; the consumers retry and redeliver'),
       },
       err,
     );
@@ -75,7 +78,11 @@ export function translatePostgresError(err: unknown, op: string, where: string):
       where,
       op,
       sqlState,
-      hint: 'the message has PostgreSQL’s reason (SQLSTATE in details); the consumer retries and redelivers',
+      hint:
+        'the message has PostgreSQL’s reason (SQLSTATE in details)' +
+        (op === 'open'
+          ? '; the role may need CREATE on the database to create the schema'
+          : '; the consumer retries and redelivers'),
     },
     err,
   );
