@@ -10,15 +10,16 @@
  *
  * Also at 50% and 25% of capacity, to show where the latency knee is on the machine at hand.
  *
- * Run: node --import tsx bench/cell-latency.ts [measureSec=10] [outJson=/tmp/shock-cell-latency.json]
+ * Run: node --import tsx bench/cell-latency.ts [measureSec=10] [outJson=bench/results/cell-latency.json]
  * The seed's target is p99 < 10 ms at 80% load; the project aims for < 5 ms.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runClosedLoop, runOpenLoop, type LoadResult } from '../src/measure/load/index.js';
 import { eventRequest, machineLine, startBenchCell, startNoopServer } from './cell-serve-process.js';
 
 const measureSec = Number(process.argv[2] ?? 10);
-const outJson = process.argv[3] ?? '/tmp/shock-cell-latency.json';
+const outJson = process.argv[3] ?? 'bench/results/cell-latency.json';
 const capacitySec = 8;
 
 async function capacity(url: string): Promise<LoadResult> {
@@ -108,6 +109,7 @@ try {
       lagAfter: p.lagAfter,
     })),
   };
+  mkdirSync(dirname(outJson), { recursive: true });
   writeFileSync(outJson, JSON.stringify(results, null, 2));
   console.log(`cell open-loop latency against a no-op anchor — ${machineLine()}`);
   console.log(line('cell capacity (closed, 64 conns)', cellCapacity));

@@ -15,10 +15,11 @@
  * ingress p99 at the steady rate (before the surge and after it, same arrival rate, same machine) is the reference
  * the surge p99 is divided by; the p99 of the pre-surge stage alone is printed too.
  *
- * Run: node --import tsx bench/cell-surge.ts [steadyPerSec=50] [surgeSec=30] [out=/tmp/shock-cell-surge]
+ * Run: node --import tsx bench/cell-surge.ts [steadyPerSec=50] [surgeSec=30] [out=bench/results/cell-surge]
  * (writes out.json and out.svg). Consumers: 2 partitions × batches of 35 events × 200 ms per batch ≈ 350 events/s (less the sink writes).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { decodeHistogram, mergeHistograms, summarizeMs } from '../src/measure/histogram/index.js';
 import { runOpenLoop, type LoadResult } from '../src/measure/load/index.js';
 import { renderChart } from '../src/measure/report/svg.js';
@@ -26,7 +27,7 @@ import { eventRequest, machineLine, startBenchCell } from './cell-serve-process.
 
 const steadyPerSec = Number(process.argv[2] ?? 50);
 const surgeSec = Number(process.argv[3] ?? 30);
-const out = process.argv[4] ?? '/tmp/shock-cell-surge';
+const out = process.argv[4] ?? 'bench/results/cell-surge';
 const steadySec = 10;
 const drainSecMax = 50;
 const surgePerSec = steadyPerSec * 10;
@@ -136,6 +137,7 @@ const series = {
   consumerCapacityPerSec,
   drainedAtSec: drainedAt,
 };
+mkdirSync(dirname(out), { recursive: true });
 writeFileSync(`${out}.json`, JSON.stringify(series, null, 2));
 writeFileSync(`${out}.svg`, plot(series));
 
