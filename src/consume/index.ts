@@ -36,3 +36,4 @@ export {
   type SupervisorEvent,
 } from './supervisor.js';
 export type { ConsumerStats, PartitionConsumerStats, WorkerStats } from './stats.js';
+export type { LogSource } from './protocol.js';

@@ -3,8 +3,12 @@
  * travel over `postMessage` or the IPC channel). Plain objects only: errors cross as `{code, message, details}`.
  */
 import type { Limits } from '../base/index.js';
+import type { JetStreamLogOptions } from '../log/index.js';
 import type { ConsumerExit, PartitionProgress } from './consumer.js';
 import type { SinkChoice } from './sink-choice.js';
+
+/** A log the workers open themselves (their own connection) instead of reading the writer's file log. */
+export type LogSource = { engine: 'jetstream'; options: JetStreamLogOptions };
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -15,6 +19,8 @@ export interface WorkerInit {
   shared?: SharedArrayBuffer;
   /** Process mode: the [offsetStart, offsetEnd] of every partition at start. */
   ranges?: [number, number][];
+  /** When set, the worker opens this log instead (`dir`, `shared` and `ranges` are then unused). */
+  source?: LogSource;
   group: string;
   /** The partitions this worker consumes. */
   assigned: number[];

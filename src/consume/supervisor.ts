@@ -17,18 +17,27 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { limits as defaultLimits, shockError, type Limits } from '../base/index.js';
-import type { FileLog } from '../log/index.js';
+import type { FileLog, Log } from '../log/index.js';
 import { loadHandler } from './handler.js';
 import type { PartitionProgress } from './consumer.js';
-import { INIT_ENV, type FromWorker, type ToWorker, type WireError, type WorkerInit } from './protocol.js';
+import {
+  INIT_ENV,
+  type FromWorker,
+  type LogSource,
+  type ToWorker,
+  type WireError,
+  type WorkerInit,
+} from './protocol.js';
 import { relayRanges } from './relay.js';
 import { openSink, type SinkChoice } from './sink-choice.js';
 import { RateWindow, type ConsumerStats, type PartitionConsumerStats, type WorkerStats } from './stats.js';
 
 /** Options of `startConsumers`. */
 export interface StartConsumersOptions {
-  /** The cell's open file log (the writer); workers read it through `shareState()`. */
-  log: FileLog;
+  /** The cell's open file log (the writer); workers read it through `shareState()`. Any `Log` with `source`. */
+  log: FileLog | Log;
+  /** Workers open this log themselves (e.g. JetStream) instead of reading the file log `log`. */
+  source?: LogSource;
   /** The consumer group: offsets, sink rows and epochs are kept per group. */
   group: string;
   /** Which partitions to consume: a count (0..n−1) or a list. Default: every partition of the log. */
@@ -94,6 +103,7 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Co
       workers: workersWanted,
     });
   }
+  checkLogSource(options);
   const handlerPath = options.handlerPath ?? defaultHandlerPath;
   await loadHandler(handlerPath);
   const sink = await openSink(sinkChoiceOf(options), options.durability);
@@ -101,6 +111,13 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Co
   const supervisor = new Supervisor(options, partitions, Math.min(workersWanted, partitions.length), handlerPath);
   await supervisor.start();
   return supervisor;
+}
+
+/** Without a `source`, workers read the writer's file log: `log` must be one. */
+function checkLogSource(options: Pick<StartConsumersOptions, 'log' | 'source'>): void {
+  if (options.source === undefined && !('shareState' in options.log)) {
+    throw shockError('SHOCK_CONFIG_INVALID', 'consumers of a log other than the file log need a `source` to open');
+  }
 }
 
 /** The sink of `options`: exactly one of `sink` and `sinkPath`. */
@@ -214,7 +231,7 @@ class Supervisor implements ConsumerSupervisor {
       await this.stop();
       throw err;
     }
-    if (this.mode === 'process') {
+    if (this.mode === 'process' && this.options.source === undefined) {
       relayRanges(
         this.options.log,
         [...this.books.keys()],
@@ -281,13 +298,15 @@ class Supervisor implements ConsumerSupervisor {
   }
 
   private initFor(slot: Slot): WorkerInit {
-    const { log } = this.options;
+    const { log, source } = this.options;
+    const file = source === undefined ? (log as FileLog) : undefined;
     return {
-      dir: log.dir,
+      dir: file?.dir ?? '',
       partitions: log.partitions,
-      shared: this.mode === 'thread' ? log.shareState() : undefined,
+      source,
+      shared: file && this.mode === 'thread' ? file.shareState() : undefined,
       ranges:
-        this.mode === 'process'
+        file && this.mode === 'process'
           ? Array.from({ length: log.partitions }, (_, p): [number, number] => {
               const s = log.state(p);
               return [s.offsetStart, s.offsetEnd];

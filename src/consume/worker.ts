@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Log } from '../log/index.js';
-import { openFileLogReader } from '../log/index.js';
+import { openFileLogReader, openJetStreamLog } from '../log/index.js';
 import { PartitionConsumer } from './consumer.js';
 import { loadHandler, type Handler } from './handler.js';
 import { INIT_ENV, toWire, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
@@ -107,6 +107,10 @@ function initOf(): WorkerInit {
 async function openLog(
   init: WorkerInit,
 ): Promise<{ log: Log; publish: (p: number, start: number, end: number) => void; closeRelay: () => void }> {
+  if (init.source?.engine === 'jetstream') {
+    const log = await openJetStreamLog(init.source.options);
+    return { log, publish: () => undefined, closeRelay: () => undefined };
+  }
   if (init.shared) {
     const log = await openFileLogReader({ dir: init.dir, partitions: init.partitions, shared: init.shared });
     return { log, publish: () => undefined, closeRelay: () => undefined };

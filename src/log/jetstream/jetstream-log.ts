@@ -31,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { assert, limits, shockError } from '../../base/index.js';
 import { crc32c } from '../crc32c.js';
 import type { AppendRecord, AppendResult, Log, LogRecord, PartitionState, ReadOptions } from '../log.js';
+import type { PartitionStats } from '../file/partition.js';
 import { recordBytes } from '../record.js';
 import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
 import { JetStreamOffsetStore } from './offsets.js';
@@ -62,11 +63,24 @@ class PartitionCache {
   drained: (() => void)[] = [];
   waiters = new Set<{ offset: number; resolve: (end: number) => void; timer: NodeJS.Timeout }>();
   watcher: PartitionWatcher | undefined;
+  /** Counters for `stats()`: resolved appends of this process. */
+  appends = 0;
+  appendMsSum = 0;
+  appendMsMax = 0;
+  records = 0;
+  bytes = 0;
+  batchRecordsMax = 0;
 }
 
 export interface JetStreamLog extends Log {
   /** The stream holding partition `p` (for tools and tests). */
   streamName(partition: number): string;
+  /**
+   * Counters of this process's appends per partition, in the file log's shape (`FileLog.stats`) so that a cell's
+   * metrics read either engine: appends, records, latency sums. Fields that only the file log has (segments,
+   * fsyncs) are 0; `failed` stays false (JetStream partitions do not fail-stop, see docs/log.md).
+   */
+  stats(): { partitions: PartitionStats[] };
 }
 
 /** Opens (creating when missing) the streams and the offsets bucket of a JetStream log. */
@@ -230,6 +244,7 @@ class JetStreamLogImpl implements JetStreamLog {
     part.offsetNext += records.length;
     const acks: Promise<PubAck>[] = new Array(records.length);
     const nowMs = Date.now();
+    const startedMs = performance.now();
     const chain = records.length > 1 ? `${this.connectionId}.${++this.callSerial}.` : '';
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
@@ -271,7 +286,36 @@ class JetStreamLogImpl implements JetStreamLog {
         count: records.length,
       });
     }
+    const tookMs = performance.now() - startedMs;
+    part.appends++;
+    part.appendMsSum += tookMs;
+    part.appendMsMax = Math.max(part.appendMsMax, tookMs);
+    part.records += records.length;
+    for (const r of records) part.bytes += r.value.length;
+    part.batchRecordsMax = Math.max(part.batchRecordsMax, records.length);
     return { baseOffset, count: records.length };
+  }
+
+  stats(): { partitions: PartitionStats[] } {
+    return {
+      partitions: this.parts.map((part, partition) => ({
+        partition,
+        offsetStart: part.offsetStart,
+        offsetEnd: part.offsetEnd,
+        segments: 0,
+        bytes: part.bytes,
+        batches: part.appends,
+        records: part.records,
+        fsyncs: 0,
+        fsyncMsSum: 0,
+        fsyncMsMax: 0,
+        appendMsSum: part.appendMsSum,
+        appends: part.appends,
+        appendMsMax: part.appendMsMax,
+        batchRecordsMax: part.batchRecordsMax,
+        failed: false,
+      })),
+    };
   }
 
   /** Once every in-flight publish settled, re-reads the stream's end and assigns offsets from there again. */
