@@ -38,15 +38,34 @@ export function encodeEventSpliced(
   end: number,
 ): Buffer {
   const prefix =
-    `{"event_id":${JSON.stringify(head.event_id)},"tenant":${JSON.stringify(head.tenant)},` +
-    `"type":${JSON.stringify(head.type)},"ts":${JSON.stringify(head.ts)},"priority":${JSON.stringify(head.priority)},` +
-    `"key":${JSON.stringify(head.key)},"payload":`;
-  const prefixBytes = Buffer.byteLength(prefix, 'utf8');
-  const out = Buffer.allocUnsafe(prefixBytes + (end - start) + 1);
-  out.write(prefix, 0, 'utf8');
-  payload.copy(out, prefixBytes, start, end);
-  out[out.length - 1] = 0x7d; // }
-  return out;
+    '{"event_id":' +
+    jsonString(head.event_id) +
+    ',"tenant":' +
+    jsonString(head.tenant) +
+    ',"type":' +
+    jsonString(head.type) +
+    ',"ts":' +
+    (Number.isSafeInteger(head.ts) ? String(head.ts) : JSON.stringify(head.ts)) +
+    ',"priority":"' +
+    head.priority +
+    '","key":' +
+    jsonString(head.key) +
+    ',"payload":';
+  // Each UTF-16 unit is at most 3 UTF-8 bytes: allocate for the worst case, keep what was written.
+  const out = Buffer.allocUnsafe(prefix.length * 3 + (end - start) + 1);
+  let at = out.write(prefix, 0, 'utf8');
+  at += payload.copy(out, at, start, end);
+  out[at] = 0x7d; // }
+  return out.subarray(0, at + 1);
+}
+
+/** Characters a JSON string must escape, and lone-surrogate candidates (JSON.stringify escapes those). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON must escape
+const needsEscape = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** `JSON.stringify(s)` for a string, without the call when nothing needs escaping (the usual id, tenant, key). */
+export function jsonString(s: string): string {
+  return needsEscape.test(s) ? JSON.stringify(s) : '"' + s + '"';
 }
 
 /** Decodes a record value written by `encodeEvent`; throws SyntaxError on a value that is not one. */
