@@ -84,10 +84,15 @@ export async function openPostgresSink(options: PostgresSinkOptions): Promise<Po
   const sink = new PostgresSink(pool, schema, quoted, where);
   try {
     const client = await pool.connect();
+    client.on('error', ignoreError); // as in `write`: a broken connection fails the query in flight
     try {
       await migrate(client, schema);
-    } finally {
+      client.off('error', ignoreError);
       client.release();
+    } catch (err) {
+      client.off('error', ignoreError);
+      client.release(true); // it may be broken or mid-transaction: destroy it
+      throw err;
     }
   } catch (err) {
     await sink.close();
