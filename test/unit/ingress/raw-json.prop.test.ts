@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeEvent, encodeEvent, encodeEventSpliced, priorities } from '../../../src/base/index.js';
+import { decodeEvent, encodeEvent, encodeEventSpliced, jsonString, priorities } from '../../../src/base/index.js';
 import { arrayElementSpans, memberValueSpan } from '../../../src/ingress/raw-json.js';
 
 /** JSON values with any Unicode in strings (escapes, surrogate pairs, quotes, backslashes). */
@@ -109,5 +109,12 @@ test('event - encodeEventSpliced decodes to the same event as encodeEvent', () =
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+test('event - jsonString is JSON.stringify for any string', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => assert.equal(jsonString(s), JSON.stringify(s))),
+    { numRuns: 1000 },
   );
 });
