@@ -1,5 +1,5 @@
 /**
- * One cell (seed §6): the gateway, the durable file log, the consumers and the sink (SQLite, or PostgreSQL) of one
+ * One cell (seed §6): the gateway, the durable log (the file log, or NATS JetStream), the consumers and the sink (SQLite, or PostgreSQL) of one
  * configuration, sharing nothing with any other cell. `startCell` opens them in dependency order (log → metrics →
  * gateway → consumers → listeners) and `close` takes them down in reverse, so that nothing accepted is lost:
  *
@@ -15,7 +15,7 @@ import type { Server } from 'node:http';
 import { shockError } from '../base/index.js';
 import { describeSink } from '../consume/index.js';
 import { createGateway, type Gateway } from '../ingress/index.js';
-import { openFileLog, type FileLog } from '../log/index.js';
+import { openFileLog, openJetStreamLog, type FileLog, type JetStreamLog } from '../log/index.js';
 import { createAdminServer } from './admin.js';
 import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
 import { cellSinkChoice, startCellConsumers, type CellConsumers } from './consumers.js';
@@ -66,7 +66,7 @@ export interface Cell {
 }
 
 interface Parts {
-  log: FileLog;
+  log: FileLog | JetStreamLog;
   gateway?: Gateway;
   consumers?: CellConsumers;
   admin?: Server;
@@ -78,12 +78,7 @@ export async function startCell(config: CellConfig, options: StartCellOptions = 
   mkdirSync(config.dataDir, { recursive: true });
   const dev = config.tenants.length === 0 ? ensureDevKey(config.dataDir) : null;
   const initialTenants: TenantConfig[] = dev ? [devTenant(dev.key)] : [...config.tenants];
-  const log = await openFileLog({
-    dir: join(config.dataDir, 'log'),
-    partitions: config.log.partitions,
-    groupCommitWindowMs: config.log.groupCommitWindowMs,
-    segmentBytesMax: config.log.segmentBytesMax,
-  });
+  const log = await openCellLog(config);
   const parts: Parts = { log };
   try {
     return await assemble(config, options, parts, initialTenants, dev?.key ?? null);
@@ -91,6 +86,20 @@ export async function startCell(config: CellConfig, options: StartCellOptions = 
     await closeParts(parts, 0).catch(() => undefined);
     throw err;
   }
+}
+
+/** The cell's log: the embedded file log in `<dataDir>/log`, or the JetStream log (`log.engine`). */
+function openCellLog(config: CellConfig): Promise<FileLog | JetStreamLog> {
+  const { engine, jetstream, partitions } = config.log;
+  if (engine === 'jetstream') {
+    return openJetStreamLog({ ...jetstream, servers: [...jetstream.servers], partitions });
+  }
+  return openFileLog({
+    dir: join(config.dataDir, 'log'),
+    partitions,
+    groupCommitWindowMs: config.log.groupCommitWindowMs,
+    segmentBytesMax: config.log.segmentBytesMax,
+  });
 }
 
 async function assemble(

@@ -65,7 +65,15 @@ export interface CellConfig {
   http: { host: string; port: number };
   /** The admin JSON API; loopback only unless you mean it. `port: 0` picks a free port; `enabled: false` none. */
   admin: { enabled: boolean; host: string; port: number };
-  log: { partitions: number; groupCommitWindowMs: number; segmentBytesMax: number };
+  log: {
+    partitions: number;
+    groupCommitWindowMs: number;
+    segmentBytesMax: number;
+    /** `file`: the embedded file log in `<dataDir>/log`. `jetstream`: streams on a NATS JetStream cluster. */
+    engine: 'file' | 'jetstream';
+    /** The JetStream log (docs/log.md, "JetStream engine"); used when `engine` is `jetstream`. */
+    jetstream: { servers: string[]; streamPrefix: string; replicas: number };
+  };
   consumers: {
     /** Consumer group name; offsets are committed under it. */
     group: string;
@@ -100,7 +108,13 @@ export const cellConfigDefaults: CellConfig = {
   dataDir: './shock-data',
   http: { host: '127.0.0.1', port: 8080 },
   admin: { enabled: true, host: '127.0.0.1', port: 8081 },
-  log: { partitions: 8, groupCommitWindowMs: limits.groupCommitWindowMs, segmentBytesMax: limits.segmentBytesMax },
+  log: {
+    partitions: 8,
+    groupCommitWindowMs: limits.groupCommitWindowMs,
+    segmentBytesMax: limits.segmentBytesMax,
+    engine: 'file',
+    jetstream: { servers: [], streamPrefix: 'shock', replicas: 1 },
+  },
   consumers: { group: 'sink', workers: 2, handler: '', sinkPath: '', handlerDelayMs: 0 },
   sink: { engine: 'sqlite', postgres: { url: '', schema: 'shock', poolMax: 2 } },
   tenants: [],
@@ -180,6 +194,16 @@ export const cellConfigSchema = {
         partitions: { type: 'integer', minimum: 1, maximum: 1024 },
         groupCommitWindowMs: { type: 'number', minimum: 0, maximum: 1000 },
         segmentBytesMax: { type: 'integer', minimum: 4096 },
+        engine: { enum: ['file', 'jetstream'] },
+        jetstream: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            servers: { type: 'array', items: { type: 'string', minLength: 1 } },
+            streamPrefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            replicas: { type: 'integer', minimum: 1, maximum: 5 },
+          },
+        },
       },
     },
     consumers: {
@@ -319,7 +343,15 @@ function mergeDefaults(file: Partial<CellConfig>, o: CellConfigOverrides): CellC
     dataDir: o.dataDir ?? file.dataDir ?? d.dataDir,
     http: { ...d.http, ...file.http },
     admin: { ...d.admin, ...file.admin },
-    log: { ...d.log, ...file.log },
+    log: {
+      ...d.log,
+      ...file.log,
+      jetstream: {
+        ...d.log.jetstream,
+        ...file.log?.jetstream,
+        servers: [...(file.log?.jetstream?.servers ?? d.log.jetstream.servers)],
+      },
+    },
     consumers: { ...d.consumers, ...file.consumers },
     sink: {
       engine: file.sink?.engine ?? d.sink.engine,
@@ -367,6 +399,13 @@ function checkRelations(c: CellConfig): string[] {
     }
     if (t.burst < 1) problems.push(`/tenants/${i}/burst: must be >= 1 event`);
   });
+  const natsUrl = /^(nats|tls):\/\//;
+  if (
+    c.log.engine === 'jetstream' &&
+    !(c.log.jetstream.servers.length > 0 && c.log.jetstream.servers.every((u) => natsUrl.test(u)))
+  ) {
+    problems.push('/log/jetstream/servers: the jetstream log needs NATS URLs, e.g. ["nats://127.0.0.1:4222"]');
+  }
   if (c.sink.engine === 'postgres' && !/^postgres(ql)?:\/\//.test(c.sink.postgres.url)) {
     problems.push('/sink/postgres/url: the postgres sink needs a URL, postgres://user@host:5432/database');
   }

@@ -4,7 +4,7 @@
  * committed offsets for lag, totals for metrics, running/paused for readiness and the dashboard.
  */
 import { startConsumers, type SinkChoice } from '../consume/index.js';
-import type { FileLog } from '../log/index.js';
+import type { FileLog, JetStreamLog } from '../log/index.js';
 import type { CellConfig } from './config.js';
 import type { ConsumerFigures } from './sampler.js';
 
@@ -26,11 +26,16 @@ export function cellSinkChoice(config: CellConfig): SinkChoice {
   return { engine: 'sqlite', path: config.consumers.sinkPath };
 }
 
-/** Starts the consumers of `config` on `log`. */
-export async function startCellConsumers(log: FileLog, config: CellConfig): Promise<CellConsumers> {
+/** Starts the consumers of `config` on `log` (with the JetStream engine, each worker connects on its own). */
+export async function startCellConsumers(log: FileLog | JetStreamLog, config: CellConfig): Promise<CellConsumers> {
   const c = config.consumers;
+  const { engine, jetstream } = config.log;
   const supervisor = await startConsumers({
     log,
+    source:
+      engine === 'jetstream'
+        ? { engine, options: { ...jetstream, servers: [...jetstream.servers], partitions: config.log.partitions } }
+        : undefined,
     group: c.group,
     partitions: config.log.partitions,
     workers: c.workers,

@@ -27,6 +27,11 @@ log:
   partitions: 8          # fixed for the life of the data dir; partition = murmur2(key) % partitions
   groupCommitWindowMs: 1 # wait this long for more appends before one write + fdatasync
   segmentBytesMax: 67108864
+  engine: file           # file: the embedded file log in <dataDir>/log; jetstream: NATS JetStream (docs/log.md)
+  # jetstream:           # used when engine is jetstream; groupCommitWindowMs and segmentBytesMax then do not apply
+  #   servers: [nats://127.0.0.1:4222]   # URLs of one NATS cluster with JetStream enabled
+  #   streamPrefix: shock  # streams shock_<p>, subjects shock.<p>, offsets in the bucket shock_offsets
+  #   replicas: 1        # 3 on a three-node cluster: an acknowledged event then survives losing a machine
 
 consumers:
   group: sink            # offsets are committed under this group name
