@@ -4,7 +4,7 @@
  */
 import { describeUrl } from './postgres/errors.js';
 import { openPostgresSink, postgresSinkSchemaDefault } from './postgres/postgres-sink.js';
-import type { Sink } from './sink.js';
+import type { DeadLetterStore, Sink } from './sink.js';
 import { openSqliteSink } from './sqlite/sqlite-sink.js';
 
 /** The sink of a consumer group. */
@@ -21,7 +21,10 @@ export type SinkChoice =
     };
 
 /** Opens the chosen sink (creating its schema if needed). Errors: SHOCK_SINK_*, SHOCK_CONFIG_INVALID. */
-export async function openSink(choice: SinkChoice, durability: 'full' | 'normal' = 'full'): Promise<Sink> {
+export async function openSink(
+  choice: SinkChoice,
+  durability: 'full' | 'normal' = 'full',
+): Promise<Sink & DeadLetterStore> {
   if (choice.engine === 'postgres') {
     return openPostgresSink({ url: choice.url, schema: choice.schema, poolMax: choice.poolMax, durability });
   }

@@ -76,6 +76,40 @@ export interface PartitionClaim {
   offsetNext: number;
 }
 
+/** A dead letter as stored (what `DeadLetterStore.deadLetters` lists). */
+export interface StoredDeadLetterRow extends DeadLetterRow {
+  group: string;
+  /** When the consumer gave up on it. */
+  deadAtMs: number;
+}
+
+/** Which dead letters to list: one partition, and/or those after a cursor (partition, offset) in listing order. */
+export interface DeadLetterQuery {
+  partition?: number;
+  after?: DeadLetterKey;
+}
+
+/** A dead letter's identity within its group. */
+export interface DeadLetterKey {
+  partition: number;
+  offset: number;
+}
+
+/**
+ * The dead-letter table of a sink, for operators (`shock dlq`, the admin API): list in (partition, offset) order
+ * with a cursor, count, and remove the rows of events that were replayed. Both sinks implement it.
+ */
+export interface DeadLetterStore {
+  deadLetters(
+    group: string,
+    limit?: number,
+    query?: DeadLetterQuery,
+  ): StoredDeadLetterRow[] | Promise<StoredDeadLetterRow[]>;
+  countDeadLetters(group: string, partition?: number): number | Promise<number>;
+  /** Removes these rows in one transaction; returns how many existed. */
+  removeDeadLetters(group: string, keys: readonly DeadLetterKey[]): number | Promise<number>;
+}
+
 export interface Sink {
   /** Takes ownership of a partition for a group: a new epoch, larger than every earlier one. */
   claim(group: string, partition: number): Promise<PartitionClaim>;

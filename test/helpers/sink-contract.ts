@@ -5,16 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeadLetterRow, PartitionClaim, Sink, SinkBatch } from '../../src/consume/index.js';
+import type { DeadLetterRow, DeadLetterStore, PartitionClaim, Sink, SinkBatch } from '../../src/consume/index.js';
 
 type Maybe<T> = T | Promise<T>;
 
 /** A sink plus the inspection methods both implementations offer (synchronous for SQLite, async for PostgreSQL). */
-export interface SinkUnderTest extends Sink {
+export interface SinkUnderTest extends Sink, DeadLetterStore {
   owner(group: string, partition: number): Maybe<PartitionClaim | undefined>;
   countResults(group: string): Maybe<{ total: number; byPartition: Record<number, number> }>;
   result(group: string, eventId: string): Maybe<unknown>;
-  deadLetters(group: string, limit?: number): Maybe<(DeadLetterRow & { group: string; deadAtMs: number })[]>;
 }
 
 /** One fresh store: open connections to it, and remove it. */
@@ -222,6 +221,45 @@ export function runSinkContract(
     assert.equal(listed[0].attempts, 0);
     assert.equal((await sink.deadLetters('g', 1)).length, 1);
     assert.equal((await sink.deadLetters('h')).length, 1);
+  });
+
+  withStore('dead letters for operators: one partition, cursor paging, counts, removal in one go', async (store) => {
+    const sink = await store.open();
+    const claims = [await sink.claim('g', 0), await sink.claim('g', 1), await sink.claim('g', 2)];
+    for (const [p, offsets] of [
+      [0, [1, 4, 9]],
+      [1, [2]],
+      [2, [0, 7]],
+    ] as const) {
+      await sink.write({
+        group: 'g',
+        partition: p,
+        epoch: claims[p].epoch,
+        results: [],
+        deadLetters: offsets.map((o) => deadLetter(o, `e${p}-${o}`, p)),
+        offsetNext: 10,
+      });
+    }
+    const keys = async (limit: number, query = {}) =>
+      (await sink.deadLetters('g', limit, query)).map((d) => `${d.partition}:${d.offset}`);
+    assert.deepEqual(await keys(100), ['0:1', '0:4', '0:9', '1:2', '2:0', '2:7']);
+    assert.deepEqual(await keys(100, { partition: 2 }), ['2:0', '2:7']);
+    // Paging: each page starts after the last row of the previous one, across partitions.
+    assert.deepEqual(await keys(2, { after: { partition: 0, offset: 4 } }), ['0:9', '1:2']);
+    assert.deepEqual(await keys(2, { after: { partition: 1, offset: 2 } }), ['2:0', '2:7']);
+    assert.deepEqual(await keys(2, { after: { partition: 2, offset: 7 } }), []);
+    assert.deepEqual(await keys(5, { partition: 0, after: { partition: 0, offset: 1 } }), ['0:4', '0:9']);
+    assert.equal(await sink.countDeadLetters('g'), 6);
+    assert.equal(await sink.countDeadLetters('g', 0), 3);
+    assert.equal(await sink.countDeadLetters('other'), 0);
+    const gone = [
+      { partition: 0, offset: 4 },
+      { partition: 2, offset: 0 },
+      { partition: 2, offset: 99 }, // not there: not counted
+    ];
+    assert.equal(await sink.removeDeadLetters('g', gone), 2);
+    assert.equal(await sink.removeDeadLetters('g', []), 0);
+    assert.deepEqual(await keys(100), ['0:1', '0:9', '1:2', '2:7']);
   });
 
   withStore('the high-water mark only moves forward', async (store) => {

@@ -21,7 +21,17 @@
  */
 import pg from 'pg';
 import { assert, assertSafeInteger, limits, shockError } from '../../base/index.js';
-import type { DeadLetterRow, PartitionClaim, Sink, SinkBatch, SinkResultRow, SinkWriteResult } from '../sink.js';
+import type {
+  DeadLetterKey,
+  DeadLetterQuery,
+  DeadLetterRow,
+  DeadLetterStore,
+  PartitionClaim,
+  Sink,
+  SinkBatch,
+  SinkResultRow,
+  SinkWriteResult,
+} from '../sink.js';
 import { describeUrl, translatePostgresError } from './errors.js';
 import { migrate, quoteSchema } from './schema.js';
 
@@ -107,7 +117,7 @@ interface OwnerRow {
 }
 
 /** The PostgreSQL sink. Create with `openPostgresSink`. */
-export class PostgresSink implements Sink {
+export class PostgresSink implements Sink, DeadLetterStore {
   private closed = false;
   /** The last error of an idle connection (the pool drops that connection; kept for inspection only). */
   lastIdleError: unknown;
@@ -117,7 +127,7 @@ export class PostgresSink implements Sink {
     private readonly pool: pg.Pool,
     /** The schema name (unquoted). */
     readonly schema: string,
-    quoted: string,
+    private readonly quoted: string,
     /** `host:port/database`, for messages. */
     readonly where: string,
   ) {
@@ -214,9 +224,23 @@ export class PostgresSink implements Sink {
     return rows.length === 0 ? undefined : JSON.parse(rows[0].result_json);
   }
 
-  /** Dead letters of a group in partition/offset order (at most `limit`). */
-  async deadLetters(group: string, limit = 1000): Promise<PostgresStoredDeadLetter[]> {
-    const rows = await this.read<Record<string, unknown>>(this.sql.deadLetters.text, [group, limit]);
+  /** Dead letters of a group in partition/offset order (at most `limit`), optionally one partition / after a cursor. */
+  async deadLetters(group: string, limit = 1000, query: DeadLetterQuery = {}): Promise<PostgresStoredDeadLetter[]> {
+    const where = ['consumer_group = $1'];
+    const args: unknown[] = [group];
+    if (query.partition !== undefined) {
+      args.push(query.partition);
+      where.push(`log_partition = $${args.length}`);
+    }
+    if (query.after !== undefined) {
+      args.push(query.after.partition, query.after.offset);
+      where.push(`(log_partition, log_offset) > ($${args.length - 1}, $${args.length})`);
+    }
+    args.push(limit);
+    const rows = await this.read<Record<string, unknown>>(
+      `SELECT * FROM ${this.quoted}.dead_letters WHERE ${where.join(' AND ')} ORDER BY log_partition, log_offset LIMIT $${args.length}`,
+      args,
+    );
     return rows.map((r) => ({
       group: r.consumer_group as string,
       partition: r.log_partition as number,
@@ -228,6 +252,33 @@ export class PostgresSink implements Sink {
       timestampMs: Number(r.timestamp_ms),
       deadAtMs: Number(r.dead_at_ms),
     }));
+  }
+
+  /** Dead letters of a group (of one partition). */
+  async countDeadLetters(group: string, partition?: number): Promise<number> {
+    const rows =
+      partition === undefined
+        ? await this.read<{ n: string }>(
+            `SELECT count(*) AS n FROM ${this.quoted}.dead_letters WHERE consumer_group = $1`,
+            [group],
+          )
+        : await this.read<{ n: string }>(
+            `SELECT count(*) AS n FROM ${this.quoted}.dead_letters WHERE consumer_group = $1 AND log_partition = $2`,
+            [group, partition],
+          );
+    return Number(rows[0].n);
+  }
+
+  /** Removes dead letters (replayed events) in one statement; returns how many existed. */
+  async removeDeadLetters(group: string, keys: readonly DeadLetterKey[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const rows = await this.read<{ n: string }>(
+      `WITH gone AS (DELETE FROM ${this.quoted}.dead_letters d USING unnest($2::int[], $3::bigint[]) AS k(p, o)
+         WHERE d.consumer_group = $1 AND d.log_partition = k.p AND d.log_offset = k.o RETURNING 1)
+       SELECT count(*) AS n FROM gone`,
+      [group, keys.map((k) => k.partition), keys.map((k) => k.offset)],
+    );
+    return Number(rows[0].n);
   }
 
   /** The fenced transaction of one batch on one connection (see the header). */

@@ -23,7 +23,17 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { assert, isShockError, limits, shockError } from '../../base/index.js';
-import type { DeadLetterRow, PartitionClaim, Sink, SinkBatch, SinkResultRow, SinkWriteResult } from '../sink.js';
+import type {
+  DeadLetterKey,
+  DeadLetterQuery,
+  DeadLetterRow,
+  DeadLetterStore,
+  PartitionClaim,
+  Sink,
+  SinkBatch,
+  SinkResultRow,
+  SinkWriteResult,
+} from '../sink.js';
 
 const SCHEMA_VERSION = 1;
 /** Rows per multi-row INSERT: fewer statement calls, well under SQLite's 32,766 parameters. */
@@ -114,7 +124,7 @@ function migrate(db: Database.Database, path: string): void {
 }
 
 /** The SQLite sink. Create with `openSqliteSink`. */
-export class SqliteSink implements Sink {
+export class SqliteSink implements Sink, DeadLetterStore {
   private closed = false;
   private readonly insertChunk: Database.Statement;
   private readonly insertOne: Database.Statement;
@@ -223,11 +233,21 @@ export class SqliteSink implements Sink {
     return row === undefined ? undefined : JSON.parse(row);
   }
 
-  /** Dead letters of a group in partition/offset order (at most `limit`). */
-  deadLetters(group: string, limit = 1000): StoredDeadLetter[] {
+  /** Dead letters of a group in partition/offset order (at most `limit`), optionally one partition / after a cursor. */
+  deadLetters(group: string, limit = 1000, query: DeadLetterQuery = {}): StoredDeadLetter[] {
+    const where = ['consumer_group = ?'];
+    const args: unknown[] = [group];
+    if (query.partition !== undefined) {
+      where.push('log_partition = ?');
+      args.push(query.partition);
+    }
+    if (query.after !== undefined) {
+      where.push('(log_partition, log_offset) > (?, ?)');
+      args.push(query.after.partition, query.after.offset);
+    }
     const rows = this.db
-      .prepare(`SELECT * FROM dead_letters WHERE consumer_group = ? ORDER BY log_partition, log_offset LIMIT ?`)
-      .all(group, limit) as Record<string, unknown>[];
+      .prepare(`SELECT * FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY log_partition, log_offset LIMIT ?`)
+      .all(...args, limit) as Record<string, unknown>[];
     return rows.map((r) => ({
       group: r.consumer_group as string,
       partition: r.log_partition as number,
@@ -239,6 +259,28 @@ export class SqliteSink implements Sink {
       timestampMs: r.timestamp_ms as number,
       deadAtMs: r.dead_at_ms as number,
     }));
+  }
+
+  /** Dead letters of a group (of one partition). */
+  countDeadLetters(group: string, partition?: number): number {
+    return partition === undefined
+      ? (this.db.prepare('SELECT count(*) FROM dead_letters WHERE consumer_group = ?').pluck().get(group) as number)
+      : (this.db
+          .prepare('SELECT count(*) FROM dead_letters WHERE consumer_group = ? AND log_partition = ?')
+          .pluck()
+          .get(group, partition) as number);
+  }
+
+  /** Removes dead letters (replayed events) in one transaction; returns how many existed. */
+  removeDeadLetters(group: string, keys: readonly DeadLetterKey[]): number {
+    const del = this.db.prepare(
+      'DELETE FROM dead_letters WHERE consumer_group = ? AND log_partition = ? AND log_offset = ?',
+    );
+    return this.db.transaction(() => {
+      let removed = 0;
+      for (const k of keys) removed += del.run(group, k.partition, k.offset).changes;
+      return removed;
+    })();
   }
 
   private writeNow(batch: SinkBatch, nowMs: number): SinkWriteResult {
