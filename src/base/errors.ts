@@ -41,6 +41,7 @@ export const errorRegistry = {
   SHOCK_CLI_USAGE: spec('invalid command-line usage', 500, false, ExitCode.usage),
   SHOCK_CLI_INPUT_UNREADABLE: spec('the input file cannot be read', 500, false, ExitCode.noInput),
   SHOCK_CLI_OUTPUT_UNWRITABLE: spec('the output file cannot be written', 500, false, ExitCode.cantCreate),
+  SHOCK_CLI_ADMIN_UNREACHABLE: spec('the cell admin API cannot be reached', 503, true, ExitCode.unavailable),
   SHOCK_CONFIG_INVALID: spec('the configuration is invalid', 500, false, ExitCode.usage),
 
   // --- physics / fit ---

@@ -9,6 +9,8 @@
  *   POST /admin/schemas/reload               re-read the configuration file, recompile the validators
  *   POST /admin/consumers/pause|resume       stop / restart consuming (lag grows while paused)
  *   GET  /admin/stats                        the same JSON as /v1/stats
+ *   GET  /admin/dead-letters                 ?partition=&after=<p>:<o>&limit= — a page of dead letters
+ *   POST /admin/dead-letters/replay          {all: true} | {partition} | {keys: [{partition, offset}]}, limit?
  *
  * It does no authentication of its own: binding to 127.0.0.1 is the access control, as for Envoy's admin port.
  */
@@ -16,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { shockError } from '../base/index.js';
 import { readJsonObject, sendError, sendJson } from './http-json.js';
 import type { TenantAdd, TenantTable } from './tenants.js';
+import type { DeadLetterDesk, ReplayRequest } from './dead-letters.js';
 
 /** What the admin API may do to a running cell. */
 export interface AdminControl {
@@ -25,6 +28,7 @@ export interface AdminControl {
   pauseConsumers(): Promise<void>;
   resumeConsumers(): Promise<void>;
   stats(): unknown;
+  deadLetters: DeadLetterDesk;
 }
 
 /** Creates (but does not start) the admin HTTP server. */
@@ -67,6 +71,20 @@ async function route(control: AdminControl, req: IncomingMessage, res: ServerRes
     return sendJson(res, 200, { consumers: 'running' });
   }
   if (path === '/admin/stats' && method === 'GET') return sendJson(res, 200, control.stats());
+  if (path === '/admin/dead-letters' && method === 'GET') {
+    const q = new URL(req.url ?? '/', 'http://admin').searchParams;
+    const num = (name: string) => (q.has(name) ? Number(q.get(name)) : undefined);
+    const page = await control.deadLetters.list({
+      partition: num('partition'),
+      after: q.get('after') ?? undefined,
+      limit: num('limit'),
+    });
+    return sendJson(res, 200, page);
+  }
+  if (path === '/admin/dead-letters/replay' && method === 'POST') {
+    const body = await readJsonObject(req);
+    return sendJson(res, 200, await control.deadLetters.replay(body as ReplayRequest));
+  }
   throw shockError('SHOCK_INGRESS_NOT_FOUND', `no admin route ${method} ${path}`, {
     routes: [
       'GET /admin/tenants',
@@ -78,6 +96,8 @@ async function route(control: AdminControl, req: IncomingMessage, res: ServerRes
       'POST /admin/consumers/pause',
       'POST /admin/consumers/resume',
       'GET /admin/stats',
+      'GET /admin/dead-letters',
+      'POST /admin/dead-letters/replay',
     ],
   });
 }

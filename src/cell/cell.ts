@@ -17,6 +17,7 @@ import { describeSink } from '../consume/index.js';
 import { createGateway, type Gateway } from '../ingress/index.js';
 import { openFileLog, openJetStreamLog, type FileLog, type JetStreamLog } from '../log/index.js';
 import { createAdminServer } from './admin.js';
+import { createDeadLetterDesk } from './dead-letters.js';
 import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
 import { cellSinkChoice, startCellConsumers, type CellConsumers } from './consumers.js';
 import { devTenant, ensureDevKey } from './dev-key.js';
@@ -187,6 +188,7 @@ async function assemble(
         gateway.reload({ schemas: fresh.schemas });
         return { types: Object.keys(fresh.schemas).sort() };
       },
+      deadLetters: createDeadLetterDesk({ group, sink: cellSinkChoice(config), log: () => log }),
       pauseConsumers: () => consumers.pause(),
       resumeConsumers: () => consumers.resume(),
     });

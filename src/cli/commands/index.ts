@@ -3,6 +3,7 @@
  * Keep one import and one list entry per command.
  */
 import type { Command } from 'commander';
+import { register as dlq } from './dlq.js';
 import { register as fanout } from './fanout.js';
 import { register as fit } from './fit.js';
 import { register as lab } from './lab.js';
@@ -15,4 +16,4 @@ import { register as serve } from './serve.js';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [serve, log, load, probe, lab, report, fit, fanout, plan];
+export const commands: Register[] = [serve, dlq, log, load, probe, lab, report, fit, fanout, plan];
