@@ -46,6 +46,8 @@ export interface CellDescription {
   sinkPath: string;
   /** The sink in use: the SQLite file, or `postgres host:port/db schema s` (never a password). */
   sink: string;
+  /** The log in use: `file <dir>`, or `jetstream <servers> streams <prefix>_<p> ×<replicas>`. */
+  log: string;
   devKey: string | null;
   devKeyFile: string | null;
   curl: string;
@@ -277,6 +279,10 @@ function describeCell(
     group: config.consumers.group,
     sinkPath: config.consumers.sinkPath,
     sink: describeSink(cellSinkChoice(config)),
+    log:
+      config.log.engine === 'jetstream'
+        ? `jetstream ${config.log.jetstream.servers.join(',')} streams ${config.log.jetstream.streamPrefix}_<p> ×${config.log.jetstream.replicas}`
+        : `file ${join(config.dataDir, 'log')}`,
     devKey,
     devKeyFile: devKey ? join(config.dataDir, 'dev-key') : null,
     curl: `curl -i ${url}/v1/events -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '${body}'`,

@@ -37,10 +37,10 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description(
-      'start a cell: HTTP gateway + durable file log + consumers + SQLite sink, with /metrics and a dashboard',
+      'start a cell: HTTP gateway + durable log + consumers + sink (embedded default: file log + SQLite; or JetStream / PostgreSQL by configuration), with /metrics and a dashboard',
     )
     .option('-c, --config <file>', 'configuration file, YAML or JSON (see --example-config); none: defaults')
-    .option('-d, --data-dir <dir>', 'where the log, offsets and SQLite sink live (default ./shock-data)')
+    .option('-d, --data-dir <dir>', 'where the file log, offsets and SQLite sink live (default ./shock-data)')
     .option(
       '-p, --port <n>',
       'public port, 0 = any free port (default 8080)',
@@ -144,6 +144,8 @@ function banner(cell: Cell): string {
   const lines = [
     `shock serve: cell ready (${d.partitions} partitions, ${d.workers} consumer workers, group "${d.group}")`,
     `  data dir    ${d.dataDir}`,
+    `  log         ${d.log}`,
+    `  sink        ${d.sink}`,
     `  events      POST ${d.url}/v1/events   POST ${d.url}/v1/events/batch`,
     `  dashboard   ${d.url}/`,
     `  metrics     ${d.url}/metrics   health ${d.url}/healthz   ready ${d.url}/readyz   stats ${d.url}/v1/stats`,
