@@ -91,6 +91,7 @@ export const errorRegistry = {
   SHOCK_LOG_BAD_PARTITION: spec('no such partition', 500, false, ExitCode.usage),
   SHOCK_LOG_LOCKED: spec('the log directory is already open in another process', 500, false, ExitCode.unavailable),
   SHOCK_LOG_RECORD_INVALID: spec('the record is not valid (key and value must be bytes)', 400, false, ExitCode.dataErr),
+  SHOCK_LOG_MANIFEST_INVALID: spec('the log generation manifest is not valid', 500, false, ExitCode.dataErr),
   SHOCK_LOG_APPEND_CONFLICT: spec(
     "another writer moved the partition's end during the append",
     503,
@@ -153,6 +154,13 @@ export const errorRegistry = {
   SHOCK_CELL_ADMIN_INVALID: spec('the admin request is not valid', 400, false, ExitCode.usage),
   SHOCK_CELL_TENANT_UNKNOWN: spec('no such tenant', 404, false, ExitCode.usage),
   SHOCK_CELL_TENANT_EXISTS: spec('a tenant with this id already exists', 409, false, ExitCode.usage),
+  SHOCK_CELL_RESHARD_BUSY: spec('a reshard is already in progress', 409, true, ExitCode.unavailable),
+  SHOCK_CELL_RESHARD_UNSUPPORTED: spec(
+    'this log engine cannot reshard a running cell yet',
+    501,
+    false,
+    ExitCode.unavailable,
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorRegistry;

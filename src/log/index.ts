@@ -19,3 +19,19 @@ export {
 } from './file/inspect.js';
 export { openJetStreamLog, type JetStreamLog } from './jetstream/jetstream-log.js';
 export type { JetStreamLogOptions } from './jetstream/options.js';
+export {
+  activeGeneration,
+  beginReshard,
+  checkManifest,
+  drainingGenerations,
+  generationDir,
+  generationPartitionsMax,
+  initialManifest,
+  parentsOf,
+  recordSealedEnd,
+  retireGeneration,
+  type Generation,
+  type GenerationManifest,
+  type GenerationState,
+} from './generations.js';
+export { MANIFEST_NAME, readManifest, removeGenerationDir, writeManifest } from './file/generations.js';
