@@ -17,6 +17,7 @@ import {
   countError,
   duplicateOutcome,
   fail,
+  partitionNow,
   prepare,
   reply,
   shadowRateLimited,
@@ -183,10 +184,12 @@ export async function ingestBatch(
       }
       firstIndexOf.set(p.eventId, i);
     }
-    let g = groups.get(p.partition);
+    // The grouping and the appends below run in one synchronous stretch: the partition is the current log's.
+    const partition = partitionNow(s, p);
+    let g = groups.get(partition);
     if (g === undefined) {
-      g = { partition: p.partition, indexes: [], events: [] };
-      groups.set(p.partition, g);
+      g = { partition, indexes: [], events: [] };
+      groups.set(partition, g);
     }
     g.indexes.push(i);
     g.events.push(p);

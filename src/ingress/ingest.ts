@@ -22,6 +22,7 @@ import {
   earlyRejection,
   fail,
   overload,
+  partitionNow,
   prepare,
   rateLimited,
   reply,
@@ -111,7 +112,8 @@ async function ingestOne(
     if (entry !== undefined) return answerOne(s, ex, tenant, await duplicateOutcome(entry, event.eventId));
   }
   if (!s.breaker.tryAcquire()) return fail(s, ex, breakerOpen(s, ex), 1);
-  const result = await appendGroup(s, tenant, event.partition, [event]);
+  const partition = partitionNow(s, event);
+  const result = await appendGroup(s, tenant, partition, [event]);
   if (isShockError(result)) {
     ex.h.retryAfterSec = retryAfterSec(0, s.rng, s.limiter.options.retryJitterSecMax);
     return fail(s, ex, result, 1);
@@ -119,7 +121,7 @@ async function ingestOne(
   answerOne(s, ex, tenant, {
     ok: true,
     eventId: event.eventId,
-    partition: event.partition,
+    partition,
     offset: result.baseOffset,
     duplicate: false,
   });

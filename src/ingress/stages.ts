@@ -94,7 +94,20 @@ export interface Prepared {
   priority: Priority;
   keyBytes: Buffer;
   value: Buffer;
+  /** `partitionForKey(keyBytes, partitionsAt)`: the partition when the event was prepared. */
   partition: number;
+  /** The log's partition count when the event was prepared (a reshard may change it before the append). */
+  partitionsAt: number;
+}
+
+/**
+ * The event's partition in the log as it is now. A reshard may change the log's partition count while a request
+ * waits between `prepare` and its append (a shedding delay); the append must use the count of the log it goes to,
+ * so call this in the same synchronous stretch as the append. One comparison unless a reshard happened.
+ */
+export function partitionNow(s: IngestState, e: Prepared): number {
+  const partitions = s.log.partitions;
+  return e.partitionsAt === partitions ? e.partition : partitionForKey(e.keyBytes, partitions);
 }
 
 /** Outcome of one record in a batch (or of the single event). */
@@ -229,13 +242,15 @@ export function prepare(
     );
   }
   const keyBytes = Buffer.from(key, 'utf8');
+  const partitionsAt = s.log.partitions;
   return {
     eventId,
     clientId: v.event_id !== undefined,
     priority: v.priority,
     keyBytes,
     value: encoded,
-    partition: partitionForKey(keyBytes, s.log.partitions),
+    partition: partitionForKey(keyBytes, partitionsAt),
+    partitionsAt,
   };
 }
 
@@ -280,7 +295,7 @@ export async function appendGroup(
     s.metrics.countAccepted(tenant, partition, events.length);
     s.counters.accepted += events.length;
     s.counters.acceptedByTenant.set(tenant, (s.counters.acceptedByTenant.get(tenant) ?? 0) + events.length);
-    s.counters.acceptedByPartition[partition] += events.length;
+    s.counters.acceptedByPartition[partition] = (s.counters.acceptedByPartition[partition] ?? 0) + events.length;
     return result;
   } catch (err) {
     for (const [id, entry] of entries) s.dedupe.remove(tenant, id, entry);
