@@ -17,7 +17,7 @@
  * The CRC covers everything a reader trusts (version, offset, timestamp, key, value); the length is checked by
  * bounds (a corrupt length either points past the data — torn — or frames bytes whose CRC does not match).
  */
-import { assert } from '../base/index.js';
+import { assert, shockError, type ShockError } from '../base/index.js';
 import { crc32c } from './crc32c.js';
 import type { AppendRecord, LogRecord } from './log.js';
 
@@ -139,4 +139,33 @@ export function lengthMaxFor(recordBytesMax: number): number {
 
 function hex(n: number): string {
   return '0x' + n.toString(16).padStart(8, '0');
+}
+
+/**
+ * The checks every log backend makes on the records of one `append`, in one pass: an array, Buffers for key and
+ * value, a whole-ms timestamp ≥ 0 (SHOCK_LOG_RECORD_INVALID naming the record), then the backend's own size rule
+ * (`tooLarge`, which returns its SHOCK_LOG_RECORD_TOO_LARGE or undefined). The first problem, or undefined.
+ */
+export function checkAppendRecords(
+  records: readonly AppendRecord[],
+  tooLarge: (record: AppendRecord, index: number) => ShockError | undefined,
+): ShockError | undefined {
+  if (!Array.isArray(records)) return shockError('SHOCK_LOG_RECORD_INVALID', 'append takes an array of records');
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    if (!r || !Buffer.isBuffer(r.key) || !Buffer.isBuffer(r.value)) {
+      return shockError('SHOCK_LOG_RECORD_INVALID', `record ${i}: key and value must be Buffers`, { index: i });
+    }
+    const ts = r.timestampMs;
+    if (ts !== undefined && !(Number.isSafeInteger(ts) && ts >= 0)) {
+      return shockError(
+        'SHOCK_LOG_RECORD_INVALID',
+        `record ${i}: timestampMs must be a whole number of ms >= 0, got ${ts}`,
+        { index: i },
+      );
+    }
+    const problem = tooLarge(r, i);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
 }

@@ -8,8 +8,9 @@
  */
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertSafeInteger, shockError } from '../../base/index.js';
+import { shockError } from '../../base/index.js';
 import type { OffsetStore } from '../log.js';
+import { checkCommitForward, checkCommitRange } from '../offset-rules.js';
 import { fsyncDir, io, isNotFound, translateIoError, writeFileAtomic } from './io.js';
 
 export const OFFSETS_DIR = 'offsets';
@@ -63,37 +64,12 @@ export class FileOffsetStore implements OffsetStore {
   }
 
   private async commitNow(groupDir: string, group: string, partition: number, offset: number, force: boolean) {
-    assertSafeInteger(offset, 'offset');
-    const { offsetStart, offsetEnd } = this.bounds(partition);
-    if (offset < 0 || offset > offsetEnd) {
-      throw shockError(
-        'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
-        `cannot commit offset ${offset}: partition ${partition} ends at ${offsetEnd}`,
-        {
-          group,
-          partition,
-          offset,
-          offsetStart,
-          offsetEnd,
-          hint: 'commit the offset after the last record processed (at most the end offset)',
-        },
-      );
-    }
+    const rangeError = checkCommitRange(group, partition, offset, this.bounds(partition));
+    if (rangeError !== undefined) throw rangeError;
     const path = join(groupDir, `${partition}.json`);
     const current = readOffsetFile(path);
-    if (!force && current !== undefined && offset < current) {
-      throw shockError(
-        'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
-        `offsets only move forward: ${group}/${partition} is at ${current}, got ${offset}`,
-        {
-          group,
-          partition,
-          offset,
-          committed: current,
-          hint: 'pass { force: true } to reset a group on purpose',
-        },
-      );
-    }
+    const backwards = checkCommitForward(group, partition, offset, current, force);
+    if (backwards !== undefined) throw backwards;
     if (current === offset) return;
     await this.ensureGroupDir(groupDir);
     await writeFileAtomic(path, JSON.stringify({ offset, committedAtMs: Date.now() }) + '\n');

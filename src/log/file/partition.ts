@@ -17,7 +17,7 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, assertSafeInteger, shockError, type ShockError } from '../../base/index.js';
-import { encodeRecords, recordBytes } from '../record.js';
+import { checkAppendRecords, encodeRecords, recordBytes } from '../record.js';
 import type { AppendRecord, AppendResult, LogRecord } from '../log.js';
 import { datasyncFd, fsyncDir, io, ioSync, isNotFound, translateIoError, writeFullySync } from './io.js';
 import type { LogEvent, ResolvedFileLogOptions } from './options.js';
@@ -194,34 +194,15 @@ export class PartitionWriter {
   }
 
   private validate(records: readonly AppendRecord[]): ShockError | undefined {
-    if (!Array.isArray(records)) return shockError('SHOCK_LOG_RECORD_INVALID', 'append takes an array of records');
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      if (!r || !Buffer.isBuffer(r.key) || !Buffer.isBuffer(r.value)) {
-        return shockError('SHOCK_LOG_RECORD_INVALID', `record ${i}: key and value must be Buffers`, { index: i });
-      }
-      const ts = r.timestampMs;
-      if (ts !== undefined && !(Number.isSafeInteger(ts) && ts >= 0)) {
-        return shockError(
-          'SHOCK_LOG_RECORD_INVALID',
-          `record ${i}: timestampMs must be a whole number of ms >= 0, got ${ts}`,
-          { index: i },
-        );
-      }
+    return checkAppendRecords(records, (r, i) => {
       const bytes = recordBytes(r.key.length, r.value.length);
-      if (bytes > this.o.recordBytesMax) {
-        return shockError(
-          'SHOCK_LOG_RECORD_TOO_LARGE',
-          `record ${i} takes ${bytes} bytes, the log accepts ${this.o.recordBytesMax}`,
-          {
-            index: i,
-            bytes,
-            recordBytesMax: this.o.recordBytesMax,
-          },
-        );
-      }
-    }
-    return undefined;
+      if (bytes <= this.o.recordBytesMax) return undefined;
+      return shockError(
+        'SHOCK_LOG_RECORD_TOO_LARGE',
+        `record ${i} takes ${bytes} bytes, the log accepts ${this.o.recordBytesMax}`,
+        { index: i, bytes, recordBytesMax: this.o.recordBytesMax },
+      );
+    });
   }
 
   private schedule(): void {

@@ -32,7 +32,7 @@ import { assert, limits, shockError } from '../../base/index.js';
 import { crc32c } from '../crc32c.js';
 import type { AppendRecord, AppendResult, Log, LogRecord, PartitionState, ReadOptions } from '../log.js';
 import type { PartitionStats } from '../file/partition.js';
-import { recordBytes } from '../record.js';
+import { checkAppendRecords, recordBytes } from '../record.js';
 import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
 import { JetStreamOffsetStore } from './offsets.js';
 import { resolveJetStreamOptions, type JetStreamLogConfig, type JetStreamLogOptions } from './options.js';
@@ -470,38 +470,23 @@ class JetStreamLogImpl implements JetStreamLog {
   }
 
   private validate(records: readonly AppendRecord[]): Error | undefined {
-    if (!Array.isArray(records)) return shockError('SHOCK_LOG_RECORD_INVALID', 'append takes an array of records');
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      if (!r || !Buffer.isBuffer(r.key) || !Buffer.isBuffer(r.value)) {
-        return shockError('SHOCK_LOG_RECORD_INVALID', `record ${i}: key and value must be Buffers`, { index: i });
-      }
-      const ts = r.timestampMs;
-      if (ts !== undefined && !(Number.isSafeInteger(ts) && ts >= 0)) {
-        return shockError(
-          'SHOCK_LOG_RECORD_INVALID',
-          `record ${i}: timestampMs must be a whole number of ms >= 0, got ${ts}`,
-          { index: i },
-        );
-      }
+    return checkAppendRecords(records, (r, i) => {
       const bytes = recordBytes(r.key.length, r.value.length);
       const messageBytes = r.value.length + Math.ceil(r.key.length / 3) * 4 + MESSAGE_OVERHEAD_BYTES;
-      if (bytes > this.config.recordBytesMax || messageBytes > this.messageBytesMax) {
-        return shockError(
-          'SHOCK_LOG_RECORD_TOO_LARGE',
-          `record ${i} takes ${bytes} bytes (${messageBytes} as a NATS message); the log accepts ` +
-            `${this.config.recordBytesMax} and the server's max_payload is ${this.messageBytesMax}`,
-          {
-            index: i,
-            bytes,
-            messageBytes,
-            recordBytesMax: this.config.recordBytesMax,
-            maxPayload: this.messageBytesMax,
-          },
-        );
-      }
-    }
-    return undefined;
+      if (bytes <= this.config.recordBytesMax && messageBytes <= this.messageBytesMax) return undefined;
+      return shockError(
+        'SHOCK_LOG_RECORD_TOO_LARGE',
+        `record ${i} takes ${bytes} bytes (${messageBytes} as a NATS message); the log accepts ` +
+          `${this.config.recordBytesMax} and the server's max_payload is ${this.messageBytesMax}`,
+        {
+          index: i,
+          bytes,
+          messageBytes,
+          recordBytesMax: this.config.recordBytesMax,
+          maxPayload: this.messageBytesMax,
+        },
+      );
+    });
   }
 }
 

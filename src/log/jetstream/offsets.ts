@@ -10,8 +10,9 @@
  * backwards behind each other's back: on a lost race the store re-reads the key and checks the rule again.
  */
 import { KvWatchInclude, type KV, type KvEntry, type QueuedIterator } from 'nats';
-import { assertSafeInteger, shockError } from '../../base/index.js';
+import { shockError } from '../../base/index.js';
 import type { OffsetStore } from '../log.js';
+import { checkCommitForward, checkCommitRange } from '../offset-rules.js';
 import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
 
 /** A committed offset and the bucket revision that wrote it; `offset` is undefined for a deleted key. */
@@ -114,39 +115,14 @@ export class JetStreamOffsetStore implements OffsetStore {
   }
 
   private async commitNow(key: string, group: string, partition: number, offset: number, force: boolean) {
-    assertSafeInteger(offset, 'offset');
     this.checkOpen();
-    const { offsetStart, offsetEnd } = await this.bounds(partition);
-    if (offset < 0 || offset > offsetEnd) {
-      throw shockError(
-        'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
-        `cannot commit offset ${offset}: partition ${partition} ends at ${offsetEnd}`,
-        {
-          group,
-          partition,
-          offset,
-          offsetStart,
-          offsetEnd,
-          hint: 'commit the offset after the last record processed (at most the end offset)',
-        },
-      );
-    }
+    const rangeError = checkCommitRange(group, partition, offset, await this.bounds(partition));
+    if (rangeError !== undefined) throw rangeError;
     for (let attempt = 1; ; attempt++) {
       const cached = this.cache.get(key);
       const current = cached?.offset === undefined ? undefined : { offset: cached.offset, revision: cached.revision };
-      if (!force && current !== undefined && offset < current.offset) {
-        throw shockError(
-          'SHOCK_LOG_OFFSET_OUT_OF_RANGE',
-          `offsets only move forward: ${group}/${partition} is at ${current.offset}, got ${offset}`,
-          {
-            group,
-            partition,
-            offset,
-            committed: current.offset,
-            hint: 'pass { force: true } to reset a group on purpose',
-          },
-        );
-      }
+      const backwards = checkCommitForward(group, partition, offset, current?.offset, force);
+      if (backwards !== undefined) throw backwards;
       if (current?.offset === offset) return;
       const value = JSON.stringify({ offset, committedAtMs: Date.now() });
       try {
