@@ -3,21 +3,13 @@
  * its PostgreSQL is killed with SIGKILL (the log absorbs them; the consumers fail, restart with backoff and wait),
  * and once PostgreSQL is back every event is stored exactly once. Skipped, saying why, without the binaries.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
 import { request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
-import { connectPostgres, postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { connectPostgres, privatePostgres } from '../helpers/postgres.js';
 
-const skip = postgresSkipReason();
-let server: PostgresServer | undefined;
-
-before(async () => {
-  if (skip === undefined) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const { skip, server } = privatePostgres();
 
 /** POSTs `n` events with ids `prefix<i>` as batches of 50; every record must be accepted. */
 async function send(url: string, prefix: string, n: number): Promise<void> {
@@ -39,7 +31,7 @@ async function send(url: string, prefix: string, n: number): Promise<void> {
 }
 
 async function stored(): Promise<{ rows: number; distinct: number }> {
-  const db = await connectPostgres(server!.url);
+  const db = await connectPostgres(server().url);
   try {
     const r = await db.query<{ rows: number; distinct: number }>(
       "SELECT count(*)::int AS rows, count(DISTINCT event_id)::int AS distinct FROM cell_restart.results WHERE consumer_group = 'sink'",
@@ -62,7 +54,7 @@ test(
       tenants: [{ id: 'acme', keyHashes: [testKeys.acme.hash], ratePerSec: 100_000, burst: 100_000 }],
       log: { partitions: 4 },
       consumers: { workers: 2 },
-      sink: { engine: 'postgres', postgres: { url: server!.url, schema: 'cell_restart' } },
+      sink: { engine: 'postgres', postgres: { url: server().url, schema: 'cell_restart' } },
     });
     const serve = await startServe(`${t.dir}/data`, ['--config', config]);
     const stats = async () => (await request(`${serve.url}/v1/stats`)).body;
@@ -71,12 +63,12 @@ test(
       await waitUntil(async () => (await stats()).consumers.consumedTotal >= 400, 60_000);
       assert.deepEqual(await stored(), { rows: 400, distinct: 400 });
 
-      await server!.kill9();
+      await server().kill9();
       // The log does not depend on the sink: the cell keeps answering 202 while the database is gone.
       await send(serve.url, 'during-', 600);
       await waitUntil(async () => (await stats()).consumers.lagEvents > 0, 30_000);
 
-      await server!.restart();
+      await server().restart();
       await send(serve.url, 'after-', 200);
       await waitUntil(
         async () => {

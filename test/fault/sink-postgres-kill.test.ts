@@ -9,28 +9,20 @@
  *   partition; a claim waits for the batch in flight and then sees it.
  * Skipped, saying why, without the PostgreSQL binaries.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { openPostgresSink, type SinkBatch } from '../../src/consume/index.js';
 import { resultBatch } from '../helpers/sink-contract.js';
-import { connectPostgres, postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { connectPostgres, privatePostgres } from '../helpers/postgres.js';
 
-const skip = postgresSkipReason();
-let server: PostgresServer | undefined;
-
-before(async () => {
-  if (skip === undefined) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const { skip, server } = privatePostgres();
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
 /** A client for the test itself; an error on it (the server was killed) is expected, not a crash. */
 async function client(): Promise<pg.Client> {
-  const c = await connectPostgres(server!.url);
+  const c = await connectPostgres(server().url);
   c.on('error', () => undefined);
   return c;
 }
@@ -85,7 +77,7 @@ test(
   },
   async () => {
     const schema = 'kill_mid';
-    const sink = await openPostgresSink({ url: server!.url, schema });
+    const sink = await openPostgresSink({ url: server().url, schema });
     try {
       const { epoch } = await sink.claim('g', 0);
       assert.deepEqual(await sink.write(resultBatch(epoch, ids('a', 100))), {
@@ -101,7 +93,7 @@ test(
         (err: { code?: string; message: string }) => ({ ok: false as const, err }),
       );
       await lockWaiters(observer, 1); // the write has fenced and sent its INSERT; it waits inside its transaction
-      await server!.kill9();
+      await server().kill9();
       const outcome = await writing;
       assert.equal(outcome.ok, false, 'a write whose server died cannot have succeeded');
       if (!outcome.ok) {
@@ -110,7 +102,7 @@ test(
       }
       await Promise.all([blocker.end().catch(() => undefined), observer.end().catch(() => undefined)]);
 
-      await server!.restart();
+      await server().restart();
       assert.deepEqual(
         await facts(schema, 'b'),
         { rows: 0, distinct: 0, hwm: 100 },
@@ -135,7 +127,7 @@ test(
   },
   async () => {
     const schema = 'kill_stream';
-    const sink = await openPostgresSink({ url: server!.url, schema });
+    const sink = await openPostgresSink({ url: server().url, schema });
     try {
       const { epoch } = await sink.claim('g', 0);
       const batches: SinkBatch[] = Array.from({ length: 40 }, (_, k) =>
@@ -147,7 +139,7 @@ test(
       for (let k = 0; k < batches.length && failed === undefined; k++) {
         const writing = sink.write(batches[k]);
         // Kill while the fourth batch is on its way: somewhere between its BEGIN and its COMMIT's answer.
-        if (k === 3) killing = server!.kill9();
+        if (k === 3) killing = server().kill9();
         try {
           await writing;
           resolved.push(k);
@@ -158,7 +150,7 @@ test(
       }
       await killing;
       assert.notEqual(failed, undefined, 'a write after the kill fails');
-      await server!.restart();
+      await server().restart();
       for (const k of resolved) {
         assert.deepEqual((await facts(schema, `s${k}-`)).rows, 500, `batch ${k} resolved, so it is durable`);
       }
@@ -188,8 +180,8 @@ test(
   },
   async () => {
     const schema = 'zombie';
-    const zombie = await openPostgresSink({ url: server!.url, schema });
-    const owner = await openPostgresSink({ url: server!.url, schema });
+    const zombie = await openPostgresSink({ url: server().url, schema });
+    const owner = await openPostgresSink({ url: server().url, schema });
     let blocker: pg.Client | undefined;
     const observer = await client();
     try {

@@ -10,6 +10,7 @@
  * `stop()` is a fast shutdown (SIGINT, `pg_ctl stop -m fast` semantics), SIGKILL if it does not end, then the
  * directory is removed. Nothing is ever matched by name.
  */
+import { after, before } from 'node:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -212,4 +213,26 @@ export async function connectPostgres(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await client.connect();
   return client;
+}
+
+/**
+ * One private server for the calling test file: started before its tests, stopped after them. `skip` is the
+ * reason to skip (the binaries are missing) or undefined; `server()` is the running server inside a test.
+ */
+export function privatePostgres(): { skip: string | undefined; server: () => PostgresServer } {
+  const skip = postgresSkipReason();
+  let server: PostgresServer | undefined;
+  before(async () => {
+    if (skip === undefined) server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return {
+    skip,
+    server: () => {
+      if (server === undefined) throw new Error('the private PostgreSQL is not running (skipped, or before() failed)');
+      return server;
+    },
+  };
 }

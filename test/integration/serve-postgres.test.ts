@@ -3,21 +3,13 @@
  * to the cell arrive in PostgreSQL exactly once, with the built-in handler's result, and the cell says which sink
  * it uses (without a password). Skipped, saying why, without the PostgreSQL binaries.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
 import { postEvent, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
-import { connectPostgres, postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { connectPostgres, privatePostgres } from '../helpers/postgres.js';
 
-const skip = postgresSkipReason();
-let server: PostgresServer | undefined;
-
-before(async () => {
-  if (skip === undefined) server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const { skip, server } = privatePostgres();
 
 test('serve postgres - POSTed events are stored in PostgreSQL exactly once', { skip, timeout: 120_000 }, async () => {
   const t = tempDir('shock-serve-pg-');
@@ -26,7 +18,7 @@ test('serve postgres - POSTed events are stored in PostgreSQL exactly once', { s
     tenants: [{ id: 'acme', keyHashes: [testKeys.acme.hash], ratePerSec: 100_000, burst: 100_000 }],
     log: { partitions },
     consumers: { workers: 2 },
-    sink: { engine: 'postgres', postgres: { url: server!.url, schema: 'cell_e2e' } },
+    sink: { engine: 'postgres', postgres: { url: server().url, schema: 'cell_e2e' } },
   });
   const serve = await startServe(`${t.dir}/data`, ['--config', config]);
   try {
@@ -34,7 +26,7 @@ test('serve postgres - POSTed events are stored in PostgreSQL exactly once', { s
       .output()
       .stdout.split('\n')
       .find((l) => l.includes('"event":"listening"'))!;
-    assert.equal(JSON.parse(listening).sink, `postgres 127.0.0.1:${server!.port}/postgres schema cell_e2e`);
+    assert.equal(JSON.parse(listening).sink, `postgres 127.0.0.1:${server().port}/postgres schema cell_e2e`);
     const sent = new Map<string, number>();
     for (let i = 0; i < 60; i++) {
       const id = `ev-${i}`;
@@ -67,7 +59,7 @@ test('serve postgres - POSTed events are stored in PostgreSQL exactly once', { s
     const stopped = await serve.stop('SIGTERM');
     assert.equal(stopped.code, 0, serve.output().stderr);
 
-    const db = await connectPostgres(server!.url);
+    const db = await connectPostgres(server().url);
     try {
       const rows = (
         await db.query<{ event_id: string; log_partition: number; result_json: string }>(

@@ -1,0 +1,108 @@
+/**
+ * The pieces of the "SIGKILL of shock serve under load" tests (file-log and PostgreSQL-sink variants): senders that
+ * record every 202 record result, the wait for a restarted cell to drain, reading back where every event is in the
+ * file log, and the three exactly-once checks against the sink's per-event counts.
+ */
+import assert from 'node:assert/strict';
+import { decodeEvent } from '../../src/base/index.js';
+import { openFileLog } from '../../src/log/index.js';
+import { request, testKeys, waitUntil } from './cell-serve.js';
+
+/** Where a 202 said an event was stored. */
+export interface Ack {
+  partition: number;
+  offset: number;
+}
+
+/**
+ * Sends batches of `batchSize` events with client event ids (as tenant acme) until `stopped()`; records every 202
+ * record result in `acked`. Returns when stopped or when the server is gone.
+ */
+export async function batchSender(
+  url: string,
+  id: number,
+  acked: Map<string, Ack>,
+  stopped: () => boolean,
+  batchSize = 10,
+): Promise<void> {
+  for (let round = 0; !stopped(); round++) {
+    const events = Array.from({ length: batchSize }, (_, j) => ({
+      event_id: `s${id}-r${round}-e${j}`,
+      type: 'page.view',
+      payload: { url: `/p/${round}/${j}` },
+      key: `user-${(id * 7919 + round * 31 + j) % 97}`,
+    }));
+    let body: {
+      records: ({ event_id: string; partition: number; offset: number; duplicate?: boolean } | { errorCode: string })[];
+    };
+    try {
+      const res = await fetch(`${url}/v1/events/batch`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${testKeys.acme.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(events),
+      });
+      if (res.status !== 202) continue;
+      body = (await res.json()) as typeof body;
+    } catch {
+      return; // the server is gone: answers that never arrived promise nothing
+    }
+    for (const r of body.records) {
+      if ('offset' in r && r.duplicate !== true) acked.set(r.event_id, { partition: r.partition, offset: r.offset });
+    }
+  }
+}
+
+/** Waits until a cell's consumers run on every partition with no lag. */
+export async function waitDrained(url: string, partitions: number, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(
+    async () => {
+      const s = (await request(`${url}/v1/stats`)).body;
+      return s.consumers.running && s.consumers.lagEvents === 0 && s.consumers.partitions.length === partitions;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+/** Every event of a (closed) file log: event id → where it is. */
+export async function eventsInLog(dir: string, partitions: number): Promise<Map<string, Ack>> {
+  const log = await openFileLog({ dir, partitions });
+  const inLog = new Map<string, Ack>();
+  try {
+    for (let p = 0; p < partitions; p++) {
+      const end = log.state(p).offsetEnd;
+      for (let offset = 0; offset < end;) {
+        const records = await log.read(p, offset, { recordsMax: 1000 });
+        for (const r of records) inLog.set(decodeEvent(r.value).event_id, { partition: p, offset: r.offset });
+        offset = records[records.length - 1].offset + 1;
+      }
+    }
+  } finally {
+    await log.close();
+  }
+  return inLog;
+}
+
+/** Every 202 is in the log at the partition and offset its answer named. */
+export function assertAckedInLog(acked: ReadonlyMap<string, Ack>, inLog: ReadonlyMap<string, Ack>): void {
+  const missing = [...acked].filter(([id, at]) => {
+    const found = inLog.get(id);
+    return found === undefined || found.partition !== at.partition || found.offset !== at.offset;
+  });
+  assert.deepEqual(missing, [], 'every 202 is in the log where its answer said');
+}
+
+/** From the sink's stored-result count per event id: nothing twice, every 202 once, everything in the log once. */
+export function assertExactlyOnce(
+  counts: ReadonlyMap<string, number>,
+  acked: ReadonlyMap<string, Ack>,
+  inLog: ReadonlyMap<string, Ack>,
+): void {
+  assert.ok(
+    [...counts.values()].every((n) => n === 1),
+    'no event is stored twice',
+  );
+  const notInSink = [...acked.keys()].filter((id) => counts.get(id) !== 1);
+  assert.deepEqual(notInSink, [], 'every 202 is in the sink exactly once');
+  assert.equal(counts.size, inLog.size, 'everything in the log was consumed, once');
+}
