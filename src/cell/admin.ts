@@ -9,6 +9,8 @@
  *   POST /admin/schemas/reload               re-read the configuration file, recompile the validators
  *   POST /admin/consumers/pause|resume       stop / restart consuming (lag grows while paused)
  *   GET  /admin/stats                        the same JSON as /v1/stats
+ *   GET  /admin/reshard                      the log generations and the drain of the old one
+ *   POST /admin/reshard                      {partitions}: switch appends to a new generation (zero downtime)
  *   GET  /admin/dead-letters                 ?partition=&after=<p>:<o>&limit= — a page of dead letters
  *   POST /admin/dead-letters/replay          {all: true} | {partition} | {keys: [{partition, offset}]}, limit?
  *
@@ -28,6 +30,10 @@ export interface AdminControl {
   pauseConsumers(): Promise<void>;
   resumeConsumers(): Promise<void>;
   stats(): unknown;
+  /** The reshard state (generations, drain). */
+  reshardStatus(): unknown;
+  /** Starts a reshard to `partitions`; resolves once appends go to the new generation and the old end is recorded. */
+  reshard(partitions: number): Promise<unknown>;
   deadLetters: DeadLetterDesk;
 }
 
@@ -71,6 +77,18 @@ async function route(control: AdminControl, req: IncomingMessage, res: ServerRes
     return sendJson(res, 200, { consumers: 'running' });
   }
   if (path === '/admin/stats' && method === 'GET') return sendJson(res, 200, control.stats());
+  if (path === '/admin/reshard' && method === 'GET') return sendJson(res, 200, control.reshardStatus());
+  if (path === '/admin/reshard' && method === 'POST') {
+    const body = await readJsonObject(req);
+    const unknown = Object.keys(body).filter((k) => k !== 'partitions');
+    if (typeof body.partitions !== 'number' || unknown.length > 0) {
+      throw shockError('SHOCK_CELL_ADMIN_INVALID', 'the body must be {"partitions": <whole number ≥ 1>}', {
+        unknown,
+        partitions: body.partitions,
+      });
+    }
+    return sendJson(res, 200, await control.reshard(body.partitions));
+  }
   if (path === '/admin/dead-letters' && method === 'GET') {
     const q = new URL(req.url ?? '/', 'http://admin').searchParams;
     const num = (name: string) => (q.has(name) ? Number(q.get(name)) : undefined);
@@ -96,6 +114,8 @@ async function route(control: AdminControl, req: IncomingMessage, res: ServerRes
       'POST /admin/consumers/pause',
       'POST /admin/consumers/resume',
       'GET /admin/stats',
+      'GET /admin/reshard',
+      'POST /admin/reshard',
       'GET /admin/dead-letters',
       'POST /admin/dead-letters/replay',
     ],

@@ -15,12 +15,14 @@ import type { Server } from 'node:http';
 import { shockError } from '../base/index.js';
 import { describeSink } from '../consume/index.js';
 import { createGateway, type Gateway } from '../ingress/index.js';
-import { openFileLog, openJetStreamLog, type FileLog, type JetStreamLog } from '../log/index.js';
+import { openJetStreamLog, type FileLog, type JetStreamLog } from '../log/index.js';
 import { createAdminServer } from './admin.js';
 import { createDeadLetterDesk } from './dead-letters.js';
 import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
 import { cellSinkChoice, startCellConsumers, type CellConsumers } from './consumers.js';
 import { devTenant, ensureDevKey } from './dev-key.js';
+import { startGenerationConsumers, type GenerationConsumers } from './generation-consumers.js';
+import { openGenerationLog, type GenerationLog } from './generation-log.js';
 import { createCellRegistry } from './metrics.js';
 import { createCellRoutes } from './routes.js';
 import { CellSampler } from './sampler.js';
@@ -91,18 +93,31 @@ export async function startCell(config: CellConfig, options: StartCellOptions = 
   }
 }
 
-/** The cell's log: the embedded file log in `<dataDir>/log`, or the JetStream log (`log.engine`). */
-function openCellLog(config: CellConfig): Promise<FileLog | JetStreamLog> {
+/**
+ * The cell's log: the embedded file log across its generations (`<dataDir>/log`, then `log-g<n>` after each
+ * reshard; see generation-log.ts), or the JetStream log (`log.engine`).
+ */
+function openCellLog(config: CellConfig): Promise<GenerationLog | JetStreamLog> {
   const { engine, jetstream, partitions } = config.log;
   if (engine === 'jetstream') {
     return openJetStreamLog({ ...jetstream, servers: [...jetstream.servers], partitions });
   }
-  return openFileLog({
-    dir: join(config.dataDir, 'log'),
-    partitions,
+  return openGenerationLog(config.dataDir, partitions, {
     groupCommitWindowMs: config.log.groupCommitWindowMs,
     segmentBytesMax: config.log.segmentBytesMax,
   });
+}
+
+function isGenerationLog(log: FileLog | JetStreamLog): log is GenerationLog {
+  return 'reshard' in log;
+}
+
+function reshardUnsupported(config: CellConfig) {
+  return shockError(
+    'SHOCK_CELL_RESHARD_UNSUPPORTED',
+    `the ${config.log.engine} log engine does not support resharding a running cell yet`,
+    { engine: config.log.engine, hint: 'start a new cell with the new partition count and move tenants to it' },
+  );
 }
 
 async function assemble(
@@ -122,6 +137,7 @@ async function assemble(
     lag: () => sampler.lag(),
     consumerTotals: () => sampler.consumerTotals(),
     ready: () => readiness().ready,
+    generations: () => generationConsumers?.status(),
   });
   const gateway = createGateway({
     log,
@@ -141,7 +157,10 @@ async function assemble(
     }),
   });
   parts.gateway = gateway;
-  const consumers = await startCellConsumers(log, config);
+  const generationConsumers: GenerationConsumers | undefined = isGenerationLog(log)
+    ? await startGenerationConsumers(log, config)
+    : undefined;
+  const consumers = generationConsumers ?? (await startCellConsumers(log, config));
   parts.consumers = consumers;
   const sampler = new CellSampler({ log, group, gateway: () => gateway.stats(), consumers: () => consumers.figures() });
   parts.sampler = sampler;
@@ -159,14 +178,24 @@ async function assemble(
 
   function stats(): CellStats {
     const r = readiness();
-    return sampler.stats({
+    const s = sampler.stats({
       version: options.version ?? 'dev',
       uptimeSec: Math.round((Date.now() - startedMs) / 1000),
-      partitions: config.log.partitions,
+      partitions: log.partitions,
       ready: r.ready,
       notReady: r.notReady,
       draining: state.draining,
     });
+    return generationConsumers ? { ...s, reshard: generationConsumers.status() } : s;
+  }
+
+  /** POST /admin/reshard: switch appends to a new generation, then let the consumers drain the old one. */
+  async function reshard(partitions: number): Promise<unknown> {
+    if (!isGenerationLog(log) || generationConsumers === undefined) throw reshardUnsupported(config);
+    if (state.draining) throw shockError('SHOCK_CELL_NOT_READY', 'the cell is shutting down');
+    await log.reshard(partitions);
+    generationConsumers.generationsChanged();
+    return generationConsumers.status();
   }
 
   const { url } = await gateway.listen({ host: config.http.host, port: config.http.port });
@@ -191,6 +220,11 @@ async function assemble(
         return { types: Object.keys(fresh.schemas).sort() };
       },
       deadLetters: createDeadLetterDesk({ group, sink: cellSinkChoice(config), log: () => log }),
+      reshardStatus: () => {
+        if (generationConsumers === undefined) throw reshardUnsupported(config);
+        return generationConsumers.status();
+      },
+      reshard,
       pauseConsumers: () => consumers.pause(),
       resumeConsumers: () => consumers.resume(),
     });
@@ -206,7 +240,7 @@ async function assemble(
     tenants,
     stats,
     readiness,
-    describe: () => describeCell(config, url, adminUrl, devKey),
+    describe: () => describeCell(config, log.partitions, url, adminUrl, devKey),
     close() {
       if (state.closing === null) {
         state.draining = true;
@@ -264,6 +298,7 @@ function listen(server: Server, host: string, port: number): Promise<string> {
 
 function describeCell(
   config: CellConfig,
+  partitions: number,
   url: string,
   adminUrl: string | null,
   devKey: string | null,
@@ -274,7 +309,7 @@ function describeCell(
     url,
     adminUrl,
     dataDir: config.dataDir,
-    partitions: config.log.partitions,
+    partitions,
     workers: config.consumers.workers,
     group: config.consumers.group,
     sinkPath: config.consumers.sinkPath,

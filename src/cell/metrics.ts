@@ -20,6 +20,9 @@
  * | shock_log_group_commit_records_max | gauge | partition — records in the largest group commit |
  * | shock_log_partition_failed | gauge | partition — 1 once a write or fsync failed |
  * | shock_cell_ready | gauge | — 1 when /readyz answers 200 |
+ * | shock_log_generation | gauge | — the active log generation (0 until the first reshard) |
+ * | shock_log_generation_partitions | gauge | generation, state — partitions of each generation not retired |
+ * | shock_log_generation_lag | gauge | group, generation — events not yet committed in that generation |
  *
  * The log reports sums and counts rather than buckets, so its latencies are exposed as summaries without
  * quantiles (rate(sum)/rate(count) gives the mean over any interval); the gateway's
@@ -54,6 +57,14 @@ export interface CellMetricSources {
   lag(): PartitionLag[];
   consumerTotals(): { consumed: number; dlqWrites: number; paused: boolean };
   ready(): boolean;
+  /** The log generations not retired (file log), or undefined (no generations: one log for life). */
+  generations?(): GenerationFigures | undefined;
+}
+
+/** The log generations a cell reports (see src/cell/generation-consumers.ts). */
+export interface GenerationFigures {
+  generation: number;
+  generations: { gen: number; partitions: number; state: string; lagEvents: number }[];
 }
 
 type Labels = Record<string, string | number>;
@@ -135,6 +146,7 @@ export function createCellRegistry(sources: CellMetricSources): Registry {
     totals((t) => (t.paused ? 1 : 0)),
   );
   registerLogMetrics(registry, sources);
+  registerGenerationMetrics(registry, sources);
   scrapeMetric(registry, 'shock_cell_ready', '1 when the cell is ready (/readyz answers 200)', 'gauge', () => [
     { labels: {}, value: sources.ready() ? 1 : 0 },
   ]);
@@ -205,6 +217,39 @@ function registerLogMetrics(registry: Registry, sources: CellMetricSources): voi
     '1 once a write or fsync of the partition failed',
     'gauge',
     per((p) => (p.failed ? 1 : 0)),
+  );
+}
+
+function registerGenerationMetrics(registry: Registry, sources: CellMetricSources): void {
+  const figures = () => sources.generations?.();
+  scrapeMetric(
+    registry,
+    'shock_log_generation',
+    'The active log generation (0 until the first reshard)',
+    'gauge',
+    () => [{ labels: {}, value: figures()?.generation ?? 0 }],
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_generation_partitions',
+    'Partitions of each log generation that is not retired',
+    'gauge',
+    () =>
+      (figures()?.generations ?? []).map((g) => ({
+        labels: { generation: g.gen, state: g.state },
+        value: g.partitions,
+      })),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_generation_lag',
+    'Events of a log generation not yet committed by the group (a sealed one drains to 0, then retires)',
+    'gauge',
+    () =>
+      (figures()?.generations ?? []).map((g) => ({
+        labels: { group: sources.group, generation: g.gen },
+        value: g.lagEvents,
+      })),
   );
 }
 

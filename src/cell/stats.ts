@@ -3,6 +3,7 @@
  * second. Rates are per second over the last sampled second; latency quantiles are the gateway's, over its most
  * recent 202 answers of the last 10 s (from the request reaching the gateway to the durable answer).
  */
+import type { ReshardStatus } from './generation-consumers.js';
 
 /** Lag of one partition for the consumer group (seed §7.2: lag = end − committed, and the same as time). */
 export interface PartitionLag {
@@ -63,6 +64,8 @@ export interface CellStats {
     dlqWrites: number;
     partitions: PartitionLag[];
   };
+  /** The log generations and the drain of a sealed one (file log; absent on engines that cannot reshard). */
+  reshard?: ReshardStatus;
   /** Per-second series over the last minute, oldest first (the dashboard's chart). */
   series: { acceptedPerSec: number[]; rejectedPerSec: number[]; consumedPerSec: number[]; lagEvents: number[] };
 }

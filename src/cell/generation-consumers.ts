@@ -1,0 +1,236 @@
+/**
+ * The cell's consumers across log generations. One supervisor runs at a time, on the oldest generation that is not
+ * retired: while a sealed generation drains, its partitions are consumed up to their sealed ends; once every one of
+ * them is committed there, the supervisor stops (its last batches written and committed), the generation retires
+ * (manifest first, then its directory goes), and a supervisor starts on the next generation.
+ *
+ * Per-key order: a child partition's events reach the handler only after each of its parents was consumed and
+ * committed up to its sealed end (`parentsOf` in src/log/generations.ts). Starting the whole next generation after
+ * the whole old one has drained is that rule taken for every child at once — every parent has at least one child —
+ * which keeps one owner row per (group, partition) in the sink in use by one generation at a time: fencing epochs
+ * of a partition number keep growing across generations and never collide (see docs/adr/003-resharding.md for the
+ * per-child start that was deferred).
+ */
+import { shockError } from '../base/index.js';
+import { startConsumers, type ConsumerSupervisor } from '../consume/index.js';
+import { drainingGenerations, type Generation } from '../log/index.js';
+import type { CellConfig } from './config.js';
+import type { CellConsumers } from './consumers.js';
+import { cellSinkChoice } from './consumers.js';
+import type { GenerationLog } from './generation-log.js';
+import type { ConsumerFigures } from './sampler.js';
+
+/** How often a draining generation's committed offsets are compared with its sealed ends. */
+const drainCheckMs = 200;
+
+/** One generation's drain, for `/v1/stats`, `/admin/reshard` and `shock reshard --json`. */
+export interface GenerationStatus {
+  gen: number;
+  partitions: number;
+  state: Generation['state'];
+  /** The generation the consumers are on now. */
+  consuming: boolean;
+  /** Sealed generations: the end offsets every partition drains to. */
+  sealedEnd: number[] | null;
+  /** Events not yet committed by the group (end − committed, summed over partitions). */
+  lagEvents: number;
+}
+
+/** The reshard state of a cell. */
+export interface ReshardStatus {
+  /** The active generation (appends go there). */
+  generation: number;
+  partitions: number;
+  /** `draining` while an older generation is consumed to its sealed end; `idle` otherwise. */
+  state: 'idle' | 'draining';
+  generations: GenerationStatus[];
+  /** The last failure to retire a drained generation (retried every check), or null. */
+  lastError: string | null;
+}
+
+/** Consumers of a `GenerationLog`. */
+export interface GenerationConsumers extends CellConsumers {
+  status(): ReshardStatus;
+  /** Called after a reshard switched generations: the drain of the sealed one starts being watched. */
+  generationsChanged(): void;
+}
+
+/** Starts the consumers of the oldest generation that is not retired. */
+export async function startGenerationConsumers(
+  log: GenerationLog,
+  config: CellConfig,
+  onEvent: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void = () =>
+    undefined,
+): Promise<GenerationConsumers> {
+  const c = new Controller(log, config, onEvent);
+  await c.start();
+  return c;
+}
+
+class Controller implements GenerationConsumers {
+  private supervisor: ConsumerSupervisor | undefined;
+  private consumingGen = -1;
+  private paused = false;
+  private stopped = false;
+  private advancing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private carried = { consumed: 0, dlqWrites: 0 };
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly log: GenerationLog,
+    private readonly config: CellConfig,
+    private readonly onEvent: (
+      level: 'info' | 'warn' | 'error',
+      message: string,
+      details?: Record<string, unknown>,
+    ) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.startOn(this.oldestLive());
+    this.timer = setInterval(() => this.check(), drainCheckMs);
+    this.timer.unref();
+    this.check();
+  }
+
+  generationsChanged(): void {
+    this.check();
+  }
+
+  private oldestLive(): Generation {
+    return this.log.manifest().generations.find((g) => g.state !== 'retired')!;
+  }
+
+  private async startOn(g: Generation): Promise<void> {
+    const open = this.log.generation(g.gen);
+    if (open === undefined) throw shockError('SHOCK_INTERNAL', `generation ${g.gen} is not open`);
+    const c = this.config.consumers;
+    this.supervisor = await startConsumers({
+      log: open.log,
+      group: c.group,
+      partitions: g.partitions,
+      workers: c.workers,
+      // No handler configured: the consume area's built-in example handler.
+      handlerPath: c.handler === '' ? undefined : c.handler,
+      sink: cellSinkChoice(this.config),
+      handlerDelayMs: c.handlerDelayMs,
+      limits: this.config.limits,
+      paused: this.paused,
+    });
+    this.consumingGen = g.gen;
+  }
+
+  /** Starts `advance` when the consumed generation is sealed and committed to its end (one at a time). */
+  private check(): void {
+    if (this.stopped || this.advancing !== undefined) return;
+    const g = this.log.manifest().generations[this.consumingGen];
+    if (g === undefined || g.state !== 'sealed' || g.sealedEnd === null || !this.drained(g)) return;
+    this.advancing = this.advance(g)
+      .catch((err: unknown) => {
+        // The next check retries: every step is safe to repeat (the supervisor stop, the manifest write).
+        this.lastError = (err as Error).message;
+        this.onEvent('error', `generation ${g.gen} drained but could not retire: ${(err as Error).message}`, {
+          gen: g.gen,
+        });
+      })
+      .finally(() => {
+        this.advancing = undefined;
+      });
+  }
+
+  private drained(g: Generation): boolean {
+    const open = this.log.generation(g.gen);
+    if (open === undefined || g.sealedEnd === null) return false;
+    const group = this.config.consumers.group;
+    return g.sealedEnd.every((end, p) => open.log.offsets.get(group, p) >= end);
+  }
+
+  /** Stops the drained generation's consumers, retires it, starts the next generation's. */
+  private async advance(g: Generation): Promise<void> {
+    const s = this.supervisor;
+    if (s !== undefined) {
+      const totals = s.snapshot().totals;
+      await s.stop();
+      this.carried.consumed += totals.eventsConsumed;
+      this.carried.dlqWrites += totals.deadLetters;
+      this.supervisor = undefined;
+    }
+    if (this.stopped) return;
+    await this.log.retire(g.gen);
+    this.lastError = null;
+    this.onEvent('info', `generation ${g.gen} drained and retired`, { gen: g.gen, sealedEnd: g.sealedEnd });
+    if (this.stopped) return;
+    const next = this.oldestLive();
+    await this.startOn(next);
+    this.onEvent('info', `consumers started on generation ${next.gen} (${next.partitions} partitions)`, {
+      gen: next.gen,
+    });
+  }
+
+  status(): ReshardStatus {
+    const m = this.log.manifest();
+    const group = this.config.consumers.group;
+    const active = m.generations[m.generations.length - 1];
+    const generations = m.generations
+      .filter((g) => g.state !== 'retired')
+      .map((g): GenerationStatus => {
+        const log = this.log.generation(g.gen)?.log;
+        let lagEvents = 0;
+        if (log !== undefined) {
+          for (let p = 0; p < g.partitions; p++) {
+            const end = g.sealedEnd?.[p] ?? log.state(p).offsetEnd;
+            lagEvents += Math.max(0, end - Math.min(log.offsets.get(group, p), end));
+          }
+        }
+        return {
+          gen: g.gen,
+          partitions: g.partitions,
+          state: g.state,
+          consuming: g.gen === this.consumingGen && this.supervisor !== undefined,
+          sealedEnd: g.sealedEnd,
+          lagEvents,
+        };
+      });
+    return {
+      generation: active.gen,
+      partitions: active.partitions,
+      state: drainingGenerations(m).length > 0 ? 'draining' : 'idle',
+      generations,
+      lastError: this.lastError,
+    };
+  }
+
+  figures(): ConsumerFigures {
+    // Lag in /v1/stats is the active generation's (end − committed); a draining generation's is in `reshard`.
+    const group = this.config.consumers.group;
+    const offsetCommitted: number[] = [];
+    for (let p = 0; p < this.log.partitions; p++) offsetCommitted[p] = this.log.offsets.get(group, p);
+    const s = this.supervisor?.snapshot();
+    return {
+      // Between two generations' supervisors (a moment) the consumers count as running.
+      running: this.stopped ? false : s === undefined ? this.advancing !== undefined : s.state === 'running',
+      paused: this.paused,
+      offsetCommitted,
+      consumed: this.carried.consumed + (s?.totals.eventsConsumed ?? 0),
+      dlqWrites: this.carried.dlqWrites + (s?.totals.deadLetters ?? 0),
+    };
+  }
+
+  async pause(): Promise<void> {
+    this.paused = true;
+    this.supervisor?.pause();
+  }
+
+  async resume(): Promise<void> {
+    this.paused = false;
+    this.supervisor?.resume();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.advancing;
+    await this.supervisor?.stop();
+  }
+}
