@@ -6,8 +6,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tempDir } from './cli.js';
+import { freePort } from '../../src/measure/lab/target.js';
 
 /** Where Debian's `nats-server` package installs the binary; `NATS_SERVER` overrides it. */
 const NATS_SERVER_CANDIDATES = [process.env.NATS_SERVER, '/usr/sbin/nats-server', '/usr/bin/nats-server'];
@@ -129,16 +129,4 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
     await exited;
   }
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

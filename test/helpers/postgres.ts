@@ -13,10 +13,10 @@
 import { after, before } from 'node:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../src/measure/lab/target.js';
 
 /** Where Debian's postgresql-15 puts the server binaries. */
 export const postgresBinDir = process.env.SHOCK_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -58,17 +58,6 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   const g = id('-g');
   if (u.status !== 0 || g.status !== 0) return undefined;
   return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `initdb` a fresh cluster and start it. Throws with the tool's output when it cannot. */

@@ -6,23 +6,8 @@ import Database from 'better-sqlite3';
 import { tempDir } from '../../helpers/cli.js';
 import { openSqliteSink } from '../../../src/consume/sqlite/sqlite-sink.js';
 import type { SinkBatch } from '../../../src/consume/sink.js';
+import { resultBatch as batch } from '../../helpers/sink-contract.js';
 import { isShockError } from '../../../src/base/index.js';
-
-function batch(epoch: number, ids: string[], offsetBase = 0, partition = 0): SinkBatch {
-  return {
-    group: 'g',
-    partition,
-    epoch,
-    results: ids.map((id, i) => ({
-      eventId: id,
-      partition,
-      offset: offsetBase + i,
-      resultJson: JSON.stringify({ id }),
-    })),
-    deadLetters: [],
-    offsetNext: offsetBase + ids.length,
-  };
-}
 
 test('sqlite sink - stores each event id once and counts duplicates', async () => {
   const tmp = tempDir();
