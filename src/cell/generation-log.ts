@@ -113,8 +113,10 @@ async function removeUnnamedDirs(dataDir: string, manifest: GenerationManifest):
   } catch {
     return;
   }
+  const retired = new Set(manifest.generations.filter((g) => g.state === 'retired').map((g) => g.dir));
   for (const name of names) {
-    if (generationDirPattern.test(name) && !live.has(name)) await removeGenerationDir(dataDir, name);
+    const unnamed = generationDirPattern.test(name) && !live.has(name);
+    if (unnamed || retired.has(name)) await removeGenerationDir(dataDir, name);
   }
 }
 
