@@ -28,6 +28,13 @@ import { createCellRoutes } from './routes.js';
 import { CellSampler } from './sampler.js';
 import type { CellStats } from './stats.js';
 import { TenantTable } from './tenants.js';
+import {
+  applyTenantOverrides,
+  loadTenantOverrides,
+  saveTenantOverrides,
+  tenantOverridesPath,
+  type TenantOverrides,
+} from './tenant-overrides.js';
 
 /** Options of `startCell` beyond the configuration. */
 export interface StartCellOptions {
@@ -50,6 +57,8 @@ export interface CellDescription {
   sink: string;
   /** The log in use: `file <dir>`, or `jetstream <servers> streams <prefix>_<p> ×<replicas>`. */
   log: string;
+  /** Admin tenant overrides that no longer apply at this start (tenant-overrides.ts), for the operator to see. */
+  tenantNotices: string[];
   devKey: string | null;
   devKeyFile: string | null;
   curl: string;
@@ -82,11 +91,20 @@ interface Parts {
 export async function startCell(config: CellConfig, options: StartCellOptions = {}): Promise<Cell> {
   mkdirSync(config.dataDir, { recursive: true });
   const dev = config.tenants.length === 0 ? ensureDevKey(config.dataDir) : null;
-  const initialTenants: TenantConfig[] = dev ? [devTenant(dev.key)] : [...config.tenants];
+  // Tenant changes made through the admin API, laid over the configuration (tenant-overrides.ts).
+  const overridesFile = tenantOverridesPath(config.dataDir);
+  const overrides = loadTenantOverrides(overridesFile);
+  const applied = applyTenantOverrides(dev ? [devTenant(dev.key)] : config.tenants, overrides);
+  const initialTenants: TenantConfig[] = applied.tenants;
+  const tenantStore = {
+    overrides,
+    ignored: applied.ignored,
+    save: (o: TenantOverrides) => saveTenantOverrides(overridesFile, o),
+  };
   const log = await openCellLog(config);
   const parts: Parts = { log };
   try {
-    return await assemble(config, options, parts, initialTenants, dev?.key ?? null);
+    return await assemble(config, options, parts, initialTenants, dev?.key ?? null, tenantStore);
   } catch (err) {
     await closeParts(parts, 0).catch(() => undefined);
     throw err;
@@ -126,6 +144,7 @@ async function assemble(
   parts: Parts,
   initialTenants: TenantConfig[],
   devKey: string | null,
+  tenantStore: { overrides: TenantOverrides; ignored: string[]; save: (o: TenantOverrides) => void },
 ): Promise<Cell> {
   const startedMs = Date.now();
   const state = { draining: false, closing: null as Promise<void> | null };
@@ -164,7 +183,7 @@ async function assemble(
   parts.consumers = consumers;
   const sampler = new CellSampler({ log, group, gateway: () => gateway.stats(), consumers: () => consumers.figures() });
   parts.sampler = sampler;
-  const tenants = new TenantTable(initialTenants, (list) => gateway.reload({ tenants: list }));
+  const tenants = new TenantTable(initialTenants, (list) => gateway.reload({ tenants: list }), tenantStore);
 
   function readiness(): { ready: boolean; notReady: string[] } {
     const notReady: string[] = [];
@@ -240,7 +259,10 @@ async function assemble(
     tenants,
     stats,
     readiness,
-    describe: () => describeCell(config, log.partitions, url, adminUrl, devKey),
+    describe: () => ({
+      ...describeCell(config, log.partitions, url, adminUrl, devKey),
+      tenantNotices: tenantStore.ignored,
+    }),
     close() {
       if (state.closing === null) {
         state.draining = true;
@@ -302,7 +324,7 @@ function describeCell(
   url: string,
   adminUrl: string | null,
   devKey: string | null,
-): CellDescription {
+): Omit<CellDescription, 'tenantNotices'> {
   const key = devKey ?? '<your API key>';
   const body = JSON.stringify({ type: 'page.view', payload: { url: '/hello' } });
   return {

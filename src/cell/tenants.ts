@@ -1,12 +1,14 @@
 /**
  * The cell's live tenant table: starts from the validated configuration and changes only through the admin API
  * (add, disable/enable, quota). Every change produces a new frozen list that is handed to the gateway, so the
- * gateway never sees a half-applied edit. Changes live in memory: the configuration file stays the durable source
- * (an admin change that should survive a restart belongs in the file too; docs/operations.md says so).
+ * gateway never sees a half-applied edit. With a `persist` callback each change is also recorded as an override
+ * (tenant-overrides.ts) and saved before the call returns, so it survives a restart; if saving fails the gateway is
+ * given the old list back and the call fails — no change that is live but not saved.
  */
 import { randomBytes } from 'node:crypto';
 import { shockError } from '../base/index.js';
 import { deepFreeze, hashApiKey, tenantDefaults, type TenantConfig } from './config.js';
+import { emptyTenantOverrides, type TenantOverride, type TenantOverrides } from './tenant-overrides.js';
 
 /** What the admin API shows of a tenant (never the key hashes' secrets — hashes are not secrets, keys are). */
 export interface TenantView {
@@ -31,12 +33,15 @@ const hashPattern = /^sha256:[0-9a-f]{64}$/;
 /** Holds the current tenants; `onChange` receives every new list. */
 export class TenantTable {
   private tenants: readonly TenantConfig[];
+  private overrides: TenantOverrides;
 
   constructor(
     initial: readonly TenantConfig[],
     private readonly onChange: (tenants: readonly TenantConfig[]) => void,
+    private readonly persist?: { overrides: TenantOverrides; save: (overrides: TenantOverrides) => void },
   ) {
     this.tenants = deepFreeze(initial.map((t) => ({ ...t, keyHashes: [...t.keyHashes] })));
+    this.overrides = persist?.overrides ?? emptyTenantOverrides();
   }
 
   /** The current list (frozen). */
@@ -72,36 +77,55 @@ export class TenantTable {
       burst: request.burst ?? tenantDefaults.burst,
     });
     const tenant: TenantConfig = { id: request.id, keyHashes: [...keyHashes], disabled: false, ...quota };
-    this.replace([...this.tenants, tenant]);
+    this.replace([...this.tenants, tenant], request.id, { added: { ...tenant, keyHashes: [...tenant.keyHashes] } });
     return key === undefined ? { tenant: viewOf(tenant) } : { tenant: viewOf(tenant), key };
   }
 
   /** Disables (403 for its keys) or re-enables a tenant. */
   setDisabled(id: string, disabled: boolean): TenantView {
-    return this.update(id, (t) => ({ ...t, disabled }));
+    return this.update(id, (t) => ({ ...t, disabled }), { disabled });
   }
 
   /** Sets a tenant's token bucket. */
   setQuota(id: string, quota: { ratePerSec?: unknown; burst?: unknown }): TenantView {
-    return this.update(id, (t) => ({
-      ...t,
-      ...checkQuota({ ratePerSec: quota.ratePerSec ?? t.ratePerSec, burst: quota.burst ?? t.burst }),
-    }));
+    const current = this.tenants.find((t) => t.id === id);
+    if (current === undefined) throw shockError('SHOCK_CELL_TENANT_UNKNOWN', `no tenant "${id}"`, { id });
+    const checked = checkQuota({
+      ratePerSec: quota.ratePerSec ?? current.ratePerSec,
+      burst: quota.burst ?? current.burst,
+    });
+    return this.update(id, (t) => ({ ...t, ...checked }), checked);
   }
 
-  private update(id: string, change: (t: TenantConfig) => TenantConfig): TenantView {
+  private update(id: string, change: (t: TenantConfig) => TenantConfig, override: TenantOverride): TenantView {
     const index = this.tenants.findIndex((t) => t.id === id);
     if (index < 0) throw shockError('SHOCK_CELL_TENANT_UNKNOWN', `no tenant "${id}"`, { id });
     const next = [...this.tenants];
     next[index] = change({ ...this.tenants[index], keyHashes: [...this.tenants[index].keyHashes] });
-    this.replace(next);
+    this.replace(next, id, override);
     return viewOf(next[index]);
   }
 
-  /** The gateway validates first; if it refuses the list, the table keeps the old one (no half-applied edit). */
-  private replace(next: TenantConfig[]): void {
+  /**
+   * The gateway validates first; if it refuses the list, the table keeps the old one (no half-applied edit). Then
+   * the override is saved; if that fails, the gateway gets the old list back.
+   */
+  private replace(next: TenantConfig[], id: string, override: TenantOverride): void {
     const frozen = deepFreeze(next);
     this.onChange(frozen);
+    if (this.persist !== undefined) {
+      const overrides: TenantOverrides = {
+        ...this.overrides,
+        tenants: { ...this.overrides.tenants, [id]: { ...this.overrides.tenants[id], ...override } },
+      };
+      try {
+        this.persist.save(overrides);
+      } catch (err) {
+        this.onChange(this.tenants);
+        throw err;
+      }
+      this.overrides = overrides;
+    }
     this.tenants = frozen;
   }
 }

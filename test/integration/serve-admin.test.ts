@@ -18,6 +18,8 @@ import {
 const temp = tempDir('shock-serve-admin-');
 let serve: ServeProcess;
 let configFile: string;
+/** The key the admin API gave the tenant it added (used again after a restart). */
+let newcoKey = '';
 const baseConfig = {
   tenants: [{ id: 'acme', keyHashes: [testKeys.acme.hash], ratePerSec: 100_000, burst: 100_000 }],
   log: { partitions: 2 },
@@ -59,6 +61,7 @@ test('serve admin - an added tenant gets a key once, which writes at once; disab
   assert.equal(added.status, 201);
   assert.equal(added.body.tenant.id, 'newco');
   const key = added.body.key as string;
+  newcoKey = key;
   assert.match(key, /^shock_/);
   assert.equal((await postEvent(serve.url, key, { type: 'page.view', payload: { url: '/' } })).status, 202);
 
@@ -161,4 +164,22 @@ test('serve admin - paused consumers let lag build; resumed consumers drain it t
   assert.equal((await admin('/admin/consumers/resume', 'POST')).body.consumers, 'running');
   await waitUntil(async () => (await stats()).consumers.lagEvents === 0);
   assert.equal((await stats()).consumers.paused, false);
+});
+
+test('serve admin - tenant changes made through admin survive a restart (tenants.admin.json)', async () => {
+  assert.equal((await admin('/admin/tenants/acme/quota', 'PUT', { ratePerSec: 777, burst: 888 })).status, 200);
+  assert.equal((await admin('/admin/tenants/newco/disable', 'POST')).status, 200);
+  const beforeRestart = (await admin('/admin/tenants')).body.tenants;
+  assert.deepEqual(
+    beforeRestart.map((t: { id: string }) => t.id),
+    ['acme', 'newco'],
+  );
+  assert.equal((await serve.stop('SIGTERM')).code, 0);
+  serve = await startServe(`${temp.dir}/data`, ['--config', configFile]);
+  assert.deepEqual((await admin('/admin/tenants')).body.tenants, beforeRestart);
+  // The added tenant's key is still known (403: disabled, not 401: unknown), and enabling it lets it write.
+  assert.equal((await postEvent(serve.url, newcoKey, { type: 'page.view', payload: { url: '/' } })).status, 403);
+  assert.equal((await admin('/admin/tenants/newco/enable', 'POST')).status, 200);
+  assert.equal((await postEvent(serve.url, newcoKey, { type: 'page.view', payload: { url: '/' } })).status, 202);
+  assert.deepEqual(serve.output().stdout.includes('tenantNotices'), true);
 });

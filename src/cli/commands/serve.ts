@@ -152,6 +152,7 @@ function banner(cell: Cell): string {
   ];
   if (d.adminUrl) lines.push(`  admin       ${d.adminUrl}/admin/tenants   (loopback only)`);
   if (d.devKey) lines.push(`  dev key     ${d.devKey}   (tenant "default"; kept in ${d.devKeyFile})`);
+  for (const notice of d.tenantNotices) lines.push(`  warning     ${notice} (admin tenant overrides)`);
   lines.push('', 'try:', `  ${d.curl}`, '', 'Ctrl-C drains and stops.');
   return lines.join('\n');
 }
