@@ -1,8 +1,8 @@
 /**
  * The live dashboard served at `GET /`: one self-contained HTML page (no external assets, no build step) that
  * fetches `/v1/stats` every second and shows accepted/rejected rates, ingress p99, consumer lag per partition as
- * bars, and the shedding and breaker state. Elements carry `data-k` attributes so a headless-browser test can read
- * the numbers the page shows.
+ * bars, the shedding and breaker state, and the log generation with the drain of an older one (resharding).
+ * Elements carry `data-k` attributes so a headless-browser test can read the numbers the page shows.
  */
 
 /** The page, built once at start-up. */
@@ -72,6 +72,9 @@ export const dashboardHtml = `<!doctype html>
   <div class="card"><div class="label">breaker</div>
     <div class="value"><span class="pill" data-k="breaker">–</span></div>
     <div class="foot">consumers <span data-k="consumers">–</span></div></div>
+  <div class="card"><div class="label">log generation</div>
+    <div class="value"><span data-k="generation">–</span></div>
+    <div class="foot" data-k="generationDrain">–</div></div>
   <div class="card wide"><div class="label">events per second, last minute</div>
     <div class="legend"><b style="color:var(--acc)">■</b> accepted &nbsp; <b style="color:var(--bad)">■</b> rejected &nbsp; <b style="color:var(--warn)">■</b> consumed</div>
     <svg class="spark" id="spark" viewBox="0 0 600 70" preserveAspectRatio="none"></svg></div>
@@ -113,6 +116,13 @@ function render(s) {
   $('load').textContent = fmt(s.shedding.loadRatio, 2) + ' (' + s.shedding.reason.replace(/_/g, ' ') + ')';
   $('shedTotal').textContent = fmt(s.shedding.shedTotal);
   $('limited').textContent = fmt(s.rateLimit.limitedTotal);
+  var rs = s.reshard;
+  $('generation').textContent = rs ? String(rs.generation) : '–';
+  $('generationDrain').textContent = !rs ? 'engine does not reshard' : rs.generations.filter(function (g) {
+    return g.state === 'sealed';
+  }).map(function (g) {
+    return 'draining gen ' + g.gen + ' (' + g.partitions + ' partitions): ' + fmt(g.lagEvents) + ' events left';
+  }).join(' · ') || 'nothing draining';
   var b = s.breaker.state;
   pill($('breaker'), b, b === 'closed' ? 'ok' : b === 'open' ? 'bad' : 'warn');
   var parts = con.partitions, maxLag = 1;

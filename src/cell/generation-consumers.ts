@@ -124,6 +124,21 @@ class Controller implements GenerationConsumers {
   /** Starts `advance` when the consumed generation is sealed and committed to its end (one at a time). */
   private check(): void {
     if (this.stopped || this.advancing !== undefined) return;
+    if (this.supervisor === undefined) {
+      // A start on the next generation failed (the sink was down, say): try again.
+      const next = this.oldestLive();
+      this.advancing = this.startOn(next)
+        .then(() => {
+          this.lastError = null;
+        })
+        .catch((err: unknown) => {
+          this.lastError = `consumers of generation ${next.gen} did not start: ${(err as Error).message}`;
+        })
+        .finally(() => {
+          this.advancing = undefined;
+        });
+      return;
+    }
     const g = this.log.manifest().generations[this.consumingGen];
     if (g === undefined || g.state !== 'sealed' || g.sealedEnd === null || !this.drained(g)) return;
     this.advancing = this.advance(g)
