@@ -24,6 +24,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
   type PubAck,
+  type Consumer,
   type StreamInfo,
   type StoredMsg,
 } from 'nats';
@@ -48,6 +49,21 @@ const MESSAGE_OVERHEAD_BYTES = 256;
 const DUPLICATE_WINDOW_MS = 1000;
 /** A read issues at most this many message gets at once (bounded memory; a window of round trips). */
 const READ_WINDOW_MAX = 128;
+/** Most messages one ordered-consumer fetch asks for (reads larger than this take several fetches). */
+const FETCH_MESSAGES_MAX = 1000;
+
+/** One stored message as the decoder needs it, from a direct get or from a consumer fetch. */
+interface MessageView {
+  seq: number;
+  header: Pick<MsgHdrs, 'get'>;
+  data: Uint8Array;
+}
+
+/** A sequential reader of one partition: an ordered consumer whose next message is at offset `next`. */
+interface ReadCursor {
+  consumer: Consumer;
+  next: number;
+}
 
 /** What the log knows of one partition. `offsetEnd` only grows (every source is a stored sequence). */
 class PartitionCache {
@@ -63,6 +79,10 @@ class PartitionCache {
   drained: (() => void)[] = [];
   waiters = new Set<{ offset: number; resolve: (end: number) => void; timer: NodeJS.Timeout }>();
   watcher: PartitionWatcher | undefined;
+  /** Sequential reads fetch from an ordered consumer kept between calls (one per partition). */
+  cursor: ReadCursor | undefined;
+  /** Fetches of one partition run one after another (they share the cursor). */
+  reading: Promise<unknown> = Promise.resolve();
   /** Counters for `stats()`: resolved appends of this process. */
   appends = 0;
   appendMsSum = 0;
@@ -354,8 +374,12 @@ class JetStreamLogImpl implements JetStreamLog {
     let bytes = 0;
     while (out.length < recordsMax && (out.length === 0 || bytes < bytesMax)) {
       const from = offset + out.length;
-      const n = Math.min(READ_WINDOW_MAX, recordsMax - out.length);
-      const msgs = await Promise.all(Array.from({ length: n }, (_, i) => this.getMessage(partition, from + i)));
+      let msgs: MessageView[] = await this.fetchRange(partition, from, recordsMax - out.length);
+      if (msgs.length === 0) {
+        // The consumer gave nothing back in time: fall back to direct gets, a window at a time.
+        const n = Math.min(READ_WINDOW_MAX, recordsMax - out.length);
+        msgs = await Promise.all(Array.from({ length: n }, (_, i) => this.getMessage(partition, from + i)));
+      }
       for (const m of msgs) {
         if (out.length > 0 && bytes + m.data.length > bytesMax) return out;
         out.push(decodeMessage(m, this.streamName(partition)));
@@ -363,6 +387,61 @@ class JetStreamLogImpl implements JetStreamLog {
       }
     }
     return out;
+  }
+
+  /**
+   * Up to `n` messages from `offset` on, in order, from the partition's ordered consumer: kept between calls so a
+   * consumer reading on sequentially costs one fetch per batch; created anew when a read starts elsewhere. A gap
+   * in the sequences (the stream lost a message) is SHOCK_LOG_CORRUPT_RECORD, as for a direct get.
+   */
+  private fetchRange(partition: number, offset: number, n: number): Promise<MessageView[]> {
+    const part = this.parts[partition];
+    const run = part.reading.then(() => this.fetchRangeNow(partition, offset, n));
+    part.reading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async fetchRangeNow(partition: number, offset: number, n: number): Promise<MessageView[]> {
+    const part = this.parts[partition];
+    const stream = this.streamName(partition);
+    try {
+      if (part.cursor === undefined || part.cursor.next !== offset) {
+        const old = part.cursor;
+        part.cursor = undefined;
+        old?.consumer.delete().catch(() => undefined);
+        part.cursor = { consumer: await this.js.consumers.get(stream, { opt_start_seq: offset + 1 }), next: offset };
+      }
+      const cursor = part.cursor;
+      const iter = await cursor.consumer.fetch({
+        max_messages: Math.min(n, FETCH_MESSAGES_MAX),
+        expires: this.config.requestTimeoutMs,
+      });
+      const out: MessageView[] = [];
+      for await (const m of iter) {
+        if (m.seq !== offset + out.length + 1) {
+          part.cursor = undefined;
+          throw shockError(
+            'SHOCK_LOG_CORRUPT_RECORD',
+            `stream ${stream} gave sequence ${m.seq} for ${offset + out.length + 1}`,
+            {
+              stream,
+              partition,
+              offset: offset + out.length,
+              seq: m.seq,
+            },
+          );
+        }
+        out.push({ seq: m.seq, header: m.headers ?? headers(), data: m.data });
+        if (out.length >= n) break;
+      }
+      cursor.next = offset + out.length;
+      return out;
+    } catch (err) {
+      part.cursor = undefined;
+      if (this.closed) throw closedError();
+      if ((err as { code?: string }).code === 'SHOCK_LOG_CORRUPT_RECORD') throw err;
+      throw translateNatsError(err, `read partition ${partition} at offset ${offset}`, { stream, partition, offset });
+    }
   }
 
   private async getMessage(partition: number, offset: number): Promise<StoredMsg> {
@@ -445,6 +524,13 @@ class JetStreamLogImpl implements JetStreamLog {
       part.waiters.clear();
     }
     await Promise.all(this.parts.map((part) => part.watcher?.stop()));
+    await Promise.all(
+      this.parts.map((part) => {
+        const cursor = part.cursor;
+        part.cursor = undefined;
+        return cursor?.consumer.delete().catch(() => undefined);
+      }),
+    );
     await this.offsets?.close();
     // In-flight publishes settle within requestTimeoutMs; answer them before the connection goes.
     await Promise.all(
@@ -521,7 +607,7 @@ function recordHeaders(r: AppendRecord, nowMs: number): MsgHdrs {
 }
 
 /** A stored message back into a record, checking its CRC-32C and timestamp. */
-function decodeMessage(m: StoredMsg, stream: string): LogRecord {
+function decodeMessage(m: MessageView, stream: string): LogRecord {
   const offset = m.seq - 1;
   const keyText = m.header.get(HEADER_KEY);
   const key = keyText === '' ? Buffer.alloc(0) : Buffer.from(keyText, 'base64');
