@@ -260,7 +260,7 @@ async function assemble(
     stats,
     readiness,
     describe: () => ({
-      ...describeCell(config, log.partitions, url, adminUrl, devKey),
+      ...describeCell(config, log, url, adminUrl, devKey),
       tenantNotices: tenantStore.ignored,
     }),
     close() {
@@ -320,7 +320,7 @@ function listen(server: Server, host: string, port: number): Promise<string> {
 
 function describeCell(
   config: CellConfig,
-  partitions: number,
+  log: FileLog | JetStreamLog,
   url: string,
   adminUrl: string | null,
   devKey: string | null,
@@ -331,7 +331,8 @@ function describeCell(
     url,
     adminUrl,
     dataDir: config.dataDir,
-    partitions,
+    // After a reshard: the active generation's count and directory, not the configuration's.
+    partitions: log.partitions,
     workers: config.consumers.workers,
     group: config.consumers.group,
     sinkPath: config.consumers.sinkPath,
@@ -339,7 +340,7 @@ function describeCell(
     log:
       config.log.engine === 'jetstream'
         ? `jetstream ${config.log.jetstream.servers.join(',')} streams ${config.log.jetstream.streamPrefix}_<p> ×${config.log.jetstream.replicas}`
-        : `file ${join(config.dataDir, 'log')}`,
+        : `file ${'dir' in log ? log.dir : join(config.dataDir, 'log')}`,
     devKey,
     devKeyFile: devKey ? join(config.dataDir, 'dev-key') : null,
     curl: `curl -i ${url}/v1/events -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '${body}'`,
