@@ -52,7 +52,11 @@ export interface PartitionState {
 }
 
 export interface Log {
-  /** Number of partitions (fixed for the life of an open log; resharding goes through a new log). */
+  /**
+   * Number of partitions. Fixed for the life of a file or JetStream log; a cell's generation log (resharding, see
+   * docs/adr/003-resharding.md) changes it at a switch, so a caller computes a partition from it in the same
+   * synchronous stretch as the `append` that uses it.
+   */
   readonly partitions: number;
 
   /**
