@@ -174,6 +174,7 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
           : await sink.deadLetters(group, limit, { partition: request.partition });
         const skipped: ReplayResult['skipped'] = [];
         const byPartition = new Map<number, Array<{ from: DeadLetterKey; event: StoredEvent; record: AppendRecord }>>();
+        const partitionsAt = log.partitions;
         for (const d of rows) {
           const from = { partition: d.partition, offset: d.offset };
           const event = decoded(d.eventJson);
@@ -182,7 +183,7 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
             continue;
           }
           const key = Buffer.from(event.key, 'utf8');
-          const partition = partitionForKey(key, log.partitions);
+          const partition = partitionForKey(key, partitionsAt);
           const list = byPartition.get(partition) ?? [];
           list.push({
             from,
@@ -199,6 +200,14 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
         }
         const replayed: ReplayResult['replayed'] = [];
         for (const [partition, items] of byPartition) {
+          if (log.partitions !== partitionsAt) {
+            // A reshard switched generations between two appends: the partitions computed above are stale.
+            throw shockError(
+              'SHOCK_CELL_RESHARD_BUSY',
+              'the log was resharded during the replay; the dead letters not yet replayed are still listed (shock dlq list)',
+              { replayed: replayed.length, hint: 'run the replay again: the remaining dead letters are still there' },
+            );
+          }
           // Durable first; only then is the dead-letter row let go.
           const appended = await log.append(
             partition,
