@@ -69,12 +69,14 @@ test('serve reshard - 4 → 8 → 3 under keyed load: no 5xx, every 202 once in 
     assert.equal(existsSync(join(dataDir, 'log')), false, 'the retired generation is deleted');
 
     await waitUntil(() => record.acked.size >= (total * 2) / 3, 60_000, 10);
-    // The CLI this time, with --json.
-    const cli = await runCli(['reshard', '--partitions', '3', '--admin', serve.adminUrl, '--json']);
+    // The CLI this time: --wait returns once generation 1 has drained and retired (the load still runs).
+    const cli = await runCli(['reshard', '--partitions', '3', '--wait', '--admin', serve.adminUrl, '--json']);
     assert.equal(cli.code, 0, cli.stderr);
-    const second = JSON.parse(cli.stdout) as { generation: number; partitions: number };
+    const second = JSON.parse(cli.stdout) as { generation: number; partitions: number; state: string };
     assert.equal(second.generation, 2);
     assert.equal(second.partitions, 3);
+    assert.equal(second.state, 'idle');
+    assert.equal(existsSync(join(dataDir, 'log-g1')), false);
 
     await Promise.all(senders);
     assert.deepEqual(record.serverErrors, [], 'no 5xx across the reshards');
