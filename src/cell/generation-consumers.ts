@@ -140,6 +140,18 @@ class Controller implements GenerationConsumers {
       return;
     }
     const g = this.log.manifest().generations[this.consumingGen];
+    if (g?.state === 'sealed' && g.sealedEnd === null) {
+      // The switch could not record the end (its manifest write failed): record it now, then go on.
+      this.advancing = this.log
+        .recordPendingEnds()
+        .catch((err: unknown) => {
+          this.lastError = `the end of generation ${g.gen} is not recorded yet: ${(err as Error).message}`;
+        })
+        .finally(() => {
+          this.advancing = undefined;
+        });
+      return;
+    }
     if (g === undefined || g.state !== 'sealed' || g.sealedEnd === null || !this.drained(g)) return;
     this.advancing = this.advance(g)
       .catch((err: unknown) => {

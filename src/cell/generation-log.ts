@@ -66,6 +66,11 @@ export interface GenerationLog extends FileLog {
    * then its log is closed and its directory removed.
    */
   retire(gen: number): Promise<void>;
+  /**
+   * Records the end of a sealed generation whose end is not recorded yet (step 5 failed, e.g. a disk error), once
+   * its appends have settled. Nothing to do while a switch runs (it records the end itself).
+   */
+  recordPendingEnds(): Promise<void>;
 }
 
 const generationDirPattern = /^log-g(\d+)$/;
@@ -231,6 +236,18 @@ class GenerationLogImpl implements GenerationLog {
     await writeManifest(this.dataDir, sealed);
     this.current = sealed;
     return sealed;
+  }
+
+  async recordPendingEnds(): Promise<void> {
+    if (this.switching || this.closing) return;
+    for (const g of this.current.generations) {
+      if (g.state !== 'sealed' || g.sealedEnd !== null) continue;
+      const open = this.open.get(g.gen)!;
+      await settledAll(open);
+      const sealed = recordSealedEnd(this.current, g.gen, endsOf(open.log));
+      await writeManifest(this.dataDir, sealed);
+      this.current = sealed;
+    }
   }
 
   async retire(gen: number): Promise<void> {
