@@ -24,7 +24,7 @@ admin:
   port: 8081             # 0 picks a free port (printed at start)
 
 log:
-  partitions: 8          # fixed for the life of the data dir; partition = murmur2(key) % partitions
+  partitions: 8          # of a new data dir; change a running cell with shock reshard; partition = murmur2(key) % partitions
   groupCommitWindowMs: 1 # wait this long for more appends before one write + fdatasync
   segmentBytesMax: 67108864
   engine: file           # file: the embedded file log in <dataDir>/log; jetstream: NATS JetStream (docs/log.md)

@@ -121,7 +121,7 @@ export async function checkMeta(
       dir,
       partitionsOnDisk: meta.partitions,
       partitionsRequested: partitions,
-      hint: `configure partitions: ${meta.partitions}, or reshard into a new log directory`,
+      hint: `configure partitions: ${meta.partitions}; to change it, run the cell and use shock reshard`,
     });
   }
   return meta.partitions;
