@@ -76,6 +76,13 @@ export interface GenerationLog extends FileLog {
 const generationDirPattern = /^log-g(\d+)$/;
 
 /**
+ * Fault-injection hook for tests only: a pause between step 4 and step 5 of the switch (the new generation takes
+ * appends, the old end is not recorded yet), so a test can kill the real process exactly there. 0 (off) unless
+ * the environment sets it.
+ */
+const testSealDelayMs = Number(process.env.SHOCK_TEST_RESHARD_SEAL_DELAY_MS ?? 0) || 0;
+
+/**
  * Opens the generations of `dataDir` (a directory without a manifest is generation 0 in `log`, with `partitions`),
  * finishing whatever a crash interrupted: orphan and retired directories are removed, a sealed generation's end is
  * recorded. With a manifest, its active generation's partition count wins over `partitions`.
@@ -232,6 +239,7 @@ class GenerationLogImpl implements GenerationLog {
     this.open.set(next.gen, this.active);
     this.current = sealing;
     await settledAll(old);
+    if (testSealDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, testSealDelayMs));
     const sealed = recordSealedEnd(this.current, old.gen, endsOf(old.log));
     await writeManifest(this.dataDir, sealed);
     this.current = sealed;

@@ -1,7 +1,9 @@
 /**
- * kill -9 of `shock serve` during a reshard (4 → 8) under keyed load, at three points: while the reshard request
- * is in flight (before or during the manifest write — the test cannot choose which, and either outcome must be a
- * clean state), right after the switch was answered, and while the old generation drains. After a restart on the
+ * kill -9 of `shock serve` during a reshard (4 → 8) under keyed load, at four points: while the reshard request
+ * is in flight (in practice before the manifest write; either outcome must be a clean state), after the manifest
+ * write with events already accepted into the new generation but the old generation's end not yet recorded (held
+ * there by the test-only SHOCK_TEST_RESHARD_SEAL_DELAY_MS), right after the switch was answered, and while the old
+ * generation drains. After a restart on the
  * same data directory (and the reshard asked again if it had not happened), the load completes and: no 5xx from
  * a running cell, every 202 in the sink exactly once, per key the handler first saw the events in accepted order,
  * and the old generation is retired and deleted. The crash states on disk are also covered one by one, without
@@ -24,7 +26,7 @@ import {
 
 const keys = 8;
 const perKey = 120;
-type KillPoint = 'request in flight' | 'after the switch' | 'during the drain';
+type KillPoint = 'request in flight' | 'before the end is recorded' | 'after the switch' | 'during the drain';
 
 function postReshard(adminUrl: string, partitions: number) {
   return request(`${adminUrl}/admin/reshard`, {
@@ -34,10 +36,32 @@ function postReshard(adminUrl: string, partitions: number) {
   });
 }
 
-async function killAt(point: KillPoint, serve: ServeProcess): Promise<void> {
+async function killAt(point: KillPoint, serve: ServeProcess, target: Target): Promise<void> {
   if (point === 'request in flight') {
     const pending = postReshard(serve.adminUrl, 8).catch(() => undefined);
     await new Promise((r) => setImmediate(r));
+    target.down = true;
+    await serve.stop('SIGKILL');
+    await pending;
+    return;
+  }
+  if (point === 'before the end is recorded') {
+    // The cell runs with SHOCK_TEST_RESHARD_SEAL_DELAY_MS: the manifest names generation 1, appends go there, and
+    // generation 0's end is not recorded yet while the request waits.
+    const pending = postReshard(serve.adminUrl, 8).catch(() => undefined);
+    const manifestFile = join(serve.dataDir, 'generations.json');
+    const sealedUnrecorded = () => {
+      if (!existsSync(manifestFile)) return false;
+      const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as { generations: { sealedEnd: number[] | null }[] };
+      return m.generations.length === 2 && m.generations[0].sealedEnd === null;
+    };
+    await waitUntil(sealedUnrecorded, 20_000, 5);
+    // Events are being accepted into generation 1 while generation 0's end is still unrecorded.
+    await waitUntil(
+      async () => ((await request(`${serve.adminUrl}/admin/reshard`)).body.generations[1]?.lagEvents ?? 0) > 0,
+    );
+    assert.equal(sealedUnrecorded(), true);
+    target.down = true;
     await serve.stop('SIGKILL');
     await pending;
     return;
@@ -53,11 +77,13 @@ async function killAt(point: KillPoint, serve: ServeProcess): Promise<void> {
     assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
     await new Promise((r) => setTimeout(r, 50));
   }
+  target.down = true;
   const killed = await serve.stop('SIGKILL');
   assert.equal(killed.signal, 'SIGKILL');
 }
 
-for (const point of ['request in flight', 'after the switch', 'during the drain'] as KillPoint[]) {
+const points: KillPoint[] = ['request in flight', 'before the end is recorded', 'after the switch', 'during the drain'];
+for (const point of points) {
   test(`serve reshard kill - kill -9 ${point}: restart completes the reshard, every 202 once, per-key order`, async () => {
     const t = tempDir('shock-reshard-kill-');
     const dataDir = join(t.dir, 'data');
@@ -67,7 +93,9 @@ for (const point of ['request in flight', 'after the switch', 'during the drain'
       log: { partitions: 4 },
       consumers: { workers: 2, handler, handlerDelayMs: 30 },
     });
+    if (point === 'before the end is recorded') process.env.SHOCK_TEST_RESHARD_SEAL_DELAY_MS = '3000';
     let serve = await startServe(dataDir, ['--config', config]);
+    delete process.env.SHOCK_TEST_RESHARD_SEAL_DELAY_MS;
     try {
       const target: Target = { url: serve.url, down: false };
       const record = newLoadRecord();
@@ -75,8 +103,7 @@ for (const point of ['request in flight', 'after the switch', 'during the drain'
       const total = keys * perKey;
       await waitUntil(() => record.acked.size >= total / 3, 60_000, 10);
 
-      target.down = true;
-      await killAt(point, serve);
+      await killAt(point, serve, target);
       serve = await startServe(dataDir, ['--config', config]);
       target.url = serve.url;
       target.down = false;
