@@ -170,7 +170,10 @@ class Controller implements GenerationConsumers {
     const open = this.log.generation(g.gen);
     if (open === undefined || g.sealedEnd === null) return false;
     const group = this.config.consumers.group;
-    return g.sealedEnd.every((end, p) => open.log.offsets.get(group, p) >= end);
+    // A partition that never had a record is drained at its start (a group that never committed reads 0).
+    return g.sealedEnd.every(
+      (end, p) => Math.max(open.log.offsets.get(group, p), open.log.state(p).offsetStart) >= end,
+    );
   }
 
   /** Stops the drained generation's consumers, retires it, starts the next generation's. */
@@ -207,7 +210,8 @@ class Controller implements GenerationConsumers {
         if (log !== undefined) {
           for (let p = 0; p < g.partitions; p++) {
             const end = g.sealedEnd?.[p] ?? log.state(p).offsetEnd;
-            lagEvents += Math.max(0, end - Math.min(log.offsets.get(group, p), end));
+            const committed = Math.max(log.offsets.get(group, p), log.state(p).offsetStart);
+            lagEvents += Math.max(0, end - Math.min(committed, end));
           }
         }
         return {
@@ -232,7 +236,9 @@ class Controller implements GenerationConsumers {
     // Lag in /v1/stats is the active generation's (end − committed); a draining generation's is in `reshard`.
     const group = this.config.consumers.group;
     const offsetCommitted: number[] = [];
-    for (let p = 0; p < this.log.partitions; p++) offsetCommitted[p] = this.log.offsets.get(group, p);
+    for (let p = 0; p < this.log.partitions; p++) {
+      offsetCommitted[p] = Math.max(this.log.offsets.get(group, p), this.log.state(p).offsetStart);
+    }
     const s = this.supervisor?.snapshot();
     return {
       // Between two generations' supervisors (a moment) the consumers count as running.

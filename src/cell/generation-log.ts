@@ -42,6 +42,15 @@ import {
   type ReadOptions,
 } from '../log/index.js';
 
+/**
+ * Generation g's offsets start at g × 2^40: a partition number's offsets never repeat across generations, so the
+ * sink's per-partition high-water marks keep growing and dead letters keyed by (group, partition, offset) never
+ * collide. 2^40 records per partition per generation, and 8192 generations, fit in a safe integer.
+ */
+export function generationOffsetBase(gen: number): number {
+  return gen * 2 ** 40;
+}
+
 /** How each generation's file log is opened (everything but the directory and the partition count). */
 export type GenerationLogOptions = Omit<FileLogOptions, 'dir' | 'partitions'>;
 
@@ -99,7 +108,12 @@ export async function openGenerationLog(
   try {
     for (const g of manifest.generations) {
       if (g.state === 'retired') continue;
-      const log = await openFileLog({ ...options, dir: join(dataDir, g.dir), partitions: g.partitions });
+      const log = await openFileLog({
+        ...options,
+        dir: join(dataDir, g.dir),
+        partitions: g.partitions,
+        offsetBase: generationOffsetBase(g.gen),
+      });
       open.push({ gen: g.gen, log, inflight: 0, settled: [] });
     }
     for (const g of manifest.generations) {
@@ -225,7 +239,12 @@ class GenerationLogImpl implements GenerationLog {
     const next = activeGeneration(sealing);
     // A directory of this number can only be left over from a reshard that crashed before its manifest write.
     await removeGenerationDir(this.dataDir, next.dir);
-    const log = await openFileLog({ ...this.options, dir: join(this.dataDir, next.dir), partitions });
+    const log = await openFileLog({
+      ...this.options,
+      dir: join(this.dataDir, next.dir),
+      partitions,
+      offsetBase: generationOffsetBase(next.gen),
+    });
     try {
       await writeManifest(this.dataDir, sealing);
     } catch (err) {

@@ -64,6 +64,7 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
       const dir = join(root, String(p));
       const segments = await recoverPartition(dir, p, {
         lengthMax: o.recordBytesMax - 4,
+        offsetBase: o.offsetBase,
         indexIntervalBytes: o.indexIntervalBytes,
         logger: o.logger,
       });

@@ -16,6 +16,12 @@ export interface FileLogOptions {
   dir: string;
   /** Number of partitions; must match the directory's when it already holds a log. */
   partitions: number;
+  /**
+   * The first offset of every partition this open creates (default 0). A partition that already exists keeps its
+   * own offsets. A reshard's new generation starts above every offset of the older ones, so a partition number's
+   * offsets never repeat across generations (sink high-water marks and dead-letter keys stay unique).
+   */
+  offsetBase?: number;
   /** A segment rolls once it holds this many bytes (default `limits.segmentBytesMax`). */
   segmentBytesMax?: number;
   /**
@@ -64,6 +70,7 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
   const r = {
     dir: o.dir,
     partitions: o.partitions,
+    offsetBase: o.offsetBase ?? 0,
     segmentBytesMax: o.segmentBytesMax ?? limits.segmentBytesMax,
     groupCommitWindowMs: o.groupCommitWindowMs ?? GROUP_COMMIT_WINDOW_MS_DEFAULT,
     groupCommitBytesMax: o.groupCommitBytesMax ?? limits.groupCommitBytesMax,
@@ -74,6 +81,7 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
     indexIntervalBytes: o.indexIntervalBytes ?? limits.indexIntervalBytes,
     logger: o.logger ?? defaultLogger,
   };
+  check(problems, 'offsetBase', r.offsetBase, 0, Number.MAX_SAFE_INTEGER);
   check(problems, 'segmentBytesMax', r.segmentBytesMax, 64, SEGMENT_BYTES_LIMIT);
   check(problems, 'groupCommitWindowMs', r.groupCommitWindowMs, 0, 1000, false);
   check(problems, 'groupCommitBytesMax', r.groupCommitBytesMax, 1, 1024 ** 3);

@@ -39,6 +39,8 @@ export interface SegmentInfo {
 
 export interface RecoverOptions {
   lengthMax: number;
+  /** The first offset of a partition created now (FileLogOptions.offsetBase). */
+  offsetBase?: number;
   indexIntervalBytes: number;
   logger: (event: LogEvent) => void;
 }
@@ -54,8 +56,9 @@ export async function recoverPartition(dir: string, partition: number, opts: Rec
     .sort((a, b) => a - b);
   await removeOrphans(dir, names, new Set(bases));
   if (bases.length === 0) {
-    await createSegmentFile(dir, 0);
-    return [{ base: 0, sizeBytes: 0, offsetNext: 0, index: [], bytesSinceIndex: 0, timestampMsMax: 0 }];
+    const base = opts.offsetBase ?? 0;
+    await createSegmentFile(dir, base);
+    return [{ base, sizeBytes: 0, offsetNext: base, index: [], bytesSinceIndex: 0, timestampMsMax: 0 }];
   }
   const segments: SegmentInfo[] = [];
   for (let i = 0; i < bases.length - 1; i++)

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openGenerationLog } from '../../../src/cell/generation-log.js';
+import { generationOffsetBase, openGenerationLog } from '../../../src/cell/generation-log.js';
 import {
   beginReshard,
   initialManifest,
@@ -47,7 +47,10 @@ test('generation log - appends in flight at the switch settle into the sealed en
     await Promise.all([...before, sameTurn]);
     assert.deepEqual(m.generations[0].sealedEnd, [10, 11, 10, 10]);
     const after = await log.append(7, [rec(100)]);
-    assert.deepEqual(after, { baseOffset: 0, count: 1 });
+    // Generation 1 starts at 2^40: a partition number's offsets never repeat across generations.
+    assert.deepEqual(after, { baseOffset: generationOffsetBase(1), count: 1 });
+    assert.equal(generationOffsetBase(1), 2 ** 40);
+    assert.equal(log.state(1).offsetStart, 2 ** 40, 'an empty partition of the new generation starts there too');
     assert.deepEqual(await readManifest(t.dir), m);
     await assert.rejects(log.reshard(3), { code: 'SHOCK_CELL_RESHARD_BUSY' });
     await log.retire(0);

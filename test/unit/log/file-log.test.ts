@@ -288,3 +288,33 @@ test('file log reader - never returns bytes past the published durable end', asy
     cleanup();
   }
 });
+
+test('file log - offsetBase: new partitions start there, survive reopen and rolls; existing ones keep their offsets', async () => {
+  const tmp = tempDir();
+  try {
+    const base = 2 ** 40;
+    const value = Buffer.alloc(100, 7);
+    const log = await openFileLog({ dir: tmp.dir, partitions: 2, offsetBase: base, segmentBytesMax: 1024 });
+    assert.deepEqual(log.state(0), { partition: 0, offsetStart: base, offsetEnd: base });
+    for (let i = 0; i < 30; i++)
+      assert.equal((await log.append(0, [{ key: Buffer.alloc(0), value }])).baseOffset, base + i);
+    await assert.rejects(log.read(0, 0), { code: 'SHOCK_LOG_OFFSET_OUT_OF_RANGE' });
+    const read = await log.read(0, base + 10, { recordsMax: 5 });
+    assert.deepEqual(
+      read.map((r) => r.offset),
+      [10, 11, 12, 13, 14].map((i) => base + i),
+    );
+    await log.close();
+    // Reopened with another base: the partitions exist, so their offsets stay what they were.
+    const again = await openFileLog({ dir: tmp.dir, partitions: 2, offsetBase: 5, segmentBytesMax: 1024 });
+    assert.deepEqual(again.state(0), { partition: 0, offsetStart: base, offsetEnd: base + 30 });
+    assert.deepEqual(again.state(1), { partition: 1, offsetStart: base, offsetEnd: base });
+    assert.equal((await again.append(1, [{ key: Buffer.alloc(0), value }])).baseOffset, base);
+    await again.close();
+    await assert.rejects(openFileLog({ dir: tmp.dir, partitions: 2, offsetBase: -1 }), {
+      code: 'SHOCK_CONFIG_INVALID',
+    });
+  } finally {
+    tmp.cleanup();
+  }
+});
