@@ -98,10 +98,15 @@ function checkLimit(limit: number | undefined, what: string): number {
   return n;
 }
 
-function checkPartition(partition: number | undefined, partitions: number): void {
+/** Dead letters may come from an older log generation with more partitions than now: any partition number goes. */
+const partitionNumberMax = 65_535;
+
+function checkPartition(partition: number | undefined): void {
   if (partition === undefined) return;
-  if (!Number.isSafeInteger(partition) || partition < 0 || partition >= partitions) {
-    throw shockError('SHOCK_CELL_ADMIN_INVALID', `partition must be from 0 to ${partitions - 1}`, { partition });
+  if (!Number.isSafeInteger(partition) || partition < 0 || partition > partitionNumberMax) {
+    throw shockError('SHOCK_CELL_ADMIN_INVALID', `partition must be a whole number from 0 to ${partitionNumberMax}`, {
+      partition,
+    });
   }
 }
 
@@ -129,7 +134,7 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
   return {
     list: (query) => {
       const limit = checkLimit(query.limit, 'limit');
-      checkPartition(query.partition, options.log().partitions);
+      checkPartition(query.partition);
       const after = query.after === undefined ? undefined : parseCursor(query.after);
       return withSink(async (sink) => {
         const rows = await sink.deadLetters(group, limit + 1, { partition: query.partition, after });
@@ -164,7 +169,7 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
       if ([request.all === true, request.partition !== undefined, named].filter(Boolean).length !== 1) {
         throw shockError('SHOCK_CELL_ADMIN_INVALID', 'say what to replay: exactly one of all, partition or keys', {});
       }
-      checkPartition(request.partition, log.partitions);
+      checkPartition(request.partition);
       if (named && (!Array.isArray(request.keys) || request.keys.length === 0 || request.keys.length > pageMax)) {
         throw shockError('SHOCK_CELL_ADMIN_INVALID', `keys must list 1 to ${pageMax} {partition, offset}`, {});
       }

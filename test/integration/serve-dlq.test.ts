@@ -101,7 +101,7 @@ test('serve dlq - list, replay before the fix (dead again), replay after the fix
     const away = await dlq(['list', '--admin', 'http://127.0.0.1:9']);
     assert.equal(away.code, 69);
     assert.match(away.stderr, /SHOCK_CLI_ADMIN_UNREACHABLE/);
-    const badPartition = await dlq(['list', '--partition', '7', ...admin]);
+    const badPartition = await dlq(['list', '--partition', '70000', ...admin]);
     assert.equal(badPartition.code, 64);
     assert.match(badPartition.stderr, /SHOCK_CELL_ADMIN_INVALID/);
 
