@@ -24,6 +24,17 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.SHOCK_TEST_CONCURRENCY ?? '2';
-const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files];
+// Safety nets for CI: a test that hangs fails after 5 minutes, and a file whose tests are done exits even if a
+// failed test left something running (tests still stop what they start in their own \`finally\`).
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  `--test-concurrency=${concurrency}`,
+  '--test-timeout=300000',
+  '--test-force-exit',
+  '--test-reporter=spec',
+  ...files,
+];
 const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(result.status ?? 1);

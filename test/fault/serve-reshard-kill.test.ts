@@ -96,8 +96,8 @@ for (const point of points) {
     if (point === 'before the end is recorded') process.env.SHOCK_TEST_RESHARD_SEAL_DELAY_MS = '3000';
     let serve = await startServe(dataDir, ['--config', config]);
     delete process.env.SHOCK_TEST_RESHARD_SEAL_DELAY_MS;
+    const target: Target = { url: serve.url, down: false };
     try {
-      const target: Target = { url: serve.url, down: false };
       const record = newLoadRecord();
       const senders = Array.from({ length: keys }, (_, k) => sendKeyed(target, `key-${k}`, perKey, record, 2));
       const total = keys * perKey;
@@ -148,6 +148,7 @@ for (const point of points) {
       );
       assert.equal(existsSync(join(dataDir, 'log')), false);
     } finally {
+      target.ended = true;
       await serve.stop('SIGKILL');
       t.cleanup();
     }

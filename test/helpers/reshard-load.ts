@@ -30,6 +30,8 @@ export default async (events) => {
 export interface Target {
   url: string;
   down: boolean;
+  /** Set when the test ends (passed or failed): every sender returns, so a failed test cannot hang on them. */
+  ended?: boolean;
 }
 
 /** What the senders saw. */
@@ -59,6 +61,7 @@ export async function sendKeyed(
   pauseEveryMs = 0,
 ): Promise<void> {
   for (let n = 0; n < perKey;) {
+    if (target.ended === true) return;
     if (target.down) {
       await new Promise((r) => setTimeout(r, 20));
       continue;

@@ -33,8 +33,8 @@ test('serve reshard - 4 → 8 → 3 under keyed load: no 5xx, every 202 once in 
     consumers: { workers: 2, handler, handlerDelayMs: 20 },
   });
   const serve = await startServe(dataDir, ['--config', config]);
+  const target: Target = { url: serve.url, down: false };
   try {
-    const target: Target = { url: serve.url, down: false };
     const record = newLoadRecord();
     const senders = Array.from({ length: keys }, (_, k) => sendKeyed(target, `key-${k}`, perKey, record, 2));
     const total = keys * perKey;
@@ -117,6 +117,7 @@ test('serve reshard - 4 → 8 → 3 under keyed load: no 5xx, every 202 once in 
     const seen = checkExactlyOnceInOrder(dataDir, arrivals, record);
     assert.ok(seen >= total);
   } finally {
+    target.ended = true;
     const stopped = await serve.stop('SIGTERM');
     assert.equal(stopped.code, 0, serve.output().stderr);
   }
