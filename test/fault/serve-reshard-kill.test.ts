@@ -20,6 +20,7 @@ import {
   newLoadRecord,
   readSink,
   sendKeyed,
+  settle,
   writeRecordingHandler,
   type Target,
 } from '../helpers/reshard-load.js';
@@ -122,17 +123,8 @@ for (const point of points) {
         if (gen0 !== undefined) assert.equal(gen0.sealedEnd.length, 4);
       }
 
-      await Promise.all(senders);
-      assert.deepEqual(record.serverErrors, [], 'no 5xx from a running cell');
+      await settle(serve.url, dataDir, senders, record, total, 90_000);
       assert.equal(record.perKey.size, keys);
-      await waitUntil(
-        async () => {
-          const s = (await request(`${serve.url}/v1/stats`)).body;
-          return s.reshard.state === 'idle' && s.consumers.lagEvents === 0 && readSink(dataDir).size >= total;
-        },
-        90_000,
-        200,
-      );
       checkExactlyOnceInOrder(dataDir, arrivals, record);
       // Every event once: the ids are key-n, and each key's n run 0 .. perKey − 1.
       assert.equal(readSink(dataDir).size, total);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { testKeys } from './cell-serve.js';
+import { request, testKeys, waitUntil } from './cell-serve.js';
 
 /** Writes the recording handler into `dir`; returns its path and the file it appends to. */
 export function writeRecordingHandler(dir: string): { handler: string; arrivals: string } {
@@ -145,4 +145,28 @@ export function checkExactlyOnceInOrder(dataDir: string, arrivalsFile: string, r
     assert.ok((next.get(key) ?? 0) >= count, `key ${key}: the handler saw ${next.get(key) ?? 0} of ${count} events`);
   }
   return lines.length;
+}
+
+/**
+ * Waits for the senders, checks no running cell answered 5xx, then waits until the cell is idle (no generation
+ * draining), has no lag and the sink holds `total` events.
+ */
+export async function settle(
+  url: string,
+  dataDir: string,
+  senders: Promise<void>[],
+  record: LoadRecord,
+  total: number,
+  timeoutMs: number,
+): Promise<void> {
+  await Promise.all(senders);
+  assert.deepEqual(record.serverErrors, [], 'no 5xx from a running cell');
+  await waitUntil(
+    async () => {
+      const s = (await request(`${url}/v1/stats`)).body;
+      return s.reshard.state === 'idle' && s.consumers.lagEvents === 0 && readSink(dataDir).size >= total;
+    },
+    timeoutMs,
+    200,
+  );
 }
