@@ -7,15 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
-import { startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
-import {
-  assertAckedInLog,
-  assertExactlyOnce,
-  batchSender,
-  eventsInLog,
-  waitDrained,
-  type Ack,
-} from '../helpers/kill-load.js';
+import { testKeys, writeConfig } from '../helpers/cell-serve.js';
+import { assertExactlyOnce, killUnderLoadAndRecover } from '../helpers/kill-load.js';
 import { connectPostgres, privatePostgres } from '../helpers/postgres.js';
 
 const { skip, server } = privatePostgres();
@@ -39,10 +32,6 @@ test(
       sink: { engine: 'postgres', postgres: { url: server().url, schema: 'cell_kill' } },
     });
     try {
-      const first = await startServe(dataDir, ['--config', config]);
-      const acked = new Map<string, Ack>();
-      let stop = false;
-      const loops = Array.from({ length: senders }, (_, i) => batchSender(first.url, i, acked, () => stop, batchSize));
       // Kill only once the consumers are writing to PostgreSQL under load, so that batches are in flight there too.
       const watcher = await connectPostgres(server().url);
       const stored = async () =>
@@ -51,27 +40,22 @@ test(
             .query<{ n: number }>('SELECT count(*)::int AS n FROM cell_kill.results')
             .catch(() => ({ rows: [{ n: 0 }] }))
         ).rows[0].n;
+      let run: Awaited<ReturnType<typeof killUnderLoadAndRecover>>;
       try {
-        await waitUntil(async () => acked.size >= ackedTarget && (await stored()) > 0, loadMsMax, 20);
+        run = await killUnderLoadAndRecover({
+          dataDir,
+          config,
+          partitions,
+          senders,
+          batchSize,
+          ackedTarget,
+          loadMsMax,
+          readyToKill: async () => (await stored()) > 0,
+        });
       } finally {
         await watcher.end();
       }
-      // Kill while the senders are still sending: some requests are in flight, some appends half-way.
-      const killed = await first.stop('SIGKILL');
-      assert.equal(killed.signal, 'SIGKILL');
-      stop = true;
-      await Promise.all(loops);
-      const ackedNow = new Map(acked);
-      assert.ok(ackedNow.size >= ackedTarget);
-
-      const second = await startServe(dataDir, ['--config', config]);
-      await waitDrained(second.url, partitions);
-      const stopped = await second.stop('SIGTERM');
-      assert.equal(stopped.code, 0, second.output().stderr);
-
-      // The log: every acknowledged event at the partition and offset its 202 named.
-      const inLog = await eventsInLog(`${dataDir}/log`, partitions);
-      assertAckedInLog(ackedNow, inLog);
+      const { acked: ackedNow, inLog } = run;
 
       // The sink: every event of the log exactly once (so every acknowledged one too).
       const db = await connectPostgres(server().url);

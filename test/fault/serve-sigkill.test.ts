@@ -4,18 +4,10 @@
  * cell's consumers catch up, in the SQLite sink exactly once.
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/cli.js';
-import { startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
-import {
-  assertAckedInLog,
-  assertExactlyOnce,
-  batchSender,
-  eventsInLog,
-  waitDrained,
-  type Ack,
-} from '../helpers/kill-load.js';
+import { testKeys, writeConfig } from '../helpers/cell-serve.js';
+import { assertExactlyOnce, killUnderLoadAndRecover } from '../helpers/kill-load.js';
 
 const partitions = 4;
 const senders = 8;
@@ -32,27 +24,15 @@ test('serve sigkill - every 202 survives kill -9: in the log at its offset, then
     consumers: { workers: 2 },
   });
   try {
-    const first = await startServe(dataDir, ['--config', config]);
-    const acked = new Map<string, Ack>();
-    let stop = false;
-    const loops = Array.from({ length: senders }, (_, i) => batchSender(first.url, i, acked, () => stop, batchSize));
-    await waitUntil(() => acked.size >= ackedTarget, loadMsMax, 20);
-    // Kill while the senders are still sending: some requests are in flight, some appends half-way.
-    const killed = await first.stop('SIGKILL');
-    assert.equal(killed.signal, 'SIGKILL');
-    stop = true;
-    await Promise.all(loops);
-    const ackedNow = new Map(acked);
-    assert.ok(ackedNow.size >= ackedTarget);
-
-    const second = await startServe(dataDir, ['--config', config]);
-    await waitDrained(second.url, partitions);
-    const stopped = await second.stop('SIGTERM');
-    assert.equal(stopped.code, 0, second.output().stderr);
-
-    // The log: every acknowledged event at the partition and offset its 202 named.
-    const inLog = await eventsInLog(`${dataDir}/log`, partitions);
-    assertAckedInLog(ackedNow, inLog);
+    const { acked: ackedNow, inLog } = await killUnderLoadAndRecover({
+      dataDir,
+      config,
+      partitions,
+      senders,
+      batchSize,
+      ackedTarget,
+      loadMsMax,
+    });
 
     // The sink: every event of the log exactly once (so every acknowledged one too).
     const db = new Database(`${dataDir}/sink.sqlite`, { readonly: true });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { decodeEvent } from '../../src/base/index.js';
 import { openFileLog } from '../../src/log/index.js';
-import { request, testKeys, waitUntil } from './cell-serve.js';
+import { request, startServe, testKeys, waitUntil } from './cell-serve.js';
 
 /** Where a 202 said an event was stored. */
 export interface Ack {
@@ -105,4 +105,60 @@ export function assertExactlyOnce(
   const notInSink = [...acked.keys()].filter((id) => counts.get(id) !== 1);
   assert.deepEqual(notInSink, [], 'every 202 is in the sink exactly once');
   assert.equal(counts.size, inLog.size, 'everything in the log was consumed, once');
+}
+
+/** How a kill-under-load run goes. */
+export interface KillUnderLoad {
+  dataDir: string;
+  /** The cell's configuration file (tenant acme, `partitions` file-log partitions). */
+  config: string;
+  partitions: number;
+  senders: number;
+  batchSize: number;
+  /** Kill once this many events were answered 202 … */
+  ackedTarget: number;
+  /** … within this long … */
+  loadMsMax: number;
+  /** … and this says the moment has come (default: at once). */
+  readyToKill?: () => Promise<boolean> | boolean;
+}
+
+/**
+ * Starts `shock serve`, sends batches from `senders` loops, SIGKILLs the cell mid-load, restarts it on the same data
+ * directory, waits until its consumers have drained, stops it, and checks every 202 is in the log where its answer
+ * said. Returns the acknowledged events and everything in the log, for the caller's sink checks.
+ */
+export async function killUnderLoadAndRecover(
+  o: KillUnderLoad,
+): Promise<{ acked: Map<string, Ack>; inLog: Map<string, Ack> }> {
+  const first = await startServe(o.dataDir, ['--config', o.config]);
+  const acked = new Map<string, Ack>();
+  let stop = false;
+  const loops = Array.from({ length: o.senders }, (_, i) => batchSender(first.url, i, acked, () => stop, o.batchSize));
+  try {
+    await waitUntil(
+      async () => acked.size >= o.ackedTarget && (o.readyToKill === undefined || (await o.readyToKill())),
+      o.loadMsMax,
+      20,
+    );
+  } finally {
+    // Kill while the senders are still sending: some requests are in flight, some appends half-way.
+    const killed = await first.stop('SIGKILL');
+    stop = true;
+    await Promise.all(loops);
+    assert.equal(killed.signal, 'SIGKILL');
+  }
+  const ackedNow = new Map(acked);
+  assert.ok(ackedNow.size >= o.ackedTarget);
+
+  const second = await startServe(o.dataDir, ['--config', o.config]);
+  try {
+    await waitDrained(second.url, o.partitions);
+  } finally {
+    const stopped = await second.stop('SIGTERM');
+    assert.equal(stopped.code, 0, second.output().stderr);
+  }
+  const inLog = await eventsInLog(`${o.dataDir}/log`, o.partitions);
+  assertAckedInLog(ackedNow, inLog);
+  return { acked: ackedNow, inLog };
 }

@@ -2,6 +2,7 @@
  * Helpers of the file log tests: deterministic records, reading a whole partition, and comparing records.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { AppendRecord, Log, LogRecord } from '../../src/log/index.js';
 
 /** Reads every record of `partition` from its start to its end offset. */
@@ -32,3 +33,16 @@ export function assertSameRecords(
     if (expected[i].timestampMs !== undefined) assert.equal(r.timestampMs, expected[i].timestampMs);
   });
 }
+
+/** Any record: short key and value bytes, a timestamp up to 2^42 ms. */
+export const arbitraryRecord: fc.Arbitrary<AppendRecord> = fc.record({
+  key: fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a)),
+  value: fc.uint8Array({ maxLength: 120 }).map((a) => Buffer.from(a)),
+  timestampMs: fc.integer({ min: 0, max: 2 ** 42 }),
+});
+
+/** Append calls over 3 partitions: (partition, records, issued together with the next call). */
+export const arbitraryAppends = fc.array(
+  fc.tuple(fc.nat(2), fc.array(arbitraryRecord, { minLength: 1, maxLength: 4 }), fc.boolean()),
+  { maxLength: 25 },
+);

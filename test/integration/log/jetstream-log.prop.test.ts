@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { openJetStreamLog, type AppendRecord, type Log } from '../../../src/log/index.js';
-import { assertSameRecords, readAll } from '../../helpers/log-records.js';
+import { arbitraryAppends, assertSameRecords, readAll } from '../../helpers/log-records.js';
 import { natsSkipReason, startNatsServer, type NatsServer } from '../../helpers/nats.js';
 
 const skip = natsSkipReason();
@@ -16,16 +16,7 @@ let server: NatsServer | undefined;
 let prefixes = 0;
 const nextPrefix = () => `prop${process.pid}_${++prefixes}`;
 
-const record: fc.Arbitrary<AppendRecord> = fc.record({
-  key: fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a)),
-  value: fc.uint8Array({ maxLength: 120 }).map((a) => Buffer.from(a)),
-  timestampMs: fc.integer({ min: 0, max: 2 ** 42 }),
-});
-
-/** (partition, records, issued together with the next call) */
-const appends = fc.array(fc.tuple(fc.nat(2), fc.array(record, { minLength: 1, maxLength: 4 }), fc.boolean()), {
-  maxLength: 25,
-});
+const appends = arbitraryAppends;
 
 if (skip) {
   test('jetstream log properties - need nats-server', { skip }, () => {});

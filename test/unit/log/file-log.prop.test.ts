@@ -5,18 +5,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { openFileLog, type AppendRecord, type LogEvent } from '../../../src/log/index.js';
 import { tempDir } from '../../helpers/cli.js';
-import { assertSameRecords, readAll } from '../../helpers/log-records.js';
+import { arbitraryAppends, arbitraryRecord, assertSameRecords, readAll } from '../../helpers/log-records.js';
 
-const record: fc.Arbitrary<AppendRecord> = fc.record({
-  key: fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a)),
-  value: fc.uint8Array({ maxLength: 120 }).map((a) => Buffer.from(a)),
-  timestampMs: fc.integer({ min: 0, max: 2 ** 42 }),
-});
-
-/** Appends: (partition, records) calls, some issued together so group commit batches them. */
-const appends = fc.array(fc.tuple(fc.nat(2), fc.array(record, { minLength: 1, maxLength: 4 }), fc.boolean()), {
-  maxLength: 25,
-});
+const record = arbitraryRecord;
+const appends = arbitraryAppends;
 
 test('file log - any sequence of appends round-trips through small rolling segments and a reopen', async () => {
   await fc.assert(
