@@ -1,7 +1,8 @@
 /**
  * The live dashboard served at `GET /`: one self-contained HTML page (no external assets, no build step) that
  * fetches `/v1/stats` every second and shows accepted/rejected rates, ingress p99, consumer lag per partition as
- * bars, the shedding and breaker state, and the log generation with the drain of an older one (resharding).
+ * bars (during a reshard also the draining generation's partitions; the total lag counts both), the shedding and
+ * breaker state, and the log generation with the drain of an older one (resharding).
  * Elements carry `data-k` attributes so a headless-browser test can read the numbers the page shows.
  */
 
@@ -78,7 +79,7 @@ export const dashboardHtml = `<!doctype html>
   <div class="card wide"><div class="label">events per second, last minute</div>
     <div class="legend"><b style="color:var(--acc)">■</b> accepted &nbsp; <b style="color:var(--bad)">■</b> rejected &nbsp; <b style="color:var(--warn)">■</b> consumed</div>
     <svg class="spark" id="spark" viewBox="0 0 600 70" preserveAspectRatio="none"></svg></div>
-  <div class="card wide"><div class="label">lag per partition (events)</div>
+  <div class="card wide"><div class="label">lag per partition (events; a draining generation's as g&lt;gen&gt;·p&lt;n&gt;)</div>
     <div class="bars" id="bars" data-k="bars"></div></div>
   <div class="card wide"><div class="label">rejections by code</div>
     <table><thead><tr><th>code</th><th>total</th></tr></thead><tbody id="codes"><tr><td>none yet</td><td></td></tr></tbody></table></div>
@@ -125,14 +126,18 @@ function render(s) {
   }).join(' · ') || 'nothing draining';
   var b = s.breaker.state;
   pill($('breaker'), b, b === 'closed' ? 'ok' : b === 'open' ? 'bad' : 'warn');
+  // During a reshard the partitions of the generation still draining follow the active ones (labelled g<gen>·p<n>).
   var parts = con.partitions, maxLag = 1;
   parts.forEach(function (p) { if (p.lagEvents > maxLag) maxLag = p.lagEvents; });
   $('bars').innerHTML = parts.map(function (p) {
+    var old = rs && p.generation !== undefined && p.generation !== rs.generation;
+    var name = old ? 'g' + p.generation + '·p' + p.partition : 'p' + p.partition;
+    var k = old ? 'lag-g' + p.generation + '-' + p.partition : 'lag-' + p.partition;
     var h = Math.max(1, Math.round(100 * p.lagEvents / maxLag));
-    return '<div class="bar" title="partition ' + p.partition + ': ' + p.lagEvents + ' events, ' + p.lagSeconds.toFixed(1) + ' s">' +
-      '<span class="v" data-k="lag-' + p.partition + '">' + fmt(p.lagEvents) + '</span>' +
+    return '<div class="bar" title="' + (old ? 'draining generation ' + p.generation + ', ' : '') + 'partition ' + p.partition + ': ' + p.lagEvents + ' events, ' + p.lagSeconds.toFixed(1) + ' s">' +
+      '<span class="v" data-k="' + k + '">' + fmt(p.lagEvents) + '</span>' +
       '<div class="fill' + (p.lagEvents > 0 ? ' hot' : '') + '" style="height:' + (p.lagEvents > 0 ? h : 1) + '%"></div>' +
-      '<span class="n">p' + p.partition + '</span></div>';
+      '<span class="n">' + name + '</span></div>';
   }).join('');
   var a = s.series.acceptedPerSec, r = s.series.rejectedPerSec, c = s.series.consumedPerSec;
   var max = 1; a.concat(r, c).forEach(function (v) { if (v > max) max = v; });

@@ -13,12 +13,12 @@
  */
 import { shockError } from '../base/index.js';
 import { startConsumers, type ConsumerSupervisor } from '../consume/index.js';
-import { drainingGenerations, type Generation } from '../log/index.js';
+import { activeGeneration, drainingGenerations, type FileLog, type Generation } from '../log/index.js';
 import type { CellConfig } from './config.js';
 import type { CellConsumers } from './consumers.js';
 import { cellSinkChoice } from './consumers.js';
 import type { GenerationLog } from './generation-log.js';
-import type { ConsumerFigures } from './sampler.js';
+import type { ConsumerFigures, DrainingGeneration } from './sampler.js';
 
 /** How often a draining generation's committed offsets are compared with its sealed ends. */
 const drainCheckMs = 200;
@@ -208,10 +208,9 @@ class Controller implements GenerationConsumers {
         const log = this.log.generation(g.gen)?.log;
         let lagEvents = 0;
         if (log !== undefined) {
+          const ends = partitionEnds(g, log);
           for (let p = 0; p < g.partitions; p++) {
-            const end = g.sealedEnd?.[p] ?? log.state(p).offsetEnd;
-            const committed = Math.max(log.offsets.get(group, p), log.state(p).offsetStart);
-            lagEvents += Math.max(0, end - Math.min(committed, end));
+            lagEvents += Math.max(0, ends[p] - Math.min(committedOf(log, group, p), ends[p]));
           }
         }
         return {
@@ -233,11 +232,25 @@ class Controller implements GenerationConsumers {
   }
 
   figures(): ConsumerFigures {
-    // Lag in /v1/stats is the active generation's (end − committed); a draining generation's is in `reshard`.
+    // The lag a user reads covers every generation still consumed: the active one (its events wait while an older
+    // one drains) and each sealed one not yet retired, up to its sealed end (docs/metrics.md).
     const group = this.config.consumers.group;
     const offsetCommitted: number[] = [];
     for (let p = 0; p < this.log.partitions; p++) {
       offsetCommitted[p] = Math.max(this.log.offsets.get(group, p), this.log.state(p).offsetStart);
+    }
+    const m = this.log.manifest();
+    const draining: DrainingGeneration[] = [];
+    for (const g of drainingGenerations(m)) {
+      const log = this.log.generation(g.gen)?.log;
+      if (log === undefined) continue;
+      const ends = partitionEnds(g, log);
+      draining.push({
+        generation: g.gen,
+        log,
+        offsetCommitted: ends.map((_, p) => committedOf(log, group, p)),
+        offsetEnd: ends,
+      });
     }
     const s = this.supervisor?.snapshot();
     return {
@@ -247,6 +260,8 @@ class Controller implements GenerationConsumers {
       offsetCommitted,
       consumed: this.carried.consumed + (s?.totals.eventsConsumed ?? 0),
       dlqWrites: this.carried.dlqWrites + (s?.totals.deadLetters ?? 0),
+      generation: activeGeneration(m).gen,
+      draining,
     };
   }
 
@@ -266,4 +281,14 @@ class Controller implements GenerationConsumers {
     await this.advancing;
     await this.supervisor?.stop();
   }
+}
+
+/** A generation's end per partition: its sealed end once recorded, else (active, or sealing) the log's end. */
+function partitionEnds(g: Generation, log: FileLog): number[] {
+  return Array.from({ length: g.partitions }, (_, p) => g.sealedEnd?.[p] ?? log.state(p).offsetEnd);
+}
+
+/** The group's committed offset of a partition (a group that never committed is at the partition's start). */
+function committedOf(log: FileLog, group: string, partition: number): number {
+  return Math.max(log.offsets.get(group, partition), log.state(partition).offsetStart);
 }

@@ -4,9 +4,9 @@
  *
  * | name | type | labels |
  * | --- | --- | --- |
- * | shock_consumer_lag | gauge | group, partition — events between the log end and the committed offset |
- * | shock_consumer_lag_seconds | gauge | group, partition — age of the oldest unconsumed event (0 when none) |
- * | shock_consumer_offset_committed | gauge | group, partition |
+ * | shock_consumer_lag | gauge | group, partition [, generation] — events between the log end and the committed offset |
+ * | shock_consumer_lag_seconds | gauge | group, partition [, generation] — age of the oldest unconsumed event (0 when none) |
+ * | shock_consumer_offset_committed | gauge | group, partition [, generation] |
  * | shock_consumer_events_total | counter | group — events the consumers committed |
  * | shock_consumer_dlq_writes_total | counter | group — events dead-lettered |
  * | shock_consumer_paused | gauge | group — 1 while paused through the admin API |
@@ -23,6 +23,15 @@
  * | shock_log_generation | gauge | — the active log generation (0 until the first reshard) |
  * | shock_log_generation_partitions | gauge | generation, state — partitions of each generation not retired |
  * | shock_log_generation_lag | gauge | group, generation — events not yet committed in that generation |
+ *
+ * Lag during a reshard: the three per-partition consumer series cover every generation still consumed. The active
+ * generation's series keep the label set `{group, partition}` they always had; the partitions of a sealed generation
+ * that still drains are reported as well, with one more label, `generation="<g>"` (their end is the sealed end), and
+ * vanish once it retired. So `sum by (group) (shock_consumer_lag)` — the scaling signal — counts the old
+ * generation's backlog as well as the new generation's waiting events, `max by (group) (shock_consumer_lag_seconds)`
+ * is the age of the oldest event not consumed in any generation, and `shock_consumer_lag{generation=""}` (PromQL:
+ * a missing label matches "") is the active generation alone. `shock_log_generation_lag{group,generation}` is the
+ * same backlog summed per generation.
  *
  * The log reports sums and counts rather than buckets, so its latencies are exposed as summaries without
  * quantiles (rate(sum)/rate(count) gives the mean over any interval); the gateway's
@@ -98,19 +107,21 @@ export function createCellRegistry(sources: CellMetricSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const group = sources.group;
-  const perLag = (pick: (p: PartitionLag) => number) => () =>
-    sources.lag().map((p) => ({ labels: { group, partition: p.partition }, value: pick(p) }));
+  const perLag = (pick: (p: PartitionLag) => number) => () => {
+    const active = sources.generations?.()?.generation;
+    return sources.lag().map((p) => ({ labels: lagLabels(group, p, active), value: pick(p) }));
+  };
   scrapeMetric(
     registry,
     'shock_consumer_lag',
-    'Consumer lag in events: log end offset minus committed offset',
+    'Consumer lag in events: log end offset minus committed offset (a draining log generation: label generation)',
     'gauge',
     perLag((p) => p.lagEvents),
   );
   scrapeMetric(
     registry,
     'shock_consumer_lag_seconds',
-    'Consumer lag in seconds: age of the oldest event not yet committed (0 when caught up)',
+    'Consumer lag in seconds: age of the oldest event not yet committed, 0 when caught up (a draining log generation: label generation)',
     'gauge',
     perLag((p) => p.lagSeconds),
   );
@@ -151,6 +162,17 @@ export function createCellRegistry(sources: CellMetricSources): Registry {
     { labels: {}, value: sources.ready() ? 1 : 0 },
   ]);
   return registry;
+}
+
+/**
+ * `{group, partition}` for the active generation (and for engines without generations), plus `generation` for a
+ * partition of an older generation still draining: two generations' partition 3 are two series.
+ */
+function lagLabels(group: string, p: PartitionLag, active: number | undefined): Labels {
+  if (p.generation === undefined || active === undefined || p.generation === active) {
+    return { group, partition: p.partition };
+  }
+  return { group, partition: p.partition, generation: p.generation };
 }
 
 function registerLogMetrics(registry: Registry, sources: CellMetricSources): void {

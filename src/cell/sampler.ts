@@ -2,7 +2,9 @@
  * Once a second, off the hot path, the sampler reads the cell's counters — the gateway's stats, the log's end
  * offsets, the consumers' committed offsets — and keeps the per-second series that `/v1/stats` and the dashboard
  * show. Lag in seconds is the age of the oldest uncommitted record (one read of one record per lagging partition
- * per sample), so it means "how far behind" in the seed's §7.2 sense.
+ * per sample), so it means "how far behind" in the seed's §7.2 sense. During a reshard the lag covers every
+ * generation still consumed: the active one's partitions, then the draining one's (up to its sealed end), so the
+ * scaling signal does not under-read while the old generation's backlog drains.
  */
 import type { GatewayStats } from '../ingress/index.js';
 import type { Log } from '../log/index.js';
@@ -18,6 +20,20 @@ export interface ConsumerFigures {
   /** Events committed since start. */
   consumed: number;
   dlqWrites: number;
+  /** The active log generation (file log), so each partition's lag names its generation. */
+  generation?: number;
+  /** Older generations still being consumed (a reshard drains them), oldest first: their backlog is lag too. */
+  draining?: DrainingGeneration[];
+}
+
+/** A sealed generation the consumers have not finished: its partitions' lag counts in the cell's lag. */
+export interface DrainingGeneration {
+  generation: number;
+  log: Pick<Log, 'read' | 'state'>;
+  /** Next offset to read per partition (committed), index = partition. */
+  offsetCommitted: number[];
+  /** The sealed end per partition (the log end while the end is not recorded yet). */
+  offsetEnd: number[];
 }
 
 export interface CellSamplerOptions {
@@ -143,24 +159,50 @@ export class CellSampler {
   private async readLag(): Promise<PartitionLag[]> {
     const out: PartitionLag[] = [];
     const nowMs = Date.now();
-    for (let p = 0; p < this.o.log.partitions; p++) {
-      const { offsetStart, offsetEnd } = this.o.log.state(p);
-      const reported = this.consumerLatest.offsetCommitted[p] ?? 0;
-      const committed = Math.max(offsetStart, Math.min(reported, offsetEnd));
-      const lagEvents = offsetEnd - committed;
-      let lagSeconds = 0;
-      if (lagEvents > 0) {
+    const c = this.consumerLatest;
+    const log = this.o.log;
+    for (let p = 0; p < log.partitions; p++) {
+      const { offsetStart, offsetEnd } = log.state(p);
+      out.push(await lagOf(log, p, c.generation, offsetStart, offsetEnd, c.offsetCommitted[p] ?? 0, nowMs));
+    }
+    for (const d of c.draining ?? []) {
+      for (let p = 0; p < d.offsetEnd.length; p++) {
+        let offsetStart: number;
         try {
-          const [oldest] = await this.o.log.read(p, committed, { recordsMax: 1 });
-          if (oldest) lagSeconds = Math.max(0, (nowMs - oldest.timestampMs) / 1000);
+          offsetStart = d.log.state(p).offsetStart;
         } catch {
-          // The log may be closing, or the record just left retention: this sample keeps 0 s.
+          continue; // retired and closed since the figures were read: nothing of it is left to consume
         }
+        out.push(await lagOf(d.log, p, d.generation, offsetStart, d.offsetEnd[p], d.offsetCommitted[p] ?? 0, nowMs));
       }
-      out.push({ partition: p, offsetEnd, offsetCommitted: committed, lagEvents, lagSeconds: round3(lagSeconds) ?? 0 });
     }
     return out;
   }
+}
+
+/** One partition's lag: end − committed, and the age of the record at the committed offset. */
+async function lagOf(
+  log: Pick<Log, 'read'>,
+  partition: number,
+  generation: number | undefined,
+  offsetStart: number,
+  offsetEnd: number,
+  reported: number,
+  nowMs: number,
+): Promise<PartitionLag> {
+  const committed = Math.max(offsetStart, Math.min(reported, offsetEnd));
+  const lagEvents = Math.max(0, offsetEnd - committed);
+  let lagSeconds = 0;
+  if (lagEvents > 0) {
+    try {
+      const [oldest] = await log.read(partition, committed, { recordsMax: 1 });
+      if (oldest) lagSeconds = Math.max(0, (nowMs - oldest.timestampMs) / 1000);
+    } catch {
+      // The log may be closing (a generation retiring), or the record just left retention: this sample keeps 0 s.
+    }
+  }
+  const figures = { offsetEnd, offsetCommitted: committed, lagEvents, lagSeconds: round3(lagSeconds) ?? 0 };
+  return generation === undefined ? { partition, ...figures } : { partition, generation, ...figures };
 }
 
 function round1(x: number): number {

@@ -5,9 +5,16 @@
  */
 import type { ReshardStatus } from './generation-consumers.js';
 
-/** Lag of one partition for the consumer group (seed §7.2: lag = end − committed, and the same as time). */
+/**
+ * Lag of one partition for the consumer group (seed §7.2: lag = end − committed, and the same as time). During a
+ * reshard the partitions of the sealed generation still draining are listed too (after the active generation's),
+ * their end being the sealed end: the lag a user reads counts every event not yet consumed, in whichever
+ * generation it waits (docs/metrics.md, "Lag during a reshard").
+ */
 export interface PartitionLag {
   partition: number;
+  /** The log generation of the partition (file log; absent on engines without generations). */
+  generation?: number;
   offsetEnd: number;
   offsetCommitted: number;
   lagEvents: number;
@@ -57,11 +64,14 @@ export interface CellStats {
     group: string;
     running: boolean;
     paused: boolean;
+    /** Every generation still consumed: the active one's lag plus a draining one's backlog. */
     lagEvents: number;
+    /** The largest `lagSeconds` of any partition of any generation still consumed. */
     lagSecondsMax: number;
     consumedPerSec: number;
     consumedTotal: number;
     dlqWrites: number;
+    /** The active generation's partitions (index = partition), then those of a generation still draining. */
     partitions: PartitionLag[];
   };
   /** The log generations and the drain of a sealed one (file log; absent on engines that cannot reshard). */

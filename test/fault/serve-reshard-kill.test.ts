@@ -125,7 +125,7 @@ for (const point of points) {
 
       await settle(serve.url, dataDir, senders, record, total, 90_000);
       assert.equal(record.perKey.size, keys);
-      checkExactlyOnceInOrder(dataDir, arrivals, record);
+      await checkExactlyOnceInOrder(dataDir, arrivals, record);
       // Every event once: the ids are key-n, and each key's n run 0 .. perKey − 1.
       assert.equal(readSink(dataDir).size, total);
       const manifest = JSON.parse(readFileSync(join(dataDir, 'generations.json'), 'utf8')) as {

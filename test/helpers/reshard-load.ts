@@ -2,13 +2,15 @@
  * Test helpers for resharding a real `shock serve`: a handler module that records the order in which events reach
  * the handler (one line per event, appended to a file shared by every worker thread — O_APPEND keeps each short
  * line whole and in call order), keyed senders that number each key's events in the order they were accepted,
- * and the checks: every 202 in the sink exactly once, and per key the handler saw them in order.
+ * and the checks: every 202 in the sink exactly once, and per key the handler saw them in order. The sink is the
+ * cell's SQLite file (a data directory) or rows read from PostgreSQL (`readPostgresSink`).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { request, testKeys, waitUntil } from './cell-serve.js';
+import { connectPostgres } from './postgres.js';
 
 /** Writes the recording handler into `dir`; returns its path and the file it appends to. */
 export function writeRecordingHandler(dir: string): { handler: string; arrivals: string } {
@@ -42,10 +44,12 @@ export interface LoadRecord {
   serverErrors: { status: number; body: string }[];
   /** Per key, how many events were accepted (its events are n = 0 .. count − 1). */
   perKey: Map<string, number>;
+  /** Where each 202 (not a duplicate) said the event went: partition and offset in the log. */
+  placed: Map<string, { partition: number; offset: number }>;
 }
 
 export function newLoadRecord(): LoadRecord {
-  return { acked: new Set(), serverErrors: [], perKey: new Map() };
+  return { acked: new Set(), serverErrors: [], perKey: new Map(), placed: new Map() };
 }
 
 /**
@@ -83,8 +87,11 @@ export async function sendKeyed(
       continue;
     }
     if (status === 202) {
-      const body = JSON.parse(text) as { duplicate?: boolean };
-      if (body.duplicate !== true) record.acked.add(eventId);
+      const body = JSON.parse(text) as { duplicate?: boolean; partition: number; offset: number };
+      if (body.duplicate !== true) {
+        record.acked.add(eventId);
+        record.placed.set(eventId, { partition: body.partition, offset: body.offset });
+      }
       record.perKey.set(key, n + 1);
       n++;
       if (pauseEveryMs > 0) await new Promise((r) => setTimeout(r, pauseEveryMs));
@@ -98,23 +105,61 @@ export async function sendKeyed(
   }
 }
 
-/** Reads the sink: every result row as event id → {key, n}; asserts no event id twice (the primary key). */
-export function readSink(dataDir: string): Map<string, { key: string; n: number }> {
+/** One stored result: the recording handler's {key, n} and the log position it was consumed from. */
+export interface SinkRow {
+  key: string;
+  n: number;
+  partition: number;
+  offset: number;
+}
+
+/** Result rows of the sink, by event id (no event id twice: the primary key, asserted). */
+export type SinkRows = Map<string, SinkRow>;
+
+function toSinkRows(rows: { event_id: string; result_json: string; log_partition: number; log_offset: unknown }[]) {
+  const out: SinkRows = new Map();
+  for (const r of rows) {
+    assert.ok(!out.has(r.event_id), `event ${r.event_id} stored twice`);
+    const result = JSON.parse(r.result_json) as { key: string; n: number };
+    out.set(r.event_id, { ...result, partition: r.log_partition, offset: Number(r.log_offset) });
+  }
+  return out;
+}
+
+/** Reads the cell's SQLite sink in `dataDir`. */
+export function readSink(dataDir: string): SinkRows {
   const db = new Database(join(dataDir, 'sink.sqlite'), { readonly: true });
   try {
-    const rows = db.prepare('SELECT event_id, result_json FROM results').all() as {
+    const rows = db.prepare('SELECT event_id, result_json, log_partition, log_offset FROM results').all() as {
       event_id: string;
       result_json: string;
+      log_partition: number;
+      log_offset: number;
     }[];
-    const out = new Map<string, { key: string; n: number }>();
-    for (const r of rows) {
-      assert.ok(!out.has(r.event_id), `event ${r.event_id} stored twice`);
-      out.set(r.event_id, JSON.parse(r.result_json) as { key: string; n: number });
-    }
-    return out;
+    return toSinkRows(rows);
   } finally {
     db.close();
   }
+}
+
+/** Reads the results of group `sink` from a PostgreSQL sink (`schema` of the server at `url`). */
+export async function readPostgresSink(url: string, schema: string): Promise<SinkRows> {
+  const db = await connectPostgres(url);
+  try {
+    const res = await db.query<{ event_id: string; result_json: string; log_partition: number; log_offset: string }>(
+      `SELECT event_id, result_json, log_partition, log_offset FROM "${schema}".results WHERE consumer_group = 'sink'`,
+    );
+    return toSinkRows(res.rows);
+  } finally {
+    await db.end();
+  }
+}
+
+/** Where a test's sink is: the data directory of a cell with the SQLite sink, or a reader of another sink. */
+export type SinkSource = string | (() => Promise<SinkRows>);
+
+async function rowsOf(sink: SinkSource): Promise<SinkRows> {
+  return typeof sink === 'string' ? readSink(sink) : sink();
 }
 
 /**
@@ -122,8 +167,12 @@ export function readSink(dataDir: string): Map<string, { key: string; n: number 
  * in their accepted order (a redelivery after a crash may show an event again later; its first sight counts).
  * Returns how many handler calls saw an event (≥ the events).
  */
-export function checkExactlyOnceInOrder(dataDir: string, arrivalsFile: string, record: LoadRecord): number {
-  const sink = readSink(dataDir);
+export async function checkExactlyOnceInOrder(
+  sinkSource: SinkSource,
+  arrivalsFile: string,
+  record: LoadRecord,
+): Promise<number> {
+  const sink = await rowsOf(sinkSource);
   const missing = [...record.acked].filter((id) => !sink.has(id));
   assert.deepEqual(missing, [], 'every 202 reaches the sink');
   assert.ok(existsSync(arrivalsFile));
@@ -153,7 +202,7 @@ export function checkExactlyOnceInOrder(dataDir: string, arrivalsFile: string, r
  */
 export async function settle(
   url: string,
-  dataDir: string,
+  sinkSource: SinkSource,
   senders: Promise<void>[],
   record: LoadRecord,
   total: number,
@@ -164,7 +213,7 @@ export async function settle(
   await waitUntil(
     async () => {
       const s = (await request(`${url}/v1/stats`)).body;
-      return s.reshard.state === 'idle' && s.consumers.lagEvents === 0 && readSink(dataDir).size >= total;
+      return s.reshard.state === 'idle' && s.consumers.lagEvents === 0 && (await rowsOf(sinkSource)).size >= total;
     },
     timeoutMs,
     200,

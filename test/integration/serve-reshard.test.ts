@@ -105,7 +105,7 @@ test('serve reshard - 4 → 8 → 3 under keyed load: no 5xx, every 202 once in 
       ],
     );
     assert.equal(existsSync(join(dataDir, 'log-g1')), false);
-    const seen = checkExactlyOnceInOrder(dataDir, arrivals, record);
+    const seen = await checkExactlyOnceInOrder(dataDir, arrivals, record);
     assert.ok(seen >= total);
   } finally {
     target.ended = true;
