@@ -189,6 +189,7 @@ async function assemble(
     const notReady: string[] = [];
     if (state.draining) notReady.push('draining');
     if (log.stats().partitions.some((p) => p.failed)) notReady.push('a log partition failed');
+    notReady.push(...(log.health?.().problems ?? [])); // JetStream: NATS unreachable, a partition failing
     const c = consumers.figures();
     if (!c.running) notReady.push('consumers not running');
     if (gateway.breakerState() === 'open') notReady.push('breaker open');

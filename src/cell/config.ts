@@ -11,6 +11,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { checkLimits, limits, shockError, type Limits } from '../base/index.js';
 import { sheddingDefaults, type SheddingOptions } from '../ingress/index.js';
+import { retentionProblems } from '../log/index.js';
 
 /** One tenant: who may write (hashed keys) and how fast (a token bucket of `ratePerSec` refill, `burst` capacity). */
 export interface TenantConfig {
@@ -72,7 +73,19 @@ export interface CellConfig {
     /** `file`: the embedded file log in `<dataDir>/log`. `jetstream`: streams on a NATS JetStream cluster. */
     engine: 'file' | 'jetstream';
     /** The JetStream log (docs/log.md, "JetStream engine"); used when `engine` is `jetstream`. */
-    jetstream: { servers: string[]; streamPrefix: string; replicas: number };
+    jetstream: {
+      servers: string[];
+      streamPrefix: string;
+      replicas: number;
+      /**
+       * Retention, NATS stream limits per partition (docs/log.md, "Retention"): a duration such as `7d`, or unset
+       * (unlimited); whole numbers, or unset / -1 (unlimited).
+       */
+      maxAge?: string;
+      maxBytes?: number;
+      maxMsgs?: number;
+      maxMsgsPerSubject?: number;
+    };
   };
   consumers: {
     /** Consumer group name; offsets are committed under it. */
@@ -202,6 +215,11 @@ export const cellConfigSchema = {
             servers: { type: 'array', items: { type: 'string', minLength: 1 } },
             streamPrefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
             replicas: { type: 'integer', minimum: 1, maximum: 5 },
+            // Checked with their own words in checkRelations (retentionProblems, shared with the log).
+            maxAge: { type: ['string', 'integer'] },
+            maxBytes: { type: 'integer' },
+            maxMsgs: { type: 'integer' },
+            maxMsgsPerSubject: { type: 'integer' },
           },
         },
       },
@@ -406,6 +424,7 @@ function checkRelations(c: CellConfig): string[] {
   ) {
     problems.push('/log/jetstream/servers: the jetstream log needs NATS URLs, e.g. ["nats://127.0.0.1:4222"]');
   }
+  for (const r of retentionProblems(c.log.jetstream)) problems.push(`/log/jetstream/${r.option}: ${r.problem}`);
   if (c.sink.engine === 'postgres' && !/^postgres(ql)?:\/\//.test(c.sink.postgres.url)) {
     problems.push('/sink/postgres/url: the postgres sink needs a URL, postgres://user@host:5432/database');
   }

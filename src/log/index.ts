@@ -17,8 +17,14 @@ export {
   type SegmentProblem,
   type SegmentReport,
 } from './file/inspect.js';
-export { openJetStreamLog, type JetStreamLog } from './jetstream/jetstream-log.js';
+export {
+  openJetStreamLog,
+  openJetStreamLogReader,
+  type JetStreamLog,
+  type JetStreamPartitionInfo,
+} from './jetstream/jetstream-log.js';
 export type { JetStreamLogOptions } from './jetstream/options.js';
+export { parseDurationMs, retentionProblems } from './jetstream/options.js';
 export {
   activeGeneration,
   beginReshard,

@@ -51,6 +51,13 @@ export interface PartitionState {
   offsetEnd: number;
 }
 
+/** Whether a log can serve appends and reads now (`Log.health`); a cell's /readyz lists the problems. */
+export interface LogHealth {
+  ok: boolean;
+  /** Short, human-readable reasons, e.g. "NATS unreachable since …"; empty when `ok`. */
+  problems: string[];
+}
+
 export interface Log {
   /**
    * Number of partitions. Fixed for the life of a file or JetStream log; a cell's generation log (resharding, see
@@ -85,6 +92,12 @@ export interface Log {
 
   /** Durable consumer offsets (the next offset the group will read) per group and partition. */
   offsets: OffsetStore;
+
+  /**
+   * Engines whose storage can become unreachable without failing for good (JetStream: a lost connection, a stream
+   * without a leader) report it here; the file log reports a failed partition in its `stats()` instead.
+   */
+  health?(): LogHealth;
 
   /** Flushes anything pending, answers every waiting caller, releases files. Idempotent. */
   close(): Promise<void>;

@@ -15,6 +15,7 @@ import {
   connect,
   headers,
   DiscardPolicy,
+  Events,
   nanos,
   RetentionPolicy,
   StorageType,
@@ -25,13 +26,14 @@ import {
   type NatsConnection,
   type PubAck,
   type Consumer,
+  type StreamConfig,
   type StreamInfo,
   type StoredMsg,
 } from 'nats';
 import { randomBytes } from 'node:crypto';
 import { assert, limits, shockError } from '../../base/index.js';
 import { crc32c } from '../crc32c.js';
-import type { AppendRecord, AppendResult, Log, LogRecord, PartitionState, ReadOptions } from '../log.js';
+import type { AppendRecord, AppendResult, Log, LogHealth, LogRecord, PartitionState, ReadOptions } from '../log.js';
 import type { PartitionStats } from '../file/partition.js';
 import { checkAppendRecords, recordBytes } from '../record.js';
 import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
@@ -51,6 +53,11 @@ const DUPLICATE_WINDOW_MS = 1000;
 const READ_WINDOW_MAX = 128;
 /** Most messages one ordered-consumer fetch asks for (reads larger than this take several fetches). */
 const FETCH_MESSAGES_MAX = 1000;
+/** While a partition is failed, its stream is asked for its state this often until it answers (readiness). */
+const PROBE_INTERVAL_MS = 1000;
+/** The client pings the server this often and counts the connection lost after this many unanswered pings. */
+const PING_INTERVAL_MS = 10_000;
+const PINGS_OUT_MAX = 3;
 
 /** One stored message as the decoder needs it, from a direct get or from a consumer fetch. */
 interface MessageView {
@@ -90,6 +97,8 @@ class PartitionCache {
   records = 0;
   bytes = 0;
   batchRecordsMax = 0;
+  /** Why the last JetStream operation on this partition failed, until one succeeds again (readiness). */
+  failure: { reason: string; sinceMs: number } | undefined;
 }
 
 export interface JetStreamLog extends Log {
@@ -101,6 +110,26 @@ export interface JetStreamLog extends Log {
    * fsyncs) are 0; `failed` stays false (JetStream partitions do not fail-stop, see docs/log.md).
    */
   stats(): { partitions: PartitionStats[] };
+  /**
+   * Whether the log can serve appends and reads now: problems while the connection to NATS is lost (reported at
+   * once when the server closes the connection or its process dies; by missed pings otherwise) or while a
+   * partition's last JetStream operation failed (a timeout, no stream leader, …) until a probe of its stream, once a
+   * second, is answered. A cell's /readyz answers 503 with these problems.
+   */
+  health(): LogHealth;
+  /** The partition's stream as the server reports it now: range, messages, bytes, and the retention limits. */
+  partitionInfo(partition: number): Promise<JetStreamPartitionInfo>;
+}
+
+/** One partition's stream, for `shock log inspect`. Limits as NATS writes them: -1 (0 for max age) = unlimited. */
+export interface JetStreamPartitionInfo {
+  partition: number;
+  stream: string;
+  offsetStart: number;
+  offsetEnd: number;
+  messages: number;
+  bytes: number;
+  limits: { maxAgeMs: number; maxBytes: number; maxMsgs: number; maxMsgsPerSubject: number };
 }
 
 /** Opens (creating when missing) the streams and the offsets bucket of a JetStream log. */
@@ -114,6 +143,8 @@ export async function openJetStreamLog(options: JetStreamLogOptions): Promise<Je
       timeout: config.connectTimeoutMs,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      pingInterval: PING_INTERVAL_MS,
+      maxPingOut: PINGS_OUT_MAX,
     });
   } catch (err) {
     throw translateNatsError(err, `connect to NATS at ${config.servers.join(', ')}`, { servers: config.servers });
@@ -137,6 +168,10 @@ class JetStreamLogImpl implements JetStreamLog {
   private readonly messageBytesMax: number;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** Set while the connection to NATS is lost (the client reconnects on its own). */
+  private disconnected: { sinceMs: number } | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
   /** Message ids of multi-record calls are `<connectionId>.<callSerial>.<i>`, unique across processes. */
   private readonly connectionId = randomBytes(9).toString('base64url');
   private callSerial = 0;
@@ -148,7 +183,80 @@ class JetStreamLogImpl implements JetStreamLog {
     this.partitions = config.partitions;
     this.js = nc.jetstream({ timeout: config.requestTimeoutMs });
     this.parts = Array.from({ length: config.partitions }, () => new PartitionCache());
-    this.messageBytesMax = nc.info?.max_payload ?? 1024 * 1024;
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    // A stream refuses a message larger than its max_bytes: so does the log, before publishing.
+    this.messageBytesMax = config.maxBytes > 0 ? Math.min(maxPayload, config.maxBytes) : maxPayload;
+    void this.followStatus();
+  }
+
+  /** Follows the connection's status: lost at a disconnect, back at a reconnect (then failed partitions are probed). */
+  private async followStatus(): Promise<void> {
+    try {
+      for await (const s of this.nc.status()) {
+        if (s.type === Events.Disconnect) {
+          this.disconnected ??= { sinceMs: Date.now() };
+        } else if (s.type === Events.Reconnect) {
+          this.disconnected = undefined;
+          this.probeSoon(0);
+        }
+      }
+    } catch {
+      // The iterator ends with the connection.
+    }
+  }
+
+  health(): LogHealth {
+    const problems: string[] = [];
+    if (this.closed) problems.push('log closed');
+    if (this.disconnected !== undefined) {
+      const since = new Date(this.disconnected.sinceMs).toISOString();
+      problems.push(`NATS unreachable since ${since} (reconnecting to ${this.config.servers.join(', ')})`);
+    }
+    const failed = this.parts.flatMap((part, p) => (part.failure ? [p] : []));
+    if (failed.length > 0) {
+      const reason = this.parts[failed[0]].failure!.reason;
+      const which =
+        failed.length <= 8 ? failed.join(', ') : `${failed.slice(0, 8).join(', ')} and ${failed.length - 8} more`;
+      problems.push(`JetStream log partition(s) ${which} failing: ${reason}`);
+    }
+    return { ok: problems.length === 0, problems };
+  }
+
+  /** Marks a partition failed by a server-side or connection error (not by a conflict or a caller's mistake). */
+  private noteFailure(p: number, err: unknown): void {
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'SHOCK_LOG_IO' || this.closed) return;
+    const part = this.parts[p];
+    const reason = (err as Error).message ?? String(err);
+    part.failure = { reason, sinceMs: part.failure?.sinceMs ?? Date.now() };
+    this.probeSoon(PROBE_INTERVAL_MS);
+  }
+
+  private noteSuccess(p: number): void {
+    this.parts[p].failure = undefined;
+  }
+
+  /** Asks each failed partition's stream for its state (once a second while any is failed, and at a reconnect). */
+  private probeSoon(delayMs: number): void {
+    if (this.closed || this.probing) return;
+    if (this.probeTimer !== undefined) {
+      if (delayMs > 0) return;
+      clearTimeout(this.probeTimer);
+    }
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      if (!this.parts.some((part) => part.failure)) return;
+      this.probing = true;
+      void (async () => {
+        for (let p = 0; p < this.parts.length && !this.closed; p++) {
+          if (this.parts[p].failure) await this.bounds(p).catch(() => undefined);
+        }
+      })().finally(() => {
+        this.probing = false;
+        if (this.parts.some((part) => part.failure)) this.probeSoon(PROBE_INTERVAL_MS);
+      });
+    }, delayMs);
+    this.probeTimer.unref();
   }
 
   streamName(partition: number): string {
@@ -161,13 +269,8 @@ class JetStreamLogImpl implements JetStreamLog {
 
   async open(): Promise<void> {
     this.jsm = await this.nc.jetstreamManager({ timeout: this.config.requestTimeoutMs });
-    const kv = await this.js.views.kv(`${this.config.streamPrefix}_offsets`, {
-      history: 1,
-      replicas: this.config.replicas,
-      storage: StorageType.File,
-      timeout: this.config.requestTimeoutMs,
-    });
-    await checkPartitionCount(kv, this.partitions);
+    const kv = await openOffsetsBucket(this.js, this.config);
+    if (!this.config.readOnly) await checkPartitionCount(kv, this.partitions);
     for (let p = 0; p < this.partitions; p++) {
       const info = await this.ensureStream(p);
       this.applyInfo(p, info);
@@ -181,12 +284,37 @@ class JetStreamLogImpl implements JetStreamLog {
     );
   }
 
+  /** The retention limits of the configuration, as stream settings (set at creation and at every open). */
+  private streamLimits(): Pick<
+    StreamConfig,
+    'max_age' | 'max_bytes' | 'max_msgs' | 'max_msgs_per_subject' | 'max_msg_size'
+  > {
+    return {
+      max_age: nanos(this.config.maxAgeMs),
+      max_bytes: this.config.maxBytes,
+      max_msgs: this.config.maxMsgs,
+      max_msgs_per_subject: this.config.maxMsgsPerSubject,
+      max_msg_size: this.messageBytesMax,
+    };
+  }
+
   private async ensureStream(p: number): Promise<StreamInfo> {
     const name = this.streamName(p);
     try {
-      return await this.jsm.streams.info(name);
+      const info = await this.jsm.streams.info(name);
+      if (this.config.readOnly) return info;
+      const wanted = this.streamLimits();
+      const differs = (Object.keys(wanted) as (keyof typeof wanted)[]).some((k) => info.config[k] !== wanted[k]);
+      // The configuration is the truth: a limit changed with the nats CLI is set back at the next open.
+      return differs ? await this.jsm.streams.update(name, { ...info.config, ...wanted }) : info;
     } catch (err) {
       if (jsErrCode(err) !== JsErrCode.streamNotFound) throw err;
+      if (this.config.readOnly) {
+        throw shockError('SHOCK_CLI_INPUT_UNREADABLE', `the JetStream log has no stream ${name}`, {
+          stream: name,
+          hint: 'check --stream-prefix (the streamPrefix of the cell configuration) and the server URL',
+        });
+      }
     }
     try {
       return await this.jsm.streams.add({
@@ -196,7 +324,7 @@ class JetStreamLogImpl implements JetStreamLog {
         num_replicas: this.config.replicas,
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
-        max_msg_size: this.messageBytesMax,
+        ...this.streamLimits(),
         allow_direct: true,
         // Message ids only chain the records of one call (see publish); the window bounds what the server keeps.
         duplicate_window: nanos(DUPLICATE_WINDOW_MS),
@@ -238,16 +366,57 @@ class JetStreamLogImpl implements JetStreamLog {
   /** The partition's range, re-read from the server (for checks that must not trust a stale cache). */
   private async bounds(p: number): Promise<{ offsetStart: number; offsetEnd: number }> {
     const part = this.parts[p];
-    try {
-      this.applyInfo(p, await this.jsm.streams.info(this.streamName(p)));
-    } catch (err) {
-      throw translateNatsError(err, `read the end of partition ${p}`, { partition: p, stream: this.streamName(p) });
-    }
+    await this.info(p);
     return { offsetStart: part.offsetStart, offsetEnd: part.offsetEnd };
+  }
+
+  /** The stream's info, re-read from the server (and applied to the cache). */
+  private async info(p: number): Promise<StreamInfo> {
+    let info: StreamInfo;
+    try {
+      info = await this.jsm.streams.info(this.streamName(p));
+    } catch (err) {
+      const e = translateNatsError(err, `read the state of partition ${p}`, {
+        partition: p,
+        stream: this.streamName(p),
+      });
+      this.noteFailure(p, e);
+      throw e;
+    }
+    this.noteSuccess(p);
+    this.applyInfo(p, info);
+    return info;
+  }
+
+  async partitionInfo(partition: number): Promise<JetStreamPartitionInfo> {
+    this.checkOpen();
+    const bad = this.checkPartition(partition);
+    if (bad) throw bad;
+    const info = await this.info(partition);
+    const { offsetStart, offsetEnd } = this.parts[partition];
+    return {
+      partition,
+      stream: this.streamName(partition),
+      offsetStart,
+      offsetEnd,
+      messages: info.state.messages,
+      bytes: info.state.bytes,
+      limits: {
+        maxAgeMs: Math.round(info.config.max_age / 1e6),
+        maxBytes: info.config.max_bytes,
+        maxMsgs: info.config.max_msgs,
+        maxMsgsPerSubject: info.config.max_msgs_per_subject ?? -1,
+      },
+    };
   }
 
   append(partition: number, records: AppendRecord[]): Promise<AppendResult> {
     if (this.closed) return Promise.reject(closedError());
+    if (this.config.readOnly) {
+      return Promise.reject(
+        shockError('SHOCK_CONFIG_INVALID', 'this JetStream log was opened read-only (a tool): it takes no appends'),
+      );
+    }
     const bad = this.checkPartition(partition) ?? this.validate(records);
     if (bad) return Promise.reject(bad);
     if (records.length === 0) return Promise.resolve({ baseOffset: this.parts[partition].offsetNext, count: 0 });
@@ -299,13 +468,16 @@ class JetStreamLogImpl implements JetStreamLog {
     if (failure !== undefined) {
       part.broken = true;
       if (this.closed) throw closedError();
-      throw translateNatsError(failure, `append to partition ${partition}`, {
+      const e = translateNatsError(failure, `append to partition ${partition}`, {
         partition,
         stream: this.streamName(partition),
         baseOffset,
         count: records.length,
       });
+      this.noteFailure(partition, e);
+      throw e;
     }
+    this.noteSuccess(partition);
     const tookMs = performance.now() - startedMs;
     part.appends++;
     part.appendMsSum += tookMs;
@@ -417,30 +589,45 @@ class JetStreamLogImpl implements JetStreamLog {
         expires: this.config.requestTimeoutMs,
       });
       const out: MessageView[] = [];
+      let gapAt: number | undefined;
       for await (const m of iter) {
         if (m.seq !== offset + out.length + 1) {
-          part.cursor = undefined;
-          throw shockError(
-            'SHOCK_LOG_CORRUPT_RECORD',
-            `stream ${stream} gave sequence ${m.seq} for ${offset + out.length + 1}`,
-            {
-              stream,
-              partition,
-              offset: offset + out.length,
-              seq: m.seq,
-            },
-          );
+          gapAt = m.seq;
+          break;
         }
         out.push({ seq: m.seq, header: m.headers ?? headers(), data: m.data });
         if (out.length >= n) break;
       }
+      if (gapAt !== undefined) {
+        part.cursor = undefined;
+        // Retention removes the oldest messages: a read that started (or went on) below the stream's first sequence
+        // is out of range, as for the file log. Any other gap is a lost message.
+        const expected = offset + out.length;
+        const { offsetStart, offsetEnd } = await this.bounds(partition);
+        if (expected < offsetStart) {
+          if (out.length > 0) return out;
+          throw outOfRange(partition, expected, offsetStart, offsetEnd);
+        }
+        throw shockError('SHOCK_LOG_CORRUPT_RECORD', `stream ${stream} gave sequence ${gapAt} for ${expected + 1}`, {
+          stream,
+          partition,
+          offset: expected,
+          seq: gapAt,
+        });
+      }
       cursor.next = offset + out.length;
+      this.noteSuccess(partition);
       return out;
     } catch (err) {
       part.cursor = undefined;
       if (this.closed) throw closedError();
-      if ((err as { code?: string }).code === 'SHOCK_LOG_CORRUPT_RECORD') throw err;
-      throw translateNatsError(err, `read partition ${partition} at offset ${offset}`, { stream, partition, offset });
+      const e = translateNatsError(err, `read partition ${partition} at offset ${offset}`, {
+        stream,
+        partition,
+        offset,
+      });
+      this.noteFailure(partition, e);
+      throw e;
     }
   }
 
@@ -516,6 +703,7 @@ class JetStreamLogImpl implements JetStreamLog {
 
   private async closeNow(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.probeTimer);
     for (const part of this.parts) {
       for (const w of part.waiters) {
         clearTimeout(w.timer);
@@ -573,6 +761,77 @@ class JetStreamLogImpl implements JetStreamLog {
         },
       );
     });
+  }
+}
+
+/** The offsets bucket: created when missing, or (read-only) bound to an existing one. */
+async function openOffsetsBucket(js: JetStreamClient, config: JetStreamLogConfig): Promise<KV> {
+  const name = `${config.streamPrefix}_offsets`;
+  try {
+    return await js.views.kv(name, {
+      history: 1,
+      replicas: config.replicas,
+      storage: StorageType.File,
+      timeout: config.requestTimeoutMs,
+      bindOnly: config.readOnly,
+    });
+  } catch (err) {
+    if (config.readOnly && (jsErrCode(err) === JsErrCode.streamNotFound || /not found/i.test(String(err)))) {
+      throw noLogError(config);
+    }
+    throw err;
+  }
+}
+
+function noLogError(config: JetStreamLogConfig) {
+  return shockError(
+    'SHOCK_CLI_INPUT_UNREADABLE',
+    `no shock log with stream prefix "${config.streamPrefix}" on ${config.servers.join(', ')} (no bucket ${config.streamPrefix}_offsets)`,
+    {
+      servers: config.servers,
+      streamPrefix: config.streamPrefix,
+      hint: 'pass --stream-prefix with the streamPrefix of the cell configuration (log.jetstream.streamPrefix)',
+    },
+  );
+}
+
+/** The partition count a log recorded at its first open (read-only tools learn it here). */
+async function storedPartitionCount(kv: KV, config: JetStreamLogConfig): Promise<number> {
+  const entry = await kv.get('meta.partitions');
+  const stored = Number(entry?.operation === 'PUT' ? entry.string() : NaN);
+  if (!Number.isSafeInteger(stored) || stored < 1) throw noLogError(config);
+  return stored;
+}
+
+/**
+ * Opens an existing JetStream log read-only, for tools (`shock log inspect/read`): creates and changes nothing,
+ * takes the partition count from the log's bucket, refuses appends. SHOCK_CLI_INPUT_UNREADABLE when there is no
+ * log with that prefix.
+ */
+export async function openJetStreamLogReader(
+  options: Omit<JetStreamLogOptions, 'partitions' | 'readOnly'>,
+): Promise<JetStreamLog> {
+  const probe = resolveJetStreamOptions({ ...options, partitions: 1, readOnly: true });
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: probe.servers,
+      name: probe.connectionName,
+      timeout: probe.connectTimeoutMs,
+      maxReconnectAttempts: 0,
+    });
+  } catch (err) {
+    throw translateNatsError(err, `connect to NATS at ${probe.servers.join(', ')}`, { servers: probe.servers });
+  }
+  try {
+    const kv = await openOffsetsBucket(nc.jetstream({ timeout: probe.requestTimeoutMs }), probe);
+    const config = Object.freeze({ ...probe, partitions: await storedPartitionCount(kv, probe) });
+    const log = new JetStreamLogImpl(nc, config);
+    await log.open();
+    return log;
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw translateNatsError(err, 'open the JetStream log', { streamPrefix: probe.streamPrefix });
   }
 }
 

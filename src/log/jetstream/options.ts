@@ -20,6 +20,21 @@ export interface JetStreamLogOptions {
   recordBytesMax?: number;
   /** Connection name shown by the server's monitoring. */
   connectionName?: string;
+  /**
+   * Retention: the stream limits of NATS (`max_age`, `max_bytes`, `max_msgs`, `max_msgs_per_subject`), applied to
+   * every partition's stream (each limit holds per partition) and set again at every open. Unset: unlimited.
+   * `maxAge` is a duration with a unit as the `nats` CLI writes it (`90s`, `30m`, `24h`, `7d`, `1w`, `1y`; `0` =
+   * unlimited); the others are whole numbers, -1 = unlimited. The oldest messages go first (discard old).
+   */
+  maxAge?: string;
+  maxBytes?: number;
+  maxMsgs?: number;
+  maxMsgsPerSubject?: number;
+  /**
+   * Open without creating or changing anything (tools: `shock log inspect/read`): the streams and the offsets bucket
+   * must exist, the partition count is read from the bucket, limits are left as they are, `append` is refused.
+   */
+  readOnly?: boolean;
 }
 
 export interface JetStreamLogConfig {
@@ -31,6 +46,13 @@ export interface JetStreamLogConfig {
   readonly connectTimeoutMs: number;
   readonly recordBytesMax: number;
   readonly connectionName: string;
+  /** `maxAge` in milliseconds; 0 = unlimited. */
+  readonly maxAgeMs: number;
+  /** -1 = unlimited, as NATS writes it. */
+  readonly maxBytes: number;
+  readonly maxMsgs: number;
+  readonly maxMsgsPerSubject: number;
+  readonly readOnly: boolean;
 }
 
 export const jetStreamLogDefaults = {
@@ -39,7 +61,72 @@ export const jetStreamLogDefaults = {
   requestTimeoutMs: 5000,
   connectTimeoutMs: 5000,
   connectionName: 'shockabsorber-log',
+  maxBytes: -1,
+  maxMsgs: -1,
+  maxMsgsPerSubject: -1,
+  readOnly: false,
 } as const;
+
+/**
+ * The shortest `maxAge`: the streams remember message ids for 1 s (they chain the records of one append), and
+ * nats-server refuses a duplicate window longer than the stream's max age.
+ */
+export const MAX_AGE_MIN_MS = 1000;
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  y: 365 * 86_400_000,
+};
+
+/** `"24h"` → 86,400,000; `"0"` → 0; undefined when it is not a duration (a number with one of ms s m h d w y). */
+export function parseDurationMs(text: unknown): number | undefined {
+  if (text === 0 || text === '0') return 0;
+  if (typeof text !== 'string') return undefined;
+  const m = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(text.trim());
+  if (!m) return undefined;
+  const ms = Number(m[1]) * DURATION_UNITS_MS[m[2]];
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/** The retention options' problems (empty when valid), each naming its option; shared with the cell's config. */
+export function retentionProblems(o: {
+  maxAge?: unknown;
+  maxBytes?: unknown;
+  maxMsgs?: unknown;
+  maxMsgsPerSubject?: unknown;
+}): { option: string; problem: string }[] {
+  const problems: { option: string; problem: string }[] = [];
+  if (o.maxAge !== undefined) {
+    const ms = parseDurationMs(o.maxAge);
+    if (ms === undefined) {
+      problems.push({
+        option: 'maxAge',
+        problem: `must be a duration such as "90s", "30m", "24h", "7d", "1w", "1y" (or "0": unlimited), got ${JSON.stringify(o.maxAge)}`,
+      });
+    } else if (ms !== 0 && ms < MAX_AGE_MIN_MS) {
+      problems.push({
+        option: 'maxAge',
+        problem: `must be at least 1s (or "0": unlimited), got ${JSON.stringify(o.maxAge)}`,
+      });
+    }
+  }
+  for (const name of ['maxBytes', 'maxMsgs', 'maxMsgsPerSubject'] as const) {
+    const v = o[name];
+    if (v === undefined) continue;
+    if (!(typeof v === 'number' && Number.isSafeInteger(v) && (v === -1 || v >= 1))) {
+      problems.push({
+        option: name,
+        problem: `must be a whole number >= 1, or -1 for unlimited, got ${JSON.stringify(v)}`,
+      });
+    }
+  }
+  return problems;
+}
 
 /** Stream names may not hold `.`, `*`, `>`, spaces or path separators; subject tokens may not hold the first four. */
 const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -70,10 +157,17 @@ export function resolveJetStreamOptions(options: JetStreamLogOptions): JetStream
     const v = o[name];
     if (!Number.isSafeInteger(v) || v < 1) problems.push(`${name} must be a whole number >= 1, got ${v}`);
   }
+  for (const r of retentionProblems(o)) problems.push(`${r.option} ${r.problem}`);
   if (problems.length > 0) {
     throw shockError('SHOCK_CONFIG_INVALID', `invalid JetStream log options: ${problems.join('; ')}`, { problems });
   }
-  return Object.freeze({ ...o, servers: [...servers] });
+  const { maxAge, ...rest } = o as typeof o & { maxAge?: string };
+  return Object.freeze({
+    ...rest,
+    servers: [...servers],
+    maxAgeMs: maxAge === undefined ? 0 : (parseDurationMs(maxAge) ?? 0),
+    readOnly: o.readOnly === true,
+  });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
