@@ -1,8 +1,9 @@
 /**
  * `shock serve` on the JetStream log while its nats-server dies: after a kill -9 the gateway answers 503 (storage
- * unavailable, retriable) within bounded time instead of hanging or answering 202; after a restart on the same
- * store it accepts again, and every event that got a 202 — before or after the crash — reaches the sink exactly
- * once (the consumer workers reconnect, or are restarted by the supervisor, on their own).
+ * unavailable, retriable) within bounded time instead of hanging or answering 202, and /readyz answers 503 saying
+ * NATS is unreachable; after a restart on the same store it accepts again, /readyz answers 200, and every event
+ * that got a 202 — before or after the crash — reaches the sink exactly once (the consumer workers reconnect, or
+ * are restarted by the supervisor, on their own).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { postEvent, request, startServe, testKeys, waitUntil, writeConfig } from
 import { natsSkipReason, startNatsServer } from '../helpers/nats.js';
 
 test(
-  'serve jetstream - kill -9 of nats-server: 503 while it is down, then every 202 reaches the sink once',
+  'serve jetstream - kill -9 of nats-server: 503 and not ready while it is down, then ready, and every 202 reaches the sink once',
   { skip: natsSkipReason(), timeout: 180_000 },
   async () => {
     const nats = await startNatsServer();
@@ -38,7 +39,17 @@ test(
     };
     try {
       for (let i = 0; i < 20; i++) assert.equal((await post()).status, 202);
-      await nats.kill();
+      assert.equal((await request(`${serve.url}/readyz`)).status, 200);
+      const pid = nats.pid;
+      await nats.kill(); // SIGKILL to that PID
+      // Readiness follows the connection, with no event sent: 503 with the reason.
+      await waitUntil(async () => (await request(`${serve.url}/readyz`)).status === 503, 20_000, 100);
+      const notReady = (await request(`${serve.url}/readyz`)).body;
+      assert.equal(notReady.error.code, 'SHOCK_CELL_NOT_READY');
+      assert.ok(
+        notReady.error.details.notReady.some((r: string) => /^NATS unreachable since /.test(r)),
+        JSON.stringify(notReady),
+      );
 
       const down = await post();
       assert.equal(down.status, 503, JSON.stringify(down.body));
@@ -47,8 +58,10 @@ test(
       assert.equal(down.body.error.details.cause, 'SHOCK_LOG_IO');
 
       await nats.restart();
+      assert.notEqual(nats.pid, pid);
       // The gateway's breaker may hold the door shut for a while after the failures: bounded retries.
       await waitUntil(async () => (await post()).status === 202, 60_000, 200);
+      await waitUntil(async () => (await request(`${serve.url}/readyz`)).status === 200, 60_000, 200);
       for (let i = 0; i < 20; i++) await post();
 
       await waitUntil(
