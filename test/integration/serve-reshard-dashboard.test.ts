@@ -1,6 +1,7 @@
 /**
  * The dashboard during a reshard, in headless Chromium: it shows the active generation and the drain of the sealed
- * one (its events left), then "nothing draining" once the old generation retired. Skipped without Chromium.
+ * one (its events left), the old generation's backlog in the lag total and as bars of its own (g0·p<n>), then
+ * "nothing draining" and no old bars once the old generation retired. Skipped without Chromium.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,9 +42,17 @@ test(
       await waitUntil(async () => (await text('generation')) === '1', 15_000);
       assert.equal(await text('generationDrain'), 'draining gen 0 (2 partitions): 12 events left');
       assert.match((await text('subtitle')) ?? '', /^4 partitions/);
+      // The lag shown counts the draining generation's backlog: its partitions' bars follow the active ones.
+      const oldBars = async () => {
+        const values = await page.locator('[data-k^="lag-g0-"]').allTextContents();
+        return values.length === 2 ? values.reduce((a, v) => a + Number(v), 0) : -1;
+      };
+      await waitUntil(async () => (await oldBars()) === 12 && (await text('lag')) === '12', 15_000);
+      assert.equal(await page.locator('.bar').count(), 4 + 2);
 
       assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
       await waitUntil(async () => (await text('generationDrain')) === 'nothing draining', 15_000);
+      await waitUntil(async () => (await oldBars()) === -1 && (await text('lag')) === '0', 15_000);
     } finally {
       await browser.close();
       assert.equal((await serve.stop('SIGTERM')).code, 0);
