@@ -32,6 +32,12 @@ log:
   #   servers: [nats://127.0.0.1:4222]   # URLs of one NATS cluster with JetStream enabled
   #   streamPrefix: shock  # streams shock_<p>, subjects shock.<p>, offsets in the bucket shock_offsets
   #   replicas: 1        # 3 on a three-node cluster: an acknowledged event then survives losing a machine
+  #   # Retention: NATS stream limits, per partition (each partition is one stream); unset = unlimited (the default).
+  #   # The oldest events go first; a consumer group behind them resumes at the oldest event left (docs/log.md).
+  #   maxAge: 7d         # example; max_age: a duration (90s, 30m, 24h, 7d, 1w, 1y), at least 1s
+  #   maxBytes: 10737418240   # example; max_bytes: 10 GiB per partition (-1 = unlimited)
+  #   maxMsgs: -1        # max_msgs: events per partition (-1 = unlimited)
+  #   maxMsgsPerSubject: -1   # max_msgs_per_subject: the same as maxMsgs here (one subject per stream)
 
 consumers:
   group: sink            # offsets are committed under this group name

@@ -26,6 +26,13 @@ export {
 export type { JetStreamLogOptions } from './jetstream/options.js';
 export { parseDurationMs, retentionProblems } from './jetstream/options.js';
 export {
+  inspectJetStreamLog,
+  type JetStreamGroupReport,
+  type JetStreamLogReport,
+  type JetStreamProblem,
+  type JetStreamTarget,
+} from './jetstream/inspect.js';
+export {
   activeGeneration,
   beginReshard,
   checkManifest,

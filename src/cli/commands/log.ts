@@ -1,44 +1,74 @@
 /**
- * `shock log inspect DIR` and `shock log read DIR` — the tools a user reaches for when something looks wrong with
- * a file log (Kafka's kafka-dump-log and console consumer). Both are read-only: they take no lock, change nothing,
- * and work beside a running cell or on a read-only disk.
+ * `shock log inspect TARGET` and `shock log read TARGET` — the tools a user reaches for when something looks wrong
+ * with a log (Kafka's kafka-dump-log and console consumer). TARGET is a file log's directory, or the NATS URL(s) of
+ * a JetStream log (with `--stream-prefix`). Both are read-only: they take no lock, create and change nothing, and
+ * work beside a running cell (and, for the file log, on a read-only disk).
  */
 import type { Command } from 'commander';
 import { ExitCode } from '../../base/index.js';
-import { inspectLog, readLogDir, type LogRecord, type LogReport } from '../../log/index.js';
+import {
+  inspectJetStreamLog,
+  inspectLog,
+  openJetStreamLogReader,
+  readLogDir,
+  type JetStreamLogReport,
+  type JetStreamTarget,
+  type LogRecord,
+  type LogReport,
+} from '../../log/index.js';
 import { printJson, printText } from '../output.js';
 import { parseNumber } from '../parse.js';
 
-interface InspectOptions {
+interface TargetOptions {
+  streamPrefix: string;
+}
+
+interface InspectOptions extends TargetOptions {
   verify?: boolean;
   json?: boolean;
 }
 
-interface ReadOptions {
+interface ReadOptions extends TargetOptions {
   partition: number;
   from?: number;
   limit: number;
   json?: boolean;
 }
 
+const TARGET_HELP = 'a file log directory, or the NATS URL(s) of a JetStream log (nats://host:4222, comma-separated)';
+const STREAM_PREFIX_HELP = 'JetStream: the streamPrefix of the cell configuration (streams <prefix>_<p>)';
+
+/** A NATS URL (or a comma-separated list of them) names a JetStream log; anything else is a directory. */
+export function jetStreamTarget(target: string, streamPrefix: string): JetStreamTarget | undefined {
+  const urls = target
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0);
+  if (urls.length === 0 || !urls.every((u) => /^(nats|tls):\/\//.test(u))) return undefined;
+  return { servers: urls, streamPrefix };
+}
+
 export function register(program: Command): void {
   const log = program
     .command('log')
-    .description('examine an embedded file log: partitions, segments, offsets, consumer lag, records')
+    .description('examine a log (file log directory or JetStream): partitions, offsets, consumer lag, records')
     .addHelpText(
       'after',
       `
 Examples:
   shock log inspect data/log
   shock log inspect data/log --verify --json
-  shock log read data/log --partition 3 --from 1200 --limit 20 --json`,
+  shock log read data/log --partition 3 --from 1200 --limit 20 --json
+  shock log inspect nats://127.0.0.1:4222 --stream-prefix shock
+  shock log read nats://127.0.0.1:4222 --partition 0 --limit 5 --json`,
     );
 
   log
     .command('inspect')
-    .description('partitions, segments, offsets, committed offsets and lag per consumer group')
-    .argument('<dir>', 'the log directory')
-    .option('--verify', 'check the CRC and the sequence of every record of every segment')
+    .description('partitions, segments (file log) or streams (JetStream), offsets, committed offsets and lag per group')
+    .argument('<target>', TARGET_HELP)
+    .option('--stream-prefix <prefix>', STREAM_PREFIX_HELP, 'shock')
+    .option('--verify', 'check the CRC and the sequence of every record of every segment (or stream)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
@@ -46,9 +76,23 @@ Examples:
 Without --verify only each segment's tail is checked (from its last index entry). A "torn tail" in the last
 segment of a partition is what a crash leaves behind; the log truncates it the next time it is opened for
 writing. Any other problem is corruption: the report names the file, the byte position and the offset.
-Exit code 65 when --verify finds a problem.`,
+Exit code 65 when --verify finds a problem.
+
+For a JetStream log (TARGET a NATS URL): per partition the stream's offsets, messages, bytes and retention limits
+(as the server reports them), committed offsets and lag per group, and for a group behind retention how many records
+were removed before it consumed them (its consumers resume at the oldest record left). --verify reads every record
+back and checks its CRC-32C.`,
     )
-    .action(async (dir: string, opts: InspectOptions) => {
+    .action(async (target: string, opts: InspectOptions) => {
+      const js = jetStreamTarget(target, opts.streamPrefix);
+      if (js !== undefined) {
+        const report = await inspectJetStreamLog(js, { verify: opts.verify === true });
+        if (opts.json) printJson(report);
+        else printText(formatJetStreamReport(report, opts.verify === true));
+        if (report.problems.length > 0) process.exitCode = ExitCode.dataErr;
+        return;
+      }
+      const dir = target;
       const report = await inspectLog(dir, { verify: opts.verify === true });
       if (opts.json) printJson(report);
       else printText(formatReport(report, opts.verify === true));
@@ -60,7 +104,8 @@ Exit code 65 when --verify finds a problem.`,
   log
     .command('read')
     .description('print records of one partition (NDJSON with --json)')
-    .argument('<dir>', 'the log directory')
+    .argument('<target>', TARGET_HELP)
+    .option('--stream-prefix <prefix>', STREAM_PREFIX_HELP, 'shock')
     .requiredOption('-p, --partition <n>', 'partition number', parseNumber('--partition', { min: 0, integer: true }))
     .option(
       '--from <offset>',
@@ -78,9 +123,13 @@ Exit code 65 when --verify finds a problem.`,
       'after',
       `
 Keys and values are printed as UTF-8 text when they are valid UTF-8, else as base64; with --json the fields
-keyEncoding and valueEncoding say which ("utf8" or "base64").`,
+keyEncoding and valueEncoding say which ("utf8" or "base64"). An offset that retention removed is
+SHOCK_LOG_OFFSET_OUT_OF_RANGE, naming the oldest offset left.`,
     )
-    .action(async (dir: string, opts: ReadOptions) => {
+    .action(async (target: string, opts: ReadOptions) => {
+      const js = jetStreamTarget(target, opts.streamPrefix);
+      if (js !== undefined) return readJetStream(js, opts);
+      const dir = target;
       let printed = 0;
       let next = opts.from;
       while (printed < opts.limit) {
@@ -95,6 +144,29 @@ keyEncoding and valueEncoding say which ("utf8" or "base64").`,
         if (next >= batch.offsetEnd) break;
       }
     });
+}
+
+/** `shock log read` on a JetStream log: the same records, through a read-only reader. */
+async function readJetStream(target: JetStreamTarget, opts: ReadOptions): Promise<void> {
+  const log = await openJetStreamLogReader(target);
+  try {
+    const { offsetStart } = await log.partitionInfo(opts.partition);
+    let next = opts.from ?? offsetStart;
+    let printed = 0;
+    while (printed < opts.limit) {
+      if (next >= log.state(opts.partition).offsetEnd && printed > 0) break;
+      const records = await log.read(opts.partition, next, {
+        recordsMax: Math.min(1000, opts.limit - printed),
+        bytesMax: 4 * 1024 * 1024,
+      });
+      for (const r of records) process.stdout.write(formatRecord(opts.partition, r, opts.json === true) + '\n');
+      printed += records.length;
+      if (records.length === 0) break;
+      next = records[records.length - 1].offset + 1;
+    }
+  } finally {
+    await log.close();
+  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -157,6 +229,58 @@ function formatReport(report: LogReport, verified: boolean): string {
   for (const pr of report.problems) {
     const what = pr.kind === 'torn-tail' ? 'torn tail (truncated when the log is next opened for writing)' : 'CORRUPT';
     lines.push(`${what}: ${pr.file} byte ${pr.position} offset ${pr.offset}: ${pr.detail}`);
+  }
+  return lines.join('\n');
+}
+
+/** Limits as NATS writes them: -1 (0 for max_age) means unlimited. */
+function formatLimits(l: JetStreamLogReport['partitionReports'][number]['limits']): string {
+  const parts: string[] = [];
+  if (l.maxAgeMs > 0) parts.push(`max_age ${formatAge(l.maxAgeMs)}`);
+  if (l.maxBytes >= 0) parts.push(`max_bytes ${l.maxBytes}`);
+  if (l.maxMsgs >= 0) parts.push(`max_msgs ${l.maxMsgs}`);
+  if (l.maxMsgsPerSubject >= 0) parts.push(`max_msgs_per_subject ${l.maxMsgsPerSubject}`);
+  return parts.length === 0 ? 'retention: unlimited' : `retention: ${parts.join(' ')}`;
+}
+
+function formatAge(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function formatJetStreamReport(report: JetStreamLogReport, verified: boolean): string {
+  const lines: string[] = [];
+  lines.push(
+    `jetstream log ${report.servers.join(',')} prefix ${report.streamPrefix}: ${report.partitions} partition(s)`,
+  );
+  for (const p of report.partitionReports) {
+    lines.push(
+      `partition ${p.partition}: stream ${p.stream}  offsets [${p.offsetStart}, ${p.offsetEnd})  ${p.messages} messages  ${p.bytes} bytes  ${formatLimits(p.limits)}`,
+    );
+  }
+  if (report.groups.length === 0) lines.push('consumer groups: none');
+  for (const g of report.groups) {
+    lines.push(`group ${g.group}: lag ${g.lagTotal}`);
+    for (const row of g.partitions) {
+      const behind = row.behindRetention
+        ? `  (behind retention: ${row.removedBeforeConsumed} record(s) removed before they were consumed; the next read resumes at offsetStart)`
+        : '';
+      lines.push(`  partition ${row.partition}: committed ${row.committed}  lag ${row.lag}${behind}`);
+    }
+  }
+  if (verified) lines.push(`verified: ${report.recordsVerified ?? 0} record(s) checked`);
+  if (report.problems.length === 0) {
+    lines.push(verified ? 'no problems found' : 'not verified (run with --verify to read back every record)');
+  }
+  for (const pr of report.problems) {
+    lines.push(`CORRUPT: stream ${pr.stream} (partition ${pr.partition}) offset ${pr.offset}: ${pr.detail}`);
   }
   return lines.join('\n');
 }

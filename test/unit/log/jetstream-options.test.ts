@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NatsError } from 'nats';
 import { translateNatsError } from '../../../src/log/jetstream/errors.js';
-import { resolveJetStreamOptions } from '../../../src/log/jetstream/options.js';
+import { parseDurationMs, resolveJetStreamOptions } from '../../../src/log/jetstream/options.js';
 
 test('jetstream options - defaults fill in, the result is frozen', () => {
   const o = resolveJetStreamOptions({ servers: 'nats://127.0.0.1:4222', partitions: 4 });
@@ -30,6 +30,30 @@ test('jetstream options - every problem is reported at once', () => {
     (err: { code: string; details: { problems: string[] } }) => {
       assert.equal(err.code, 'SHOCK_CONFIG_INVALID');
       assert.equal(err.details.problems.length, 5);
+      return true;
+    },
+  );
+});
+
+test('jetstream options - retention: durations with units, -1 as unlimited, every problem named', () => {
+  const o = resolveJetStreamOptions({ servers: 'nats://h:4222', partitions: 1, maxAge: '2h', maxMsgs: 100 });
+  assert.equal(o.maxAgeMs, 7_200_000);
+  assert.equal(o.maxMsgs, 100);
+  assert.equal(o.maxBytes, -1);
+  assert.equal(o.maxMsgsPerSubject, -1);
+  assert.equal(resolveJetStreamOptions({ servers: 'nats://h:4222', partitions: 1 }).maxAgeMs, 0);
+  assert.equal(parseDurationMs('90s'), 90_000);
+  assert.equal(parseDurationMs('1w'), 604_800_000);
+  assert.equal(parseDurationMs('0'), 0);
+  assert.equal(parseDurationMs('10'), undefined);
+  assert.equal(parseDurationMs('1.5h'), undefined);
+  assert.throws(
+    () => resolveJetStreamOptions({ servers: 'nats://h:4222', partitions: 1, maxAge: 'soon', maxBytes: 0 }),
+    (err: { code: string; details: { problems: string[] } }) => {
+      assert.equal(err.code, 'SHOCK_CONFIG_INVALID');
+      assert.equal(err.details.problems.length, 2);
+      assert.match(err.details.problems[0], /^maxAge must be a duration/);
+      assert.match(err.details.problems[1], /^maxBytes must be a whole number >= 1, or -1/);
       return true;
     },
   );
