@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { encodeEventSpliced, isShockError, limits, systemClock } from '../src/base/index.js';
+import { EventWriter, isShockError, limits, systemClock } from '../src/base/index.js';
 import { createGateway, EventIdGenerator, EventValidator, partitionForKey, sha256Hex } from '../src/ingress/index.js';
 import { memberValueSpan } from '../src/ingress/raw-json.js';
 import { openFileLog } from '../src/log/index.js';
@@ -58,6 +58,7 @@ const schemas = {
 function floorHandler(): (req: IncomingMessage, res: ServerResponse) => void {
   const validator = new EventValidator(schemas, limits);
   const ids = new EventIdGenerator(systemClock);
+  const writer = new EventWriter();
   let offset = 0;
   return (req, res) => {
     const chunks: Buffer[] = [];
@@ -73,8 +74,8 @@ function floorHandler(): (req: IncomingMessage, res: ServerResponse) => void {
       const eventId = ids.next();
       const key = v.key ?? 'bench';
       const head = { event_id: eventId, tenant: 'bench', type: v.type, ts: Date.now(), priority: v.priority, key };
-      const value = encodeEventSpliced(head, body, span[0], span[1]);
-      const partition = partitionForKey(Buffer.from(key), 8);
+      const value = writer.spliced(head, body, span[0], span[1]);
+      const partition = partitionForKey(writer.utf8(key), 8);
       const out = `{"event_id":"${eventId}","partition":${partition},"offset":${offset++}}`;
       res.writeHead(202, { 'content-type': 'application/json; charset=utf-8', 'content-length': out.length });
       res.end(value.length > 0 ? out : '');

@@ -26,46 +26,108 @@ export function encodeEvent(event: StoredEvent): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
+/** Bytes of one slab of an `EventWriter`. */
+const slabBytes = 64 * 1024;
+
 /**
- * `encodeEvent` for an event whose payload is already JSON bytes (`payload[start, end)`, the client's own, which
- * `JSON.parse` accepted): the same members in the same order, the payload copied instead of re-serialised. Decodes
- * to the same object as `encodeEvent({...head, payload: JSON.parse(those bytes)})`.
+ * Writes stored events and keys into shared 64 KiB slabs, one allocation per slab instead of one per event, with
+ * plain byte stores for the ASCII strings events are made of (a native string write costs more per call than these
+ * few bytes). Each result is a `subarray` of a slab: it stays valid after later writes (a full slab is replaced,
+ * never reused). One writer per gateway; not for values kept for long (a kept result keeps its whole slab).
  */
-export function encodeEventSpliced(
-  head: Omit<StoredEvent, 'payload'>,
-  payload: Buffer,
-  start: number,
-  end: number,
-): Buffer {
-  const prefix =
-    '{"event_id":' +
-    jsonString(head.event_id) +
-    ',"tenant":' +
-    jsonString(head.tenant) +
-    ',"type":' +
-    jsonString(head.type) +
-    ',"ts":' +
-    (Number.isSafeInteger(head.ts) ? String(head.ts) : JSON.stringify(head.ts)) +
-    ',"priority":"' +
-    head.priority +
-    '","key":' +
-    jsonString(head.key) +
-    ',"payload":';
-  // Each UTF-16 unit is at most 3 UTF-8 bytes: allocate for the worst case, keep what was written.
-  const out = Buffer.allocUnsafe(prefix.length * 3 + (end - start) + 1);
-  let at = out.write(prefix, 0, 'utf8');
-  at += payload.copy(out, at, start, end);
-  out[at] = 0x7d; // }
-  return out.subarray(0, at + 1);
+export class EventWriter {
+  private slab = Buffer.allocUnsafeSlow(slabBytes);
+  private at = 0;
+
+  /**
+   * `encodeEvent` for an event whose payload is already JSON bytes (`payload[start, end)`, the client's own, which
+   * `JSON.parse` accepted): the same members in the same order, the payload copied instead of re-serialised.
+   * Decodes to the same object as `encodeEvent({...head, payload: JSON.parse(those bytes)})`.
+   */
+  spliced(head: Omit<StoredEvent, 'payload'>, payload: Uint8Array, start: number, end: number): Buffer {
+    const ts = Number.isSafeInteger(head.ts) ? String(head.ts) : JSON.stringify(head.ts);
+    const strings = head.event_id.length + head.tenant.length + head.type.length + head.key.length;
+    // Each UTF-16 unit is at most 6 bytes once escaped (\uXXXX): room for the worst case, keep what was written.
+    const room = constantBytes + 6 * strings + ts.length + head.priority.length + (end - start);
+    const buf = this.reserve(room);
+    const from = this.at;
+    let at = putBytes(buf, EVENT_ID, from);
+    at = putJsonString(buf, head.event_id, at);
+    at = putBytes(buf, TENANT, at);
+    at = putJsonString(buf, head.tenant, at);
+    at = putBytes(buf, TYPE, at);
+    at = putJsonString(buf, head.type, at);
+    at = putBytes(buf, TS, at);
+    at = putAscii(buf, ts, at);
+    at = putBytes(buf, PRIORITY, at);
+    at = putAscii(buf, head.priority, at);
+    at = putBytes(buf, KEY, at);
+    at = putJsonString(buf, head.key, at);
+    at = putBytes(buf, PAYLOAD, at);
+    buf.set(payload.subarray(start, end), at);
+    at += end - start;
+    buf[at++] = 0x7d; // }
+    this.at = at;
+    return buf.subarray(from, at);
+  }
+
+  /** `Buffer.from(s, 'utf8')`, written into the slab. */
+  utf8(s: string): Buffer {
+    const buf = this.reserve(3 * s.length);
+    const from = this.at;
+    let at = from;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        at = from + buf.write(s, from, 'utf8');
+        break;
+      }
+      buf[at++] = c;
+    }
+    this.at = at;
+    return buf.subarray(from, at);
+  }
+
+  /** A buffer with `bytes` free from `this.at`: the current slab, a fresh one, or (when larger) its own. */
+  private reserve(bytes: number): Buffer {
+    if (this.at + bytes <= this.slab.length) return this.slab;
+    this.slab = Buffer.allocUnsafeSlow(Math.max(slabBytes, bytes));
+    this.at = 0;
+    return this.slab;
+  }
 }
 
-/** Characters a JSON string must escape, and lone-surrogate candidates (JSON.stringify escapes those). */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON must escape
-const needsEscape = /[\u0000-\u001f"\\\ud800-\udfff]/;
+const EVENT_ID = Buffer.from('{"event_id":');
+const TENANT = Buffer.from(',"tenant":');
+const TYPE = Buffer.from(',"type":');
+const TS = Buffer.from(',"ts":');
+const PRIORITY = Buffer.from(',"priority":"');
+const KEY = Buffer.from('","key":');
+const PAYLOAD = Buffer.from(',"payload":');
+/** The fixed bytes of a spliced event: member names, quotes of the four strings, the closing brace. */
+const constantBytes = [EVENT_ID, TENANT, TYPE, TS, PRIORITY, KEY, PAYLOAD].reduce((n, b) => n + b.length, 0) + 8 + 1;
 
-/** `JSON.stringify(s)` for a string, without the call when nothing needs escaping (the usual id, tenant, key). */
-export function jsonString(s: string): string {
-  return needsEscape.test(s) ? JSON.stringify(s) : '"' + s + '"';
+function putBytes(buf: Buffer, bytes: Buffer, at: number): number {
+  for (let i = 0; i < bytes.length; i++) buf[at + i] = bytes[i];
+  return at + bytes.length;
+}
+
+/** A string known to be ASCII (digits, a priority name). */
+function putAscii(buf: Buffer, s: string, at: number): number {
+  for (let i = 0; i < s.length; i++) buf[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
+/** `JSON.stringify(s)` as UTF-8: byte stores while the string is printable ASCII, a native write otherwise. */
+function putJsonString(buf: Buffer, s: string, at: number): number {
+  buf[at] = 0x22; // "
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x22 || c === 0x5c) return at + buf.write(JSON.stringify(s), at, 'utf8');
+    buf[at + 1 + i] = c;
+  }
+  buf[at + 1 + s.length] = 0x22;
+  return at + s.length + 2;
 }
 
 /** Decodes a record value written by `encodeEvent`; throws SyntaxError on a value that is not one. */

@@ -29,13 +29,13 @@ import {
   type Prepared,
   type RawPayload,
 } from './stages.js';
-import { arrayElementSpans, isJsonSpace, memberValueSpan } from './raw-json.js';
+import { arrayMemberSpans, isJsonSpace, memberValueSpan } from './raw-json.js';
 import { retryAfterSec } from './token-bucket.js';
 
-/** The records of a batch, and where each one's bytes are in the body (null when unknown). */
+/** The records of a batch, and where each one's payload bytes are in the body (null when unknown). */
 interface ParsedBatch {
   items: unknown[];
-  /** `[start0, end0, start1, end1, …]` byte spans of the records in the body, or null. */
+  /** `[start0, end0, payloadStart0, payloadEnd0, start1, …]` byte spans in the body (payload -1 when unknown), or null. */
   spans: number[] | null;
 }
 
@@ -49,8 +49,8 @@ function parseBatch(text: string, format: BodyFormat, body: Buffer): ParsedBatch
         problems: [{ path: '/', message: 'must be array' }],
       });
     }
-    const spans = arrayElementSpans(body, 0, body.length);
-    return { items: parsed.value, spans: spans !== null && spans.length === 2 * parsed.value.length ? spans : null };
+    const spans = arrayMemberSpans(body, 0, body.length, 'payload');
+    return { items: parsed.value, spans: spans !== null && spans.length === 4 * parsed.value.length ? spans : null };
   }
   // NDJSON: one JSON value per line; JSON whitespace around it is ignored, blank lines are skipped.
   const items: unknown[] = [];
@@ -67,16 +67,16 @@ function parseBatch(text: string, format: BodyFormat, body: Buffer): ParsedBatch
     if (s === e) continue;
     const parsed = parseJson(body.toString('utf8', s, e));
     items.push(isShockError(parsed) ? parsed : parsed.value);
-    spans.push(s, e);
+    const payload = isShockError(parsed) ? null : memberValueSpan(body, s, e, 'payload');
+    spans.push(s, e, payload === null ? -1 : payload[0], payload === null ? -1 : payload[1]);
   }
   return { items, spans };
 }
 
 /** Where record `i`'s payload bytes are, when the body says so plainly. */
 function rawPayloadOf(body: Buffer, spans: number[] | null, i: number): RawPayload | null {
-  if (spans === null) return null;
-  const span = memberValueSpan(body, spans[2 * i], spans[2 * i + 1], 'payload');
-  return span === null ? null : { buf: body, start: span[0], end: span[1] };
+  if (spans === null || spans[4 * i + 2] === -1) return null;
+  return { buf: body, start: spans[4 * i + 2], end: spans[4 * i + 3] };
 }
 
 /** A pending append of one partition's events and the batch indexes they answer. */

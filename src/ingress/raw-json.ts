@@ -71,27 +71,46 @@ function skipValue(buf: Buffer, i: number, end: number): number {
   return i;
 }
 
+/** Where `walkObject` found the member it looked for: `[memberStart, memberEnd)`, or -1 when it did not. */
+let memberStart = -1;
+let memberEnd = -1;
+
 /**
- * The spans `[start0, end0, start1, end1, …]` of the elements of the JSON array in `buf[start, end)`, or null
- * when the bytes are not an array.
+ * `i` at the first byte of an object: the index after its closing brace, or -1. Sets `memberStart`/`memberEnd` to
+ * the span of member `name`'s value — the last one when the name repeats, as `JSON.parse` keeps the last — or to -1
+ * when there is no such member or a member name is written with escapes (which might spell `name`: the caller then
+ * handles it the slow way).
  */
-export function arrayElementSpans(buf: Buffer, start: number, end: number): number[] | null {
-  let i = skipSpace(buf, start, end);
-  if (buf[i] !== OPEN_BRACKET) return null;
+function walkObject(buf: Buffer, i: number, end: number, name: string): number {
+  memberStart = -1;
+  memberEnd = -1;
+  let unknown = false;
   i = skipSpace(buf, i + 1, end);
-  const spans: number[] = [];
-  if (buf[i] === CLOSE_BRACKET) return spans;
-  while (i < end) {
-    const s = i;
+  while (i < end && buf[i] !== CLOSE_BRACE) {
+    if (buf[i] !== QUOTE) return -1;
+    const keyEnd = skipString(buf, i, end);
+    if (keyEnd === -1) return -1;
+    const keyStart = i + 1;
+    const keyLength = keyEnd - 1 - keyStart;
+    let matches = keyLength === name.length;
+    for (let k = 0; matches && k < keyLength; k++) matches = buf[keyStart + k] === name.charCodeAt(k);
+    for (let k = keyStart; !matches && !unknown && k < keyEnd - 1; k++) if (buf[k] === BACKSLASH) unknown = true;
+    i = skipSpace(buf, keyEnd, end);
+    if (buf[i] !== COLON) return -1;
+    i = skipSpace(buf, i + 1, end);
+    const valueStart = i;
     i = skipValue(buf, i, end);
-    if (i === -1) return null;
-    spans.push(s, i);
+    if (i === -1) return -1;
+    if (matches) {
+      memberStart = valueStart;
+      memberEnd = i;
+    }
     i = skipSpace(buf, i, end);
     if (buf[i] === COMMA) i = skipSpace(buf, i + 1, end);
-    else if (buf[i] === CLOSE_BRACKET) return spans;
-    else return null;
   }
-  return null;
+  if (i >= end) return -1;
+  if (unknown) memberStart = memberEnd = -1;
+  return i + 1;
 }
 
 /**
@@ -100,29 +119,37 @@ export function arrayElementSpans(buf: Buffer, start: number, end: number): numb
  * written with escapes, which the caller then handles the slow way).
  */
 export function memberValueSpan(buf: Buffer, start: number, end: number, name: string): [number, number] | null {
+  const i = skipSpace(buf, start, end);
+  if (buf[i] !== OPEN_BRACE || walkObject(buf, i, end, name) === -1 || memberStart === -1) return null;
+  return [memberStart, memberEnd];
+}
+
+/**
+ * The spans of the elements of the JSON array in `buf[start, end)` and, in the same pass, of each element's member
+ * `name`: `[start0, end0, memberStart0, memberEnd0, start1, …]`, the member span `-1, -1` where `memberValueSpan`
+ * would be null; null when the bytes are not an array.
+ */
+export function arrayMemberSpans(buf: Buffer, start: number, end: number, name: string): number[] | null {
   let i = skipSpace(buf, start, end);
-  if (buf[i] !== OPEN_BRACE) return null;
+  if (buf[i] !== OPEN_BRACKET) return null;
   i = skipSpace(buf, i + 1, end);
-  let found: [number, number] | null = null;
-  while (i < end && buf[i] !== CLOSE_BRACE) {
-    if (buf[i] !== QUOTE) return null;
-    const keyEnd = skipString(buf, i, end);
-    if (keyEnd === -1) return null;
-    const keyStart = i + 1;
-    const keyLength = keyEnd - 1 - keyStart;
-    let matches = keyLength === name.length;
-    for (let k = 0; matches && k < keyLength; k++) matches = buf[keyStart + k] === name.charCodeAt(k);
-    // An escaped member name might spell `name`: too rare to decode here; let the caller re-serialise.
-    for (let k = keyStart; !matches && k < keyEnd - 1; k++) if (buf[k] === BACKSLASH) return null;
-    i = skipSpace(buf, keyEnd, end);
-    if (buf[i] !== COLON) return null;
-    i = skipSpace(buf, i + 1, end);
-    const valueStart = i;
-    i = skipValue(buf, i, end);
-    if (i === -1) return null;
-    if (matches) found = [valueStart, i];
+  const spans: number[] = [];
+  if (buf[i] === CLOSE_BRACKET) return spans;
+  while (i < end) {
+    const s = i;
+    if (buf[i] === OPEN_BRACE) {
+      i = walkObject(buf, i, end, name);
+      if (i === -1) return null;
+      spans.push(s, i, memberStart, memberEnd);
+    } else {
+      i = skipValue(buf, i, end);
+      if (i === -1) return null;
+      spans.push(s, i, -1, -1);
+    }
     i = skipSpace(buf, i, end);
     if (buf[i] === COMMA) i = skipSpace(buf, i + 1, end);
+    else if (buf[i] === CLOSE_BRACKET) return spans;
+    else return null;
   }
-  return found;
+  return null;
 }

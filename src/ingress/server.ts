@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { mulberry32, shockError, systemClock, type Clock, type Limits } from '../base/index.js';
+import { EventWriter, mulberry32, shockError, systemClock, type Clock, type Limits } from '../base/index.js';
 import { rejection } from './rejection.js';
 import type { Log } from '../log/index.js';
 import { Authenticator, type GatewayTenant } from './auth.js';
@@ -154,6 +154,7 @@ class GatewayImpl implements Gateway, IngestState {
   readonly breaker: CircuitBreaker;
   readonly dedupe: DedupeWindow;
   readonly ids: EventIdGenerator;
+  readonly writer = new EventWriter();
   readonly metrics: GatewayMetrics;
   readonly counters: IngestCounters;
   inflightEvents = 0;

@@ -8,9 +8,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   assert,
   encodeEvent,
-  encodeEventSpliced,
   isShockError,
   type Clock,
+  type EventWriter,
   type ErrorCode,
   type Limits,
   type Priority,
@@ -62,6 +62,8 @@ export interface IngestState {
   readonly breaker: CircuitBreaker;
   readonly dedupe: DedupeWindow;
   readonly ids: EventIdGenerator;
+  /** Encodes prepared events and their keys into shared slabs. */
+  readonly writer: EventWriter;
   readonly metrics: GatewayMetrics;
   readonly counters: IngestCounters;
   /** Events awaiting their durable append. */
@@ -230,7 +232,7 @@ export function prepare(
     key,
   };
   const encoded =
-    raw === null ? encodeEvent({ ...head, payload: v.payload }) : encodeEventSpliced(head, raw.buf, raw.start, raw.end);
+    raw === null ? encodeEvent({ ...head, payload: v.payload }) : s.writer.spliced(head, raw.buf, raw.start, raw.end);
   if (encoded.length > s.limits.eventBytesMax) {
     return rejection(
       'SHOCK_INGRESS_RECORD_TOO_LARGE',
@@ -241,7 +243,7 @@ export function prepare(
       },
     );
   }
-  const keyBytes = Buffer.from(key, 'utf8');
+  const keyBytes = s.writer.utf8(key);
   const partitionsAt = s.log.partitions;
   return {
     eventId,

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeEvent, encodeEvent, encodeEventSpliced, jsonString, priorities } from '../../../src/base/index.js';
-import { arrayElementSpans, memberValueSpan } from '../../../src/ingress/raw-json.js';
+import { decodeEvent, encodeEvent, EventWriter, priorities } from '../../../src/base/index.js';
+import { arrayMemberSpans, memberValueSpan } from '../../../src/ingress/raw-json.js';
 
 /** JSON values with any Unicode in strings (escapes, surrogate pairs, quotes, backslashes). */
 const value = fc.jsonValue({ maxDepth: 4, stringUnit: 'binary' });
@@ -18,24 +18,46 @@ function parseSpan(buf: Buffer, start: number, end: number): unknown {
   return JSON.parse(buf.toString('utf8', start, end));
 }
 
-test('raw-json - arrayElementSpans cuts out exactly the elements of any JSON array, in any layout', () => {
+/** Arrays whose elements are often objects with a `payload` member, sometimes repeated or among other members. */
+const elements = fc.array(
+  fc.oneof(
+    value,
+    fc.record({ payload: value }),
+    fc.dictionary(fc.constantFrom('payload', 'type', 'pay\\load', 'p'), value, { maxKeys: 3 }),
+  ),
+  { maxLength: 8 },
+);
+
+test('raw-json - arrayMemberSpans cuts out exactly the elements of any JSON array and their member, in any layout', () => {
   fc.assert(
-    fc.property(
-      fc.array(value, { maxLength: 8 }),
-      indent,
-      fc.constantFrom('', ' ', '\n', '\r\n\t'),
-      (arr, ind, pad) => {
-        const buf = Buffer.from(pad + JSON.stringify(arr, null, ind) + pad, 'utf8');
-        const spans = arrayElementSpans(buf, 0, buf.length);
-        assert.ok(spans !== null);
-        assert.equal(spans.length, 2 * arr.length);
-        const parsed = JSON.parse(buf.toString('utf8')) as unknown[];
-        for (let i = 0; i < arr.length; i++)
-          assert.deepEqual(parseSpan(buf, spans[2 * i], spans[2 * i + 1]), parsed[i]);
-      },
-    ),
-    { numRuns: 300 },
+    fc.property(elements, indent, fc.constantFrom('', ' ', '\n', '\r\n\t'), (arr, ind, pad) => {
+      const buf = Buffer.from(pad + JSON.stringify(arr, null, ind) + pad, 'utf8');
+      const spans = arrayMemberSpans(buf, 0, buf.length, 'payload');
+      assert.ok(spans !== null);
+      assert.equal(spans.length, 4 * arr.length);
+      const parsed = JSON.parse(buf.toString('utf8')) as unknown[];
+      for (let i = 0; i < arr.length; i++) {
+        const start: number = spans[4 * i];
+        const end: number = spans[4 * i + 1];
+        const memberStart: number = spans[4 * i + 2];
+        const memberEnd: number = spans[4 * i + 3];
+        assert.deepEqual(parseSpan(buf, start, end), parsed[i]);
+        // The same answer as memberValueSpan on the element alone.
+        const alone = memberValueSpan(buf, start, end, 'payload');
+        assert.deepEqual(memberStart === -1 ? null : [memberStart, memberEnd], alone);
+        if (alone !== null)
+          assert.deepEqual(parseSpan(buf, alone[0], alone[1]), (parsed[i] as { payload: unknown }).payload);
+      }
+    }),
+    { numRuns: 400 },
   );
+});
+
+test('raw-json - arrayMemberSpans is null for anything but an array', () => {
+  for (const text of ['{"payload":1}', '"[1]"', '42', 'null', ' true ']) {
+    const buf = Buffer.from(text);
+    assert.equal(arrayMemberSpans(buf, 0, buf.length, 'payload'), null, text);
+  }
 });
 
 test('raw-json - memberValueSpan finds the member JSON.parse keeps (the last of repeated names), or null', () => {
@@ -81,7 +103,8 @@ test('raw-json - memberValueSpan is null for anything but an object', () => {
   }
 });
 
-test('event - encodeEventSpliced decodes to the same event as encodeEvent', () => {
+test('event - EventWriter.spliced writes the bytes of encodeEvent, whatever the strings hold', () => {
+  const writer = new EventWriter();
   fc.assert(
     fc.property(
       fc.record({
@@ -98,7 +121,7 @@ test('event - encodeEventSpliced decodes to the same event as encodeEvent', () =
         const body = Buffer.from(`{"payload": ${JSON.stringify(payload, null, ind)} }`, 'utf8');
         const span = memberValueSpan(body, 0, body.length, 'payload');
         assert.ok(span !== null);
-        const spliced = encodeEventSpliced(head, body, span[0], span[1]);
+        const spliced = writer.spliced(head, body, span[0], span[1]);
         const plain = encodeEvent({ ...head, payload: payload as Record<string, unknown> });
         assert.deepEqual(decodeEvent(spliced), decodeEvent(plain));
         assert.deepEqual(
@@ -106,15 +129,22 @@ test('event - encodeEventSpliced decodes to the same event as encodeEvent', () =
           Object.keys(decodeEvent(plain)),
           'same members, same order',
         );
+        // Compact payload bytes: the very bytes of JSON.stringify.
+        const compact = Buffer.from(JSON.stringify(payload), 'utf8');
+        assert.deepEqual(writer.spliced(head, compact, 0, compact.length), plain);
       },
     ),
     { numRuns: 300 },
   );
 });
 
-test('event - jsonString is JSON.stringify for any string', () => {
+test('event - EventWriter.utf8 is Buffer.from(s, "utf8") for any string, and earlier results stay intact', () => {
+  const writer = new EventWriter();
   fc.assert(
-    fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => assert.equal(jsonString(s), JSON.stringify(s))),
-    { numRuns: 1000 },
+    fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 5000 }), { maxLength: 40 }), (strings) => {
+      const written = strings.map((s) => writer.utf8(s));
+      strings.forEach((s, i) => assert.deepEqual(written[i], Buffer.from(s, 'utf8')));
+    }),
+    { numRuns: 200 },
   );
 });
