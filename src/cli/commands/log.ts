@@ -271,7 +271,9 @@ function formatJetStreamReport(report: JetStreamLogReport, verified: boolean): s
     for (const row of g.partitions) {
       const behind = row.behindRetention
         ? `  (behind retention: ${row.removedBeforeConsumed} record(s) removed before they were consumed; the next read resumes at offsetStart)`
-        : '';
+        : row.removedBeforeConsumed > 0
+          ? `  (${row.removedBeforeConsumed} record(s) were removed by retention before they were consumed)`
+          : '';
       lines.push(`  partition ${row.partition}: committed ${row.committed}  lag ${row.lag}${behind}`);
     }
   }

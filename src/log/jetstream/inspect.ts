@@ -17,7 +17,10 @@ export interface JetStreamGroupReport {
     lag: number;
     /** The committed offset is below the stream's first message: retention removed records before the group. */
     behindRetention: boolean;
-    /** Records retention removed before the group consumed them (offsetStart − committed, when behind). */
+    /**
+     * Records retention removed before the group consumed them: counted at the group's commits that moved it past
+     * the first offset (kept in the offsets bucket), plus offsetStart − committed while it is behind now.
+     */
     removedBeforeConsumed: number;
   }[];
   lagTotal: number;
@@ -65,7 +68,9 @@ export async function inspectJetStreamLog(
           committed,
           lag: Math.max(0, offsetEnd - Math.max(committed, offsetStart)),
           behindRetention: committed < offsetStart,
-          removedBeforeConsumed: Math.max(0, offsetStart - committed),
+          // Counted at earlier commits that jumped the start, plus what is missing now below the start.
+          removedBeforeConsumed:
+            log.offsets.removedBeforeConsumed(group, Number(ps)) + Math.max(0, offsetStart - committed),
         };
       });
       rows.sort((a, b) => a.partition - b.partition);

@@ -33,7 +33,16 @@ import {
 import { randomBytes } from 'node:crypto';
 import { assert, limits, shockError } from '../../base/index.js';
 import { crc32c } from '../crc32c.js';
-import type { AppendRecord, AppendResult, Log, LogHealth, LogRecord, PartitionState, ReadOptions } from '../log.js';
+import type {
+  AppendRecord,
+  AppendResult,
+  Log,
+  LogHealth,
+  LogRecord,
+  OffsetStore,
+  PartitionState,
+  ReadOptions,
+} from '../log.js';
 import type { PartitionStats } from '../file/partition.js';
 import { checkAppendRecords, recordBytes } from '../record.js';
 import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
@@ -102,6 +111,8 @@ class PartitionCache {
 }
 
 export interface JetStreamLog extends Log {
+  /** Committed offsets; also counts what retention removed before a group consumed it (offsets.ts). */
+  offsets: OffsetStore & { removedBeforeConsumed(group: string, partition: number): number };
   /** The stream holding partition `p` (for tools and tests). */
   streamName(partition: number): string;
   /**

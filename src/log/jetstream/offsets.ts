@@ -1,13 +1,18 @@
 /**
  * Durable consumer offsets of the JetStream log, in a JetStream key-value bucket `<streamPrefix>_offsets`
  * (file storage, the log's replicas, history 1). Key `offset.<group, base64url>.<partition>`, value
- * `{"offset": N, "committedAtMs": T}`.
+ * `{"offset": N, "committedAtMs": T, "removedBeforeConsumed": R}`.
  *
  * `get` and `list` answer from a cache loaded at open and kept current by a watch on the bucket (so commits made by
  * other processes, e.g. consumer workers with their own connection, show here too). A commit resolves once
  * the server acknowledged the write (the same durability as an append, docs/log.md). Each write is a
  * compare-and-set on the key's revision, so two processes committing the same (group, partition) cannot move it
  * backwards behind each other's back: on a lost race the store re-reads the key and checks the rule again.
+ *
+ * `removedBeforeConsumed` counts, per group and partition and for good, the records that retention removed before
+ * the group consumed them: a commit that moves a committed offset from below the partition's first offset to at or
+ * above it adds the difference (a consumer behind retention resumes at the first offset, as with the file log; this
+ * keeps the skip visible after it has caught up: `shock log inspect`). A group's first commit counts nothing.
  */
 import { KvWatchInclude, type KV, type KvEntry, type QueuedIterator } from 'nats';
 import { shockError } from '../../base/index.js';
@@ -19,6 +24,7 @@ import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
 interface Committed {
   offset: number | undefined;
   revision: number;
+  removedBeforeConsumed: number;
 }
 
 /** A compare-and-set lost to another writer is retried at most this many times before SHOCK_LOG_APPEND_CONFLICT. */
@@ -85,6 +91,12 @@ export class JetStreamOffsetStore implements OffsetStore {
     return this.cache.get(offsetKey(group, partition))?.offset ?? 0;
   }
 
+  /** Records of `partition` that retention removed before `group` consumed them (counted at its commits). */
+  removedBeforeConsumed(group: string, partition: number): number {
+    this.checkPartition(partition);
+    return this.cache.get(offsetKey(group, partition))?.removedBeforeConsumed ?? 0;
+  }
+
   list(): Record<string, Record<number, number>> {
     const out: Record<string, Record<number, number>> = {};
     for (const [key, { offset }] of this.cache) {
@@ -116,7 +128,8 @@ export class JetStreamOffsetStore implements OffsetStore {
 
   private async commitNow(key: string, group: string, partition: number, offset: number, force: boolean) {
     this.checkOpen();
-    const rangeError = checkCommitRange(group, partition, offset, await this.bounds(partition));
+    const range = await this.bounds(partition);
+    const rangeError = checkCommitRange(group, partition, offset, range);
     if (rangeError !== undefined) throw rangeError;
     for (let attempt = 1; ; attempt++) {
       const cached = this.cache.get(key);
@@ -124,11 +137,20 @@ export class JetStreamOffsetStore implements OffsetStore {
       const backwards = checkCommitForward(group, partition, offset, current?.offset, force);
       if (backwards !== undefined) throw backwards;
       if (current?.offset === offset) return;
-      const value = JSON.stringify({ offset, committedAtMs: Date.now() });
+      const skipped =
+        current !== undefined && current.offset < range.offsetStart && offset >= range.offsetStart
+          ? range.offsetStart - current.offset
+          : 0;
+      const removedBeforeConsumed = (cached?.removedBeforeConsumed ?? 0) + skipped;
+      const value = JSON.stringify({
+        offset,
+        committedAtMs: Date.now(),
+        ...(removedBeforeConsumed > 0 ? { removedBeforeConsumed } : {}),
+      });
       try {
         const revision =
           current === undefined ? await this.kv.create(key, value) : await this.kv.update(key, value, current.revision);
-        this.set(key, { offset, revision });
+        this.set(key, { offset, revision, removedBeforeConsumed });
         return;
       } catch (err) {
         if (!isRevisionConflict(err) || attempt >= COMMIT_ATTEMPTS_MAX) {
@@ -150,17 +172,21 @@ export class JetStreamOffsetStore implements OffsetStore {
   /** Takes a bucket entry into the cache unless the cache already holds a newer revision of its key. */
   private apply(entry: KvEntry): void {
     if (entry.operation !== 'PUT') {
-      this.set(entry.key, { offset: undefined, revision: entry.revision });
+      this.set(entry.key, { offset: undefined, revision: entry.revision, removedBeforeConsumed: 0 });
       return;
     }
-    const offset = (entry.json() as { offset?: unknown }).offset;
+    const stored = entry.json() as { offset?: unknown; removedBeforeConsumed?: unknown };
+    const offset = stored.offset;
+    const removed = stored.removedBeforeConsumed;
     if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
       throw shockError('SHOCK_LOG_CORRUPT_RECORD', `the committed offset under ${entry.key} is not a whole number`, {
         key: entry.key,
         revision: entry.revision,
       });
     }
-    this.set(entry.key, { offset, revision: entry.revision });
+    const removedBeforeConsumed =
+      typeof removed === 'number' && Number.isSafeInteger(removed) && removed > 0 ? removed : 0;
+    this.set(entry.key, { offset, revision: entry.revision, removedBeforeConsumed });
   }
 
   private set(key: string, committed: Committed): void {

@@ -116,6 +116,13 @@ if (skip) {
       );
       // The committed offset stays where the group left it: below the start (a consumer resumes at offsetStart).
       assert.equal(log.offsets.get('g', 0), 2);
+      assert.equal(log.offsets.removedBeforeConsumed('g', 0), 0);
+      // Once the group commits past the start, the records it never consumed (2..6) stay counted, durably.
+      await log.offsets.commit('g', 0, 12);
+      assert.equal(log.offsets.removedBeforeConsumed('g', 0), 5);
+      // Another process sees it through its watch on the bucket (bounded wait).
+      await until('the commit to reach the other log', async () => reader.offsets.get('g', 0) === 12);
+      assert.equal(reader.offsets.removedBeforeConsumed('g', 0), 5);
       const info = await log.partitionInfo(0);
       assert.equal(info.messages, 5);
       assert.equal(info.offsetStart, 7);
