@@ -18,7 +18,7 @@ import type { CellConfig } from './config.js';
 import type { CellConsumers } from './consumers.js';
 import { cellSinkChoice } from './consumers.js';
 import type { GenerationLog } from './generation-log.js';
-import type { ConsumerFigures, DrainingGeneration } from './sampler.js';
+import type { ConsumedGeneration, ConsumerFigures } from './sampler.js';
 
 /** How often a draining generation's committed offsets are compared with its sealed ends. */
 const drainCheckMs = 200;
@@ -235,21 +235,18 @@ class Controller implements GenerationConsumers {
     // The lag a user reads covers every generation still consumed: the active one (its events wait while an older
     // one drains) and each sealed one not yet retired, up to its sealed end (docs/metrics.md).
     const group = this.config.consumers.group;
-    const offsetCommitted: number[] = [];
-    for (let p = 0; p < this.log.partitions; p++) {
-      offsetCommitted[p] = Math.max(this.log.offsets.get(group, p), this.log.state(p).offsetStart);
-    }
     const m = this.log.manifest();
-    const draining: DrainingGeneration[] = [];
-    for (const g of drainingGenerations(m)) {
+    const active = activeGeneration(m);
+    const generations: ConsumedGeneration[] = [];
+    for (const g of [active, ...drainingGenerations(m)]) {
       const log = this.log.generation(g.gen)?.log;
       if (log === undefined) continue;
-      const ends = partitionEnds(g, log);
-      draining.push({
+      generations.push({
         generation: g.gen,
+        partitions: g.partitions,
         log,
-        offsetCommitted: ends.map((_, p) => committedOf(log, group, p)),
-        offsetEnd: ends,
+        offsetCommitted: Array.from({ length: g.partitions }, (_, p) => committedOf(log, group, p)),
+        offsetEnd: g === active ? null : partitionEnds(g, log),
       });
     }
     const s = this.supervisor?.snapshot();
@@ -257,11 +254,10 @@ class Controller implements GenerationConsumers {
       // Between two generations' supervisors (a moment) the consumers count as running.
       running: this.stopped ? false : s === undefined ? this.advancing !== undefined : s.state === 'running',
       paused: this.paused,
-      offsetCommitted,
+      offsetCommitted: generations[0]?.offsetCommitted ?? [],
       consumed: this.carried.consumed + (s?.totals.eventsConsumed ?? 0),
       dlqWrites: this.carried.dlqWrites + (s?.totals.deadLetters ?? 0),
-      generation: activeGeneration(m).gen,
-      draining,
+      generations,
     };
   }
 

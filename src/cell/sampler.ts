@@ -15,25 +15,28 @@ import type { CellStats, PartitionLag } from './stats.js';
 export interface ConsumerFigures {
   running: boolean;
   paused: boolean;
-  /** Next offset to read per partition (committed), index = partition. */
+  /** Next offset to read per partition (committed), index = partition (the active generation's). */
   offsetCommitted: number[];
   /** Events committed since start. */
   consumed: number;
   dlqWrites: number;
-  /** The active log generation (file log), so each partition's lag names its generation. */
-  generation?: number;
-  /** Older generations still being consumed (a reshard drains them), oldest first: their backlog is lag too. */
-  draining?: DrainingGeneration[];
+  /**
+   * File log: every generation still consumed, the active one first, then a sealed one still draining (a reshard):
+   * the lag covers all of them (`offsetCommitted` above is then the active generation's, for compatibility).
+   */
+  generations?: ConsumedGeneration[];
 }
 
-/** A sealed generation the consumers have not finished: its partitions' lag counts in the cell's lag. */
-export interface DrainingGeneration {
+/** One log generation whose events the consumers have not all committed yet. */
+export interface ConsumedGeneration {
   generation: number;
+  partitions: number;
+  /** That generation's own log (not the cell's face, which follows the active generation). */
   log: Pick<Log, 'read' | 'state'>;
   /** Next offset to read per partition (committed), index = partition. */
   offsetCommitted: number[];
-  /** The sealed end per partition (the log end while the end is not recorded yet). */
-  offsetEnd: number[];
+  /** A sealed generation's end per partition (the log end while it is not recorded yet); null: the live end. */
+  offsetEnd: number[] | null;
 }
 
 export interface CellSamplerOptions {
@@ -160,20 +163,27 @@ export class CellSampler {
     const out: PartitionLag[] = [];
     const nowMs = Date.now();
     const c = this.consumerLatest;
-    const log = this.o.log;
-    for (let p = 0; p < log.partitions; p++) {
-      const { offsetStart, offsetEnd } = log.state(p);
-      out.push(await lagOf(log, p, c.generation, offsetStart, offsetEnd, c.offsetCommitted[p] ?? 0, nowMs));
-    }
-    for (const d of c.draining ?? []) {
-      for (let p = 0; p < d.offsetEnd.length; p++) {
-        let offsetStart: number;
+    // Each generation's own log: a reshard during this sample (it awaits reads) cannot mix two generations up.
+    const generations: ConsumedGeneration[] = c.generations ?? [
+      {
+        generation: -1,
+        partitions: this.o.log.partitions,
+        log: this.o.log,
+        offsetCommitted: c.offsetCommitted,
+        offsetEnd: null,
+      },
+    ];
+    for (const g of generations) {
+      const generation = c.generations === undefined ? undefined : g.generation;
+      for (let p = 0; p < g.partitions; p++) {
+        let state: { offsetStart: number; offsetEnd: number };
         try {
-          offsetStart = d.log.state(p).offsetStart;
+          state = g.log.state(p);
         } catch {
-          continue; // retired and closed since the figures were read: nothing of it is left to consume
+          continue; // a generation retired (its log closed) since the figures were read: nothing left in it
         }
-        out.push(await lagOf(d.log, p, d.generation, offsetStart, d.offsetEnd[p], d.offsetCommitted[p] ?? 0, nowMs));
+        const end = g.offsetEnd?.[p] ?? state.offsetEnd;
+        out.push(await lagOf(g.log, p, generation, state.offsetStart, end, g.offsetCommitted[p] ?? 0, nowMs));
       }
     }
     return out;
