@@ -101,7 +101,10 @@ test('cell config jetstream - retention limits are checked with their path and w
       assert.match(err.message, /\/log\/jetstream\/maxAge: must be a duration such as "90s", "30m", "24h", "7d"/);
       assert.match(err.message, /\/log\/jetstream\/maxBytes: must be a whole number >= 1, or -1 for unlimited, got 0/);
       assert.match(err.message, /\/log\/jetstream\/maxMsgs: must be a whole number >= 1, or -1 for unlimited, got -5/);
-      assert.match(err.message, /\/log\/jetstream\/maxMsgsPerSubject: must be a whole number >= 1, or -1 for unlimited, got 2.5/);
+      assert.match(
+        err.message,
+        /\/log\/jetstream\/maxMsgsPerSubject: must be a whole number >= 1, or -1 for unlimited, got 2.5/,
+      );
       return true;
     },
   );
