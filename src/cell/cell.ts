@@ -123,6 +123,7 @@ function openCellLog(config: CellConfig): Promise<GenerationLog | JetStreamLog> 
   return openGenerationLog(config.dataDir, partitions, {
     groupCommitWindowMs: config.log.groupCommitWindowMs,
     segmentBytesMax: config.log.segmentBytesMax,
+    retention: config.log.retention,
   });
 }
 

@@ -11,7 +11,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { checkLimits, limits, shockError, type Limits } from '../base/index.js';
 import { sheddingDefaults, type SheddingOptions } from '../ingress/index.js';
-import { retentionProblems } from '../log/index.js';
+import { fileRetentionProblems, retentionProblems, type FileRetentionConfig } from '../log/index.js';
 
 /** One tenant: who may write (hashed keys) and how fast (a token bucket of `ratePerSec` refill, `burst` capacity). */
 export interface TenantConfig {
@@ -70,6 +70,13 @@ export interface CellConfig {
     partitions: number;
     groupCommitWindowMs: number;
     segmentBytesMax: number;
+    /**
+     * Retention of the file engine's log (docs/log.md, "Retention"), in the JetStream keys' words: `maxAge` a
+     * duration such as `7d` (as `jetstream.maxAge`; unset or `"0"` = unlimited), `maxBytes` per partition (as
+     * `jetstream.maxBytes`; unset or -1 = unlimited). Whole old segments go; a generation being drained after a
+     * reshard keeps everything until it retires.
+     */
+    retention: FileRetentionConfig;
     /** `file`: the embedded file log in `<dataDir>/log`. `jetstream`: streams on a NATS JetStream cluster. */
     engine: 'file' | 'jetstream';
     /** The JetStream log (docs/log.md, "JetStream engine"); used when `engine` is `jetstream`. */
@@ -125,6 +132,7 @@ export const cellConfigDefaults: CellConfig = {
     partitions: 8,
     groupCommitWindowMs: limits.groupCommitWindowMs,
     segmentBytesMax: limits.segmentBytesMax,
+    retention: {},
     engine: 'file',
     jetstream: { servers: [], streamPrefix: 'shock', replicas: 1 },
   },
@@ -207,6 +215,12 @@ export const cellConfigSchema = {
         partitions: { type: 'integer', minimum: 1, maximum: 1024 },
         groupCommitWindowMs: { type: 'number', minimum: 0, maximum: 1000 },
         segmentBytesMax: { type: 'integer', minimum: 4096 },
+        retention: {
+          type: 'object',
+          additionalProperties: false,
+          // Checked with their own words in checkRelations (fileRetentionProblems, shared with the log).
+          properties: { maxAge: { type: ['string', 'number'] }, maxBytes: { type: 'number' } },
+        },
         engine: { enum: ['file', 'jetstream'] },
         jetstream: {
           type: 'object',
@@ -364,6 +378,7 @@ function mergeDefaults(file: Partial<CellConfig>, o: CellConfigOverrides): CellC
     log: {
       ...d.log,
       ...file.log,
+      retention: { ...file.log?.retention },
       jetstream: {
         ...d.log.jetstream,
         ...file.log?.jetstream,
@@ -425,6 +440,13 @@ function checkRelations(c: CellConfig): string[] {
     problems.push('/log/jetstream/servers: the jetstream log needs NATS URLs, e.g. ["nats://127.0.0.1:4222"]');
   }
   for (const r of retentionProblems(c.log.jetstream)) problems.push(`/log/jetstream/${r.option}: ${r.problem}`);
+  for (const r of fileRetentionProblems(c.log.retention)) problems.push(`/log/retention/${r.option}: ${r.problem}`);
+  if (c.log.engine === 'jetstream' && Object.keys(c.log.retention).length > 0) {
+    problems.push(
+      '/log/retention: applies to the file engine; with engine jetstream set log.jetstream.maxAge / maxBytes ' +
+        '(e.g. jetstream: { maxAge: 7d, maxBytes: 10737418240 })',
+    );
+  }
   if (c.sink.engine === 'postgres' && !/^postgres(ql)?:\/\//.test(c.sink.postgres.url)) {
     problems.push('/sink/postgres/url: the postgres sink needs a URL, postgres://user@host:5432/database');
   }

@@ -22,6 +22,7 @@ import { assert, shockError } from '../base/index.js';
 import {
   activeGeneration,
   beginReshard,
+  fileRetentionOptions,
   initialManifest,
   openFileLog,
   readManifest,
@@ -34,6 +35,7 @@ import {
   type FileLog,
   type FileLogOptions,
   type FileLogStats,
+  type FileRetentionConfig,
   type Generation,
   type GenerationManifest,
   type LogRecord,
@@ -51,8 +53,24 @@ export function generationOffsetBase(gen: number): number {
   return gen * 2 ** 40;
 }
 
-/** How each generation's file log is opened (everything but the directory and the partition count). */
-export type GenerationLogOptions = Omit<FileLogOptions, 'dir' | 'partitions'>;
+/**
+ * How each generation's file log is opened (everything but the directory and the partition count). `retention` is
+ * the cell's `log.retention` (maxAge, maxBytes), or the file log's own `retentionMs`/`retentionBytesMax`.
+ *
+ * **Retention and generations.** Retention applies to the active generation only. A sealed generation holds its
+ * retention from the moment it is sealed (in the same synchronous stretch as the switch) until it retires: it
+ * takes no appends, so it cannot grow, and every record below its sealed end is still needed by its consumers
+ * (the order rule lets no child start before every parent is drained). It is then deleted as a whole. Records the
+ * active generation's retention removed before the switch stay removed (its consumers resume at the oldest left).
+ */
+export type GenerationLogOptions = Omit<FileLogOptions, 'dir' | 'partitions' | 'retentionHeld'> & {
+  retention?: FileRetentionConfig;
+};
+
+function fileLogOptions(options: GenerationLogOptions): Omit<FileLogOptions, 'dir' | 'partitions'> {
+  const { retention, ...rest } = options;
+  return { ...rest, ...fileRetentionOptions(retention) };
+}
 
 /** One open generation and the appends in flight on it. */
 export interface OpenGeneration {
@@ -101,6 +119,7 @@ export async function openGenerationLog(
   partitions: number,
   options: GenerationLogOptions,
 ): Promise<GenerationLog> {
+  options = fileLogOptions(options);
   const onDisk = await readManifest(dataDir);
   let manifest = onDisk ?? initialManifest(partitions);
   await removeUnnamedDirs(dataDir, manifest);
@@ -113,6 +132,8 @@ export async function openGenerationLog(
         dir: join(dataDir, g.dir),
         partitions: g.partitions,
         offsetBase: generationOffsetBase(g.gen),
+        // A sealed generation keeps every record until it retires (see GenerationLogOptions).
+        retentionHeld: g.state === 'sealed',
       });
       open.push({ gen: g.gen, log, inflight: 0, settled: [] });
     }
@@ -211,6 +232,10 @@ class GenerationLogImpl implements GenerationLog {
     return this.active.log.shareState();
   }
 
+  holdRetention(): Promise<void> {
+    return this.active.log.holdRetention();
+  }
+
   manifest(): GenerationManifest {
     return this.current;
   }
@@ -257,7 +282,10 @@ class GenerationLogImpl implements GenerationLog {
     this.active = { gen: next.gen, log, inflight: 0, settled: [] };
     this.open.set(next.gen, this.active);
     this.current = sealing;
+    // Sealed from this turn on: its retention stops before anything more is removed (see GenerationLogOptions).
+    const held = old.log.holdRetention();
     await settledAll(old);
+    await held;
     if (testSealDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, testSealDelayMs));
     const sealed = recordSealedEnd(this.current, old.gen, endsOf(old.log));
     await writeManifest(this.dataDir, sealed);

@@ -2,10 +2,11 @@
 export * from './log.js';
 export { crc32c } from './crc32c.js';
 export { RECORD_HEADER_BYTES, RECORD_MAGIC, decodeRecord, encodeRecords, recordBytes } from './record.js';
-export { openFileLog, type FileLog, type FileLogStats } from './file/file-log.js';
+export { openFileLog, readRetention, type FileLog, type FileLogStats, type RetentionRecord } from './file/file-log.js';
 export { openFileLogReader, type FileLogReaderOptions } from './file/reader.js';
 export { SharedOffsets } from './file/shared-state.js';
-export type { FileLogOptions, LogEvent } from './file/options.js';
+export type { FileLogOptions, FileRetentionConfig, LogEvent } from './file/options.js';
+export { fileRetentionOptions, fileRetentionProblems } from './file/options.js';
 export type { PartitionStats } from './file/partition.js';
 export {
   describeLog,

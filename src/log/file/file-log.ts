@@ -25,6 +25,8 @@ import { SharedOffsets } from './shared-state.js';
 
 export const META_NAME = 'log.json';
 export const PARTITIONS_DIR = 'partitions';
+/** The retention the writer applies, written at every open (and at a hold) for the tools: `shock log inspect`. */
+export const RETENTION_NAME = 'retention.json';
 const FORMAT = 'shock-log';
 const FORMAT_VERSION = 1;
 /** How often retention by age is checked (it is also checked at every roll). */
@@ -46,6 +48,51 @@ export interface FileLog extends Log {
   shareState(): SharedArrayBuffer;
   /** The log directory. */
   readonly dir: string;
+  /**
+   * Holds retention from now on: no segment is removed any more (a removal under way stops before its next
+   * segment) until the log is reopened without `retentionHeld`. A reshard holds its sealed generation's retention
+   * so that nothing its consumers still need is removed before the generation retires. Resolves once
+   * `retention.json` says so.
+   */
+  holdRetention(): Promise<void>;
+}
+
+/** What `retention.json` holds: the writer's retention (null = unlimited) and whether it is held. */
+export interface RetentionRecord {
+  retentionMs: number | null;
+  retentionBytesMax: number | null;
+  held: boolean;
+  /** When the writer (pid) wrote it, ms since the epoch. */
+  writtenAtMs: number;
+  pid: number;
+}
+
+async function writeRetention(o: ResolvedFileLogOptions, held: boolean): Promise<void> {
+  const record: RetentionRecord = {
+    retentionMs: o.retentionMs ?? null,
+    retentionBytesMax: o.retentionBytesMax ?? null,
+    held,
+    writtenAtMs: Date.now(),
+    pid: process.pid,
+  };
+  await writeFileAtomic(join(o.dir, RETENTION_NAME), JSON.stringify(record) + '\n');
+}
+
+/** Reads `retention.json` of a log directory; undefined when absent or unreadable (a log written before it existed). */
+export async function readRetention(dir: string): Promise<RetentionRecord | undefined> {
+  try {
+    const r = JSON.parse(await readFile(join(dir, RETENTION_NAME), 'utf8')) as Partial<RetentionRecord>;
+    if (typeof r !== 'object' || r === null || typeof r.held !== 'boolean') return undefined;
+    return {
+      retentionMs: typeof r.retentionMs === 'number' ? r.retentionMs : null,
+      retentionBytesMax: typeof r.retentionBytesMax === 'number' ? r.retentionBytesMax : null,
+      held: r.held,
+      writtenAtMs: typeof r.writtenAtMs === 'number' ? r.writtenAtMs : 0,
+      pid: typeof r.pid === 'number' ? r.pid : 0,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Opens (creating or recovering) the log in `options.dir`. Takes the directory's writer lock. */
@@ -58,6 +105,7 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
     const root = join(o.dir, PARTITIONS_DIR);
     const created = await io('create directory', root, () => mkdir(root, { recursive: true }));
     if (created !== undefined) await fsyncDir(o.dir);
+    await writeRetention(o, o.retentionHeld);
     const shared = SharedOffsets.create(o.partitions);
     const writers: PartitionWriter[] = [];
     for (let p = 0; p < o.partitions; p++) {
@@ -134,6 +182,7 @@ class FileLogImpl implements FileLog {
   readonly dir: string;
   private closing: Promise<void> | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
+  private held: boolean;
 
   constructor(
     private readonly o: ResolvedFileLogOptions,
@@ -144,7 +193,8 @@ class FileLogImpl implements FileLog {
     this.partitions = o.partitions;
     this.dir = o.dir;
     this.offsets = new FileOffsetStore(o.dir, o.partitions, (p) => this.state(p));
-    if (o.retentionMs !== undefined) {
+    this.held = o.retentionHeld;
+    if (o.retentionMs !== undefined && !o.retentionHeld) {
       this.retentionTimer = setInterval(() => this.retainByAge(), Math.min(RETENTION_CHECK_MS, o.retentionMs));
       this.retentionTimer.unref();
     }
@@ -176,6 +226,14 @@ class FileLogImpl implements FileLog {
 
   shareState(): SharedArrayBuffer {
     return this.shared.buffer;
+  }
+
+  async holdRetention(): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    for (const w of this.writers) w.retentionHeld = true;
+    if (this.held) return;
+    this.held = true;
+    if (this.o.retentionMs !== undefined || this.o.retentionBytesMax !== undefined) await writeRetention(this.o, true);
   }
 
   close(): Promise<void> {

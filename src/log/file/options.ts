@@ -2,6 +2,7 @@
  * Options of the file log: defaults from `limits`, validated once (every problem reported at once), then frozen.
  */
 import { limits, shockError } from '../../base/index.js';
+import { MAX_AGE_MIN_MS, parseDurationMs } from '../jetstream/options.js';
 
 /** One event the log reports (a torn tail truncated, a partition failed, segments removed by retention). */
 export interface LogEvent {
@@ -39,6 +40,12 @@ export interface FileLogOptions {
   retentionBytesMax?: number;
   /** Retention: remove segments whose newest record is older than this (default: keep all). */
   retentionMs?: number;
+  /**
+   * Open with retention held: nothing is removed (neither at open, nor on a roll, nor by the periodic check) until
+   * the log is reopened without it. A sealed log generation being drained is opened this way (docs/log.md,
+   * "Retention and generations"); `FileLog.holdRetention()` does the same on an open log.
+   */
+  retentionHeld?: boolean;
   /** Largest record, header included (default `limits.recordBytesMax`). */
   recordBytesMax?: number;
   /** One sparse index entry per this many bytes (default `limits.indexIntervalBytes`). */
@@ -47,7 +54,10 @@ export interface FileLogOptions {
   logger?: (event: LogEvent) => void;
 }
 
-export type ResolvedFileLogOptions = Readonly<Required<Omit<FileLogOptions, 'retentionBytesMax' | 'retentionMs'>>> & {
+export type ResolvedFileLogOptions = Readonly<
+  Required<Omit<FileLogOptions, 'retentionBytesMax' | 'retentionMs' | 'retentionHeld'>>
+> & {
+  readonly retentionHeld: boolean;
   readonly retentionBytesMax: number | undefined;
   readonly retentionMs: number | undefined;
 };
@@ -77,6 +87,7 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
     groupCommitRecordsMax: o.groupCommitRecordsMax ?? limits.groupCommitRecordsMax,
     retentionBytesMax: o.retentionBytesMax,
     retentionMs: o.retentionMs,
+    retentionHeld: o.retentionHeld === true,
     recordBytesMax: o.recordBytesMax ?? limits.recordBytesMax,
     indexIntervalBytes: o.indexIntervalBytes ?? limits.indexIntervalBytes,
     logger: o.logger ?? defaultLogger,
@@ -99,6 +110,53 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
     });
   }
   return Object.freeze(r);
+}
+
+/**
+ * The file log's retention as a cell configures it (`log.retention`), in the words of the JetStream engine's keys:
+ * `maxAge` is a duration as `log.jetstream.maxAge` takes it (`90s`, `30m`, `24h`, `7d`, `1w`, `1y`; `"0"` =
+ * unlimited; at least 1s) and maps to `retentionMs`; `maxBytes` is bytes per partition (-1 = unlimited), as
+ * `log.jetstream.maxBytes`, and maps to `retentionBytesMax`. Absent = unlimited.
+ */
+export interface FileRetentionConfig {
+  maxAge?: string;
+  maxBytes?: number;
+}
+
+/** Problems of a `log.retention` section (empty when valid), each naming its key and showing a valid value. */
+export function fileRetentionProblems(r: { maxAge?: unknown; maxBytes?: unknown }): { option: string; problem: string }[] {
+  const problems: { option: string; problem: string }[] = [];
+  if (r.maxAge !== undefined) {
+    const ms = parseDurationMs(r.maxAge);
+    if (ms === undefined || (ms !== 0 && ms < MAX_AGE_MIN_MS)) {
+      problems.push({
+        option: 'maxAge',
+        problem:
+          `must be a duration of at least 1s such as "90s", "30m", "24h", "7d", "1w" (or "0": unlimited), ` +
+          `got ${JSON.stringify(r.maxAge)}; e.g. maxAge: 7d`,
+      });
+    }
+  }
+  const b = r.maxBytes;
+  if (b !== undefined && !(typeof b === 'number' && Number.isSafeInteger(b) && (b === -1 || b >= 1))) {
+    problems.push({
+      option: 'maxBytes',
+      problem: `must be a whole number of bytes per partition >= 1, or -1 for unlimited, got ${JSON.stringify(b)}; e.g. maxBytes: 10737418240 (10 GiB)`,
+    });
+  }
+  return problems;
+}
+
+/** `log.retention` → the file log's options (unlimited values become absent). Assumes `fileRetentionProblems` passed. */
+export function fileRetentionOptions(r: FileRetentionConfig | undefined): {
+  retentionMs?: number;
+  retentionBytesMax?: number;
+} {
+  const out: { retentionMs?: number; retentionBytesMax?: number } = {};
+  const ms = r?.maxAge === undefined ? 0 : (parseDurationMs(r.maxAge) ?? 0);
+  if (ms > 0) out.retentionMs = ms;
+  if (r?.maxBytes !== undefined && r.maxBytes > 0) out.retentionBytesMax = r.maxBytes;
+  return out;
 }
 
 function check(problems: string[], name: string, value: number, min: number, max: number, integer = true): void {

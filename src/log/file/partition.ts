@@ -135,6 +135,7 @@ export class PartitionWriter {
     assert(segments.length > 0, 'a partition has at least one segment');
     this.dir = root;
     this.segments = segments;
+    this.retentionHeld = o.retentionHeld;
     this.offsetEndDurable = segments[segments.length - 1].offsetNext;
     this.offsetAssign = this.offsetEndDurable;
     this.writeEnd = segments[segments.length - 1].sizeBytes;
@@ -442,13 +443,27 @@ export class PartitionWriter {
     this.indexFh = await io('open index', indexPath, () => open(indexPath, 'r+'));
   }
 
-  /** Removes the oldest segments (never the active one) past the size or age limit. */
-  async applyRetention(nowMs: number): Promise<void> {
+  /** Retention is held (a sealed generation being drained): `applyRetention` removes nothing. */
+  retentionHeld = false;
+  private retaining: Promise<void> = Promise.resolve();
+
+  /**
+   * Removes the oldest segments (never the active one) past the size or age limit, unless retention is held. Calls
+   * run one after another (a roll and the periodic check may ask at the same time).
+   */
+  applyRetention(nowMs: number): Promise<void> {
+    const run = this.retaining.then(() => this.retain(nowMs));
+    this.retaining = run.catch(() => undefined);
+    return run;
+  }
+
+  private async retain(nowMs: number): Promise<void> {
     const { retentionBytesMax, retentionMs } = this.o;
     if (retentionBytesMax === undefined && retentionMs === undefined) return;
     let total = this.segments.reduce((sum, x) => sum + x.sizeBytes, 0);
     let removed = 0;
-    while (this.segments.length > 1) {
+    // Checked again before each segment: a hold that starts meanwhile stops the removal at once.
+    while (this.segments.length > 1 && !this.retentionHeld) {
       const oldest = this.segments[0];
       const tooBig = retentionBytesMax !== undefined && total > retentionBytesMax;
       const tooOld = retentionMs !== undefined && nowMs - oldest.timestampMsMax > retentionMs;
@@ -456,6 +471,8 @@ export class PartitionWriter {
       this.segments.shift();
       total -= oldest.sizeBytes;
       removed++;
+      // The new start is published before the files go, so a reader never looks for a removed segment's records.
+      this.publish(this.partition, this.offsetStart, this.offsetEndDurable);
       for (const name of [segmentName(oldest.base), indexName(oldest.base)]) {
         const path = join(this.dir, name);
         await io('remove segment', path, () =>
@@ -465,7 +482,6 @@ export class PartitionWriter {
     }
     if (removed > 0) {
       await fsyncDir(this.dir);
-      this.publish(this.partition, this.offsetStart, this.offsetEndDurable);
       this.logger({
         level: 'info',
         message: `retention removed ${removed} segment(s) of partition ${this.partition}`,
