@@ -27,6 +27,11 @@ log:
   partitions: 8          # of a new data dir; change a running cell with shock reshard; partition = murmur2(key) % partitions
   groupCommitWindowMs: 1 # wait this long for more appends before one write + fdatasync
   segmentBytesMax: 67108864
+  # Retention of the file engine, per partition: whole old segments go (never the newest), checked at start, at
+  # every segment roll and every minute. Unset = unlimited (the default). The same words as log.jetstream below:
+  # maxAge a duration (90s, 30m, 24h, 7d, 1w, 1y; at least 1s; "0" = unlimited), maxBytes bytes per partition
+  # (-1 = unlimited). A generation still being drained after a reshard keeps everything until it retires.
+  # retention: { maxAge: 7d, maxBytes: 10737418240 }   # example: a week, at most 10 GiB per partition
   engine: file           # file: the embedded file log in <dataDir>/log; jetstream: NATS JetStream (docs/log.md)
   # jetstream:           # used when engine is jetstream; groupCommitWindowMs and segmentBytesMax then do not apply
   #   servers: [nats://127.0.0.1:4222]   # URLs of one NATS cluster with JetStream enabled
