@@ -10,8 +10,13 @@ export { fileRetentionOptions, fileRetentionProblems } from './file/options.js';
 export type { PartitionStats } from './file/partition.js';
 export {
   describeLog,
+  inspectDataDir,
   inspectLog,
+  isDataDir,
   readLogDir,
+  type DataDirReport,
+  type GenerationLagRow,
+  type GenerationReport,
   type GroupReport,
   type LogReport,
   type PartitionReport,

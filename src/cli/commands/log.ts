@@ -7,14 +7,18 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../base/index.js';
 import {
+  inspectDataDir,
   inspectJetStreamLog,
   inspectLog,
+  isDataDir,
   openJetStreamLogReader,
   readLogDir,
   type JetStreamLogReport,
+  type DataDirReport,
   type JetStreamTarget,
   type LogRecord,
   type LogReport,
+  type RetentionRecord,
 } from '../../log/index.js';
 import { printJson, printText } from '../output.js';
 import { parseNumber } from '../parse.js';
@@ -56,6 +60,7 @@ export function register(program: Command): void {
       'after',
       `
 Examples:
+  shock log inspect data          (a cell's data directory: every log generation, lag across generations)
   shock log inspect data/log
   shock log inspect data/log --verify --json
   shock log read data/log --partition 3 --from 1200 --limit 20 --json
@@ -76,7 +81,13 @@ Examples:
 Without --verify only each segment's tail is checked (from its last index entry). A "torn tail" in the last
 segment of a partition is what a crash leaves behind; the log truncates it the next time it is opened for
 writing. Any other problem is corruption: the report names the file, the byte position and the offset.
-Exit code 65 when --verify finds a problem.
+Exit code 65 when --verify finds a problem. The report shows the retention the writer applied at its last open
+(retention.json: maxAge, maxBytes) and each partition's first offset left.
+
+TARGET a cell's data directory (the one holding log/ and, after a reshard, generations.json and log-g<n>/): each
+generation with its state (active, sealed = being drained, retired), partitions, offsets, sealed ends, retention
+(held while sealed) and per-group lag, then the lag per group summed over the generations still being consumed.
+A group with no committed offset in a generation counts that generation from its first offset.
 
 For a JetStream log (TARGET a NATS URL): per partition the stream's offsets, messages, bytes and retention limits
 (as the server reports them), committed offsets and lag per group, and for a group behind retention how many records
@@ -93,6 +104,15 @@ back and checks its CRC-32C.`,
         return;
       }
       const dir = target;
+      if (await isDataDir(dir)) {
+        const report = await inspectDataDir(dir, { verify: opts.verify === true });
+        if (opts.json) printJson(report);
+        else printText(formatDataDirReport(report, opts.verify === true));
+        if (report.problems.some((p) => p.kind === 'corrupt') || (opts.verify && report.problems.length > 0)) {
+          process.exitCode = ExitCode.dataErr;
+        }
+        return;
+      }
       const report = await inspectLog(dir, { verify: opts.verify === true });
       if (opts.json) printJson(report);
       else printText(formatReport(report, opts.verify === true));
@@ -204,15 +224,13 @@ function formatReport(report: LogReport, verified: boolean): string {
   const writer =
     report.writerPid === null ? 'none' : `pid ${report.writerPid} (running: the newest bytes may still be in flight)`;
   lines.push(`log ${report.dir}: ${report.partitions} partition(s), writer: ${writer}`);
-  for (const p of report.partitionReports) {
+  lines.push(formatRetention(report.retention));
+  if (report.dataDir !== undefined) {
     lines.push(
-      `partition ${p.partition}: offsets [${p.offsetStart}, ${p.offsetEnd})  ${p.offsetEnd - p.offsetStart} records  ${p.segments.length} segment(s)  ${p.bytes} bytes`,
+      `(one generation of the data directory ${report.dataDir}: \`shock log inspect ${report.dataDir}\` shows every generation and the lag across them)`,
     );
-    for (const s of p.segments) {
-      const records = s.records === undefined ? '' : `  ${s.records} records`;
-      lines.push(`  ${s.file.split('/').pop()}  offsets [${s.base}, ${s.offsetNext})  ${s.bytes} bytes${records}`);
-    }
   }
+  lines.push(...formatPartitions(report, ''));
   if (report.groups.length === 0) lines.push('consumer groups: none');
   for (const g of report.groups) {
     lines.push(`group ${g.group}: lag ${g.lagTotal}`);
@@ -221,15 +239,86 @@ function formatReport(report: LogReport, verified: boolean): string {
       lines.push(`  partition ${row.partition}: committed ${row.committed}  lag ${row.lag}${behind}`);
     }
   }
-  if (verified) lines.push(`verified: ${report.recordsVerified ?? 0} record(s) checked`);
-  if (report.problems.length === 0)
+  lines.push(...formatProblems(report.problems, verified, report.recordsVerified));
+  return lines.join('\n');
+}
+
+function formatPartitions(report: LogReport, indent: string, sealedEnd: number[] | null = null): string[] {
+  const lines: string[] = [];
+  for (const p of report.partitionReports) {
+    const sealed = sealedEnd === null ? '' : `  sealed end ${sealedEnd[p.partition]}`;
+    lines.push(
+      `${indent}partition ${p.partition}: offsets [${p.offsetStart}, ${p.offsetEnd})${sealed}  ${p.offsetEnd - p.offsetStart} records  ${p.segments.length} segment(s)  ${p.bytes} bytes`,
+    );
+    for (const s of p.segments) {
+      const records = s.records === undefined ? '' : `  ${s.records} records`;
+      lines.push(
+        `${indent}  ${s.file.split('/').pop()}  offsets [${s.base}, ${s.offsetNext})  ${s.bytes} bytes${records}`,
+      );
+    }
+  }
+  return lines;
+}
+
+function formatProblems(problems: LogReport['problems'], verified: boolean, recordsVerified?: number): string[] {
+  const lines: string[] = [];
+  if (verified) lines.push(`verified: ${recordsVerified ?? 0} record(s) checked`);
+  if (problems.length === 0)
     lines.push(
       verified ? 'no problems found' : 'no problems found at segment tails (run with --verify for a full check)',
     );
-  for (const pr of report.problems) {
+  for (const pr of problems) {
     const what = pr.kind === 'torn-tail' ? 'torn tail (truncated when the log is next opened for writing)' : 'CORRUPT';
     lines.push(`${what}: ${pr.file} byte ${pr.position} offset ${pr.offset}: ${pr.detail}`);
   }
+  return lines;
+}
+
+/** The file log's retention as its writer recorded it (retention.json), in the configuration's words. */
+function formatRetention(r: RetentionRecord | null, heldByGeneration = false): string {
+  if (r === null) return 'retention: not recorded (the log was last opened by a version that did not record it)';
+  const limits: string[] = [];
+  if (r.retentionMs !== null) limits.push(`maxAge ${formatAge(r.retentionMs)}`);
+  if (r.retentionBytesMax !== null) limits.push(`maxBytes ${r.retentionBytesMax} per partition`);
+  const set = limits.length === 0 ? 'unlimited' : limits.join(', ');
+  if (heldByGeneration) return `retention: held until the generation retires (configured: ${set})`;
+  return r.held ? `retention: held, nothing is removed (configured: ${set})` : `retention: ${set}`;
+}
+
+function formatDataDirReport(report: DataDirReport, verified: boolean): string {
+  const lines: string[] = [];
+  const source = report.manifest ? 'generations.json' : 'never resharded: generation 0 in log/';
+  lines.push(`data dir ${report.dataDir}: ${report.generations.length} generation(s) (${source})`);
+  for (const g of report.generations) {
+    const state =
+      g.state === 'sealed'
+        ? `sealed, being drained (end ${g.sealedEnd === null ? 'not recorded yet' : 'recorded'})`
+        : g.state === 'retired'
+          ? 'retired (consumed; directory deleted)'
+          : 'active (takes appends)';
+    lines.push(`generation ${g.gen}: ${state}  ${g.partitions} partition(s)  dir ${g.dir}`);
+    if (g.log === undefined) continue;
+    const writer = g.log.writerPid === null ? 'none' : `pid ${g.log.writerPid}`;
+    lines.push(`  writer: ${writer}  ${formatRetention(g.log.retention, g.retentionState === 'held')}`);
+    lines.push(...formatPartitions(g.log, '  ', g.sealedEnd));
+    for (const group of g.groups) {
+      lines.push(`  group ${group.group}: lag ${group.lag}`);
+      for (const row of group.partitions) {
+        const committed = row.committed === null ? 'none yet' : String(row.committed);
+        const behind = row.behindRetention ? '  (behind retention: the next read resumes at offsetStart)' : '';
+        lines.push(
+          `    partition ${row.partition}: committed ${committed}  end ${row.offsetEnd}  lag ${row.lag}${behind}`,
+        );
+      }
+    }
+  }
+  if (report.groups.length === 0) lines.push('consumer groups: none');
+  else lines.push('lag per group across the generations still being consumed:');
+  for (const g of report.groups) {
+    const parts = g.byGeneration.map((x) => `generation ${x.gen}: ${x.lag}`).join(', ');
+    lines.push(`  group ${g.group}: lag ${g.lagTotal}  (${parts})`);
+  }
+  lines.push(...formatProblems(report.problems, verified, report.recordsVerified));
   return lines.join('\n');
 }
 

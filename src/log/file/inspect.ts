@@ -8,7 +8,9 @@ import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shockError } from '../../base/index.js';
 import type { LogRecord } from '../log.js';
-import { checkMeta, PARTITIONS_DIR } from './file-log.js';
+import { drainingGenerations, generationDir, type Generation, type GenerationManifest } from '../generations.js';
+import { checkMeta, PARTITIONS_DIR, readRetention, type RetentionRecord } from './file-log.js';
+import { MANIFEST_NAME, readManifest } from './generations.js';
 import { io, isNotFound } from './io.js';
 import { LOCK_NAME } from './lock.js';
 import { FileOffsetStore } from './offsets.js';
@@ -62,6 +64,13 @@ export interface LogReport {
   /** With `verify`: records whose CRC was checked. */
   recordsVerified?: number;
   problems: SegmentProblem[];
+  /**
+   * The retention the writer applied at its last open (`retention.json`; null values = unlimited), or null when the
+   * directory has no record of it (a log written before it was kept).
+   */
+  retention: RetentionRecord | null;
+  /** Set when the directory is one generation of a data directory that resharded (inspect the data directory). */
+  dataDir?: string;
 }
 
 /** Opens nothing for writing: returns the partition count or throws a clear error when `dir` holds no log. */
@@ -84,9 +93,12 @@ export async function describeLog(dir: string): Promise<number> {
   }
   const partitions = await checkMeta(dir, undefined, false);
   if (partitions === undefined) {
+    const dataDir = (await readManifest(dir).catch(() => null)) !== null;
     throw shockError('SHOCK_CLI_INPUT_UNREADABLE', `${dir} holds no shock log (no log.json)`, {
       dir,
-      hint: 'pass the directory a cell writes its log to',
+      hint: dataDir
+        ? `${dir} is a data directory (it has ${MANIFEST_NAME}): pass one generation's log, e.g. ${join(dir, generationDir(0))} or ${join(dir, 'log-g1')}`
+        : 'pass the directory a cell writes its log to',
     });
   }
   return partitions;
@@ -116,6 +128,8 @@ export async function inspectLog(dir: string, opts: { verify?: boolean } = {}): 
     });
     return { group, partitions: rows, lagTotal: rows.reduce((s, x) => s + x.lag, 0) };
   });
+  const parent = join(dir, '..');
+  const inDataDir = (await readManifest(parent).catch(() => null)) !== null;
   return {
     dir,
     partitions,
@@ -124,6 +138,133 @@ export async function inspectLog(dir: string, opts: { verify?: boolean } = {}): 
     groups,
     ...(opts.verify ? { recordsVerified } : {}),
     problems,
+    retention: (await readRetention(dir)) ?? null,
+    ...(inDataDir ? { dataDir: parent } : {}),
+  };
+}
+
+/** One partition of one generation for one group: committed offset (null: none yet) and what is left to consume. */
+export interface GenerationLagRow {
+  partition: number;
+  committed: number | null;
+  /** Where consuming ends in this generation: the sealed end (sealed), else the durable end. */
+  offsetEnd: number;
+  lag: number;
+  behindRetention: boolean;
+}
+
+/** One generation of a data directory, as `shock log inspect DATA_DIR` shows it. */
+export interface GenerationReport {
+  gen: number;
+  state: Generation['state'];
+  partitions: number;
+  dir: string;
+  sealedEnd: number[] | null;
+  /**
+   * Whether retention may remove this generation's segments: `active` (its configured retention applies), `held`
+   * (sealed: kept whole until it retires), `gone` (retired: its directory was deleted).
+   */
+  retentionState: 'active' | 'held' | 'gone';
+  /** The log report of its directory (absent when retired). */
+  log?: LogReport;
+  /** Per group, per partition, lag in this generation (absent when retired). */
+  groups: { group: string; lag: number; partitions: GenerationLagRow[] }[];
+}
+
+/** A whole data directory: every generation and the lag per group across the generations still consumed. */
+export interface DataDirReport {
+  dataDir: string;
+  /** False for a data directory that never resharded (no generations.json: generation 0 in `log/`). */
+  manifest: boolean;
+  generations: GenerationReport[];
+  /** Per group: lag summed over the generations not retired (sealed ones first, then the active one). */
+  groups: { group: string; lagTotal: number; byGeneration: { gen: number; lag: number }[] }[];
+  problems: SegmentProblem[];
+  recordsVerified?: number;
+}
+
+/**
+ * True when `dir` is a cell's data directory rather than one log: it has a generation manifest, or no `log.json`
+ * of its own but a `log/log.json` (generation 0 of a data directory that never resharded).
+ */
+export async function isDataDir(dir: string): Promise<boolean> {
+  if ((await readManifest(dir)) !== null) return true;
+  const own = await checkMeta(dir, undefined, false).catch(() => undefined);
+  if (own !== undefined) return false;
+  return (await checkMeta(join(dir, generationDir(0)), undefined, false).catch(() => undefined)) !== undefined;
+}
+
+/**
+ * Examines a data directory generation by generation (read-only, no lock): each generation's partitions, offsets,
+ * retention state and per-group lag, and the lag per group across the generations still being consumed. A group
+ * with no committed offset in a generation is counted from that generation's first offset (its consumers will
+ * start there once the older generations are drained).
+ */
+export async function inspectDataDir(dataDir: string, opts: { verify?: boolean } = {}): Promise<DataDirReport> {
+  const onDisk = await readManifest(dataDir);
+  const manifest: GenerationManifest = onDisk ?? {
+    format: 'shock-generations',
+    version: 1,
+    generations: [
+      {
+        gen: 0,
+        partitions: await describeLog(join(dataDir, generationDir(0))),
+        dir: generationDir(0),
+        state: 'active',
+        sealedEnd: null,
+      },
+    ],
+  };
+  const problems: SegmentProblem[] = [];
+  let recordsVerified = 0;
+  const generations: GenerationReport[] = [];
+  for (const g of manifest.generations) {
+    const base = { gen: g.gen, state: g.state, partitions: g.partitions, dir: g.dir, sealedEnd: g.sealedEnd };
+    if (g.state === 'retired') {
+      generations.push({ ...base, retentionState: 'gone', groups: [] });
+      continue;
+    }
+    const log = await inspectLog(join(dataDir, g.dir), opts);
+    problems.push(...log.problems);
+    recordsVerified += log.recordsVerified ?? 0;
+    generations.push({ ...base, retentionState: g.state === 'sealed' ? 'held' : 'active', log, groups: [] });
+  }
+  const groupNames = [...new Set(generations.flatMap((g) => g.log?.groups.map((x) => x.group) ?? []))].sort();
+  for (const g of generations) {
+    if (g.log === undefined) continue;
+    for (const group of groupNames) {
+      const committedRows = new Map(
+        (g.log.groups.find((x) => x.group === group)?.partitions ?? []).map((r) => [r.partition, r.committed]),
+      );
+      const rows: GenerationLagRow[] = g.log.partitionReports.map((p) => {
+        const committed = committedRows.get(p.partition) ?? null;
+        const offsetEnd = g.sealedEnd?.[p.partition] ?? p.offsetEnd;
+        const from = Math.max(committed ?? p.offsetStart, p.offsetStart);
+        return {
+          partition: p.partition,
+          committed,
+          offsetEnd,
+          lag: Math.max(0, offsetEnd - from),
+          behindRetention: committed !== null && committed < p.offsetStart,
+        };
+      });
+      g.groups.push({ group, lag: rows.reduce((sum, r) => sum + r.lag, 0), partitions: rows });
+    }
+  }
+  const consumed = new Set([...drainingGenerations(manifest).map((g) => g.gen), manifest.generations.at(-1)!.gen]);
+  const groups = groupNames.map((group) => {
+    const byGeneration = generations
+      .filter((g) => consumed.has(g.gen) && g.log !== undefined)
+      .map((g) => ({ gen: g.gen, lag: g.groups.find((x) => x.group === group)?.lag ?? 0 }));
+    return { group, lagTotal: byGeneration.reduce((sum, x) => sum + x.lag, 0), byGeneration };
+  });
+  return {
+    dataDir,
+    manifest: onDisk !== null,
+    generations,
+    groups,
+    problems,
+    ...(opts.verify ? { recordsVerified } : {}),
   };
 }
 

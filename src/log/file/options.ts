@@ -124,7 +124,10 @@ export interface FileRetentionConfig {
 }
 
 /** Problems of a `log.retention` section (empty when valid), each naming its key and showing a valid value. */
-export function fileRetentionProblems(r: { maxAge?: unknown; maxBytes?: unknown }): { option: string; problem: string }[] {
+export function fileRetentionProblems(r: {
+  maxAge?: unknown;
+  maxBytes?: unknown;
+}): { option: string; problem: string }[] {
   const problems: { option: string; problem: string }[] = [];
   if (r.maxAge !== undefined) {
     const ms = parseDurationMs(r.maxAge);

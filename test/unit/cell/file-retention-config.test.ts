@@ -47,7 +47,10 @@ test('cell config file retention - bad values are reported with their path and a
     (err: { code: string; message: string }) => {
       assert.equal(err.code, 'SHOCK_CONFIG_INVALID');
       assert.match(err.message, /has 2 problem\(s\)/);
-      assert.match(err.message, /\/log\/retention\/maxAge: must be a duration of at least 1s such as "90s".*e\.g\. maxAge: 7d/);
+      assert.match(
+        err.message,
+        /\/log\/retention\/maxAge: must be a duration of at least 1s such as "90s".*e\.g\. maxAge: 7d/,
+      );
       assert.match(
         err.message,
         /\/log\/retention\/maxBytes: must be a whole number of bytes per partition >= 1, or -1 for unlimited, got 0; e\.g\. maxBytes: 10737418240/,
