@@ -19,14 +19,14 @@ import { openJetStreamLog, type FileLog, type JetStreamLog } from '../log/index.
 import { createAdminServer } from './admin.js';
 import { createDeadLetterDesk } from './dead-letters.js';
 import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
-import { cellSinkChoice, startCellConsumers, type CellConsumers } from './consumers.js';
+import { cellSinkChoice, startCellConsumers, type CellConsumers, type CellEventSink } from './consumers.js';
 import { devTenant, ensureDevKey } from './dev-key.js';
 import { startGenerationConsumers, type GenerationConsumers } from './generation-consumers.js';
 import { openGenerationLog, type GenerationLog } from './generation-log.js';
 import { createCellRegistry } from './metrics.js';
 import { createCellRoutes } from './routes.js';
 import { CellSampler } from './sampler.js';
-import type { CellStats } from './stats.js';
+import type { CellStats, ConsumerHealthStatsKeys } from './stats.js';
 import { TenantTable } from './tenants.js';
 import {
   applyTenantOverrides,
@@ -42,6 +42,8 @@ export interface StartCellOptions {
   configFile?: string;
   /** The tool version shown in `/v1/stats` and the dashboard. */
   version?: string;
+  /** What the consumers report (a worker restarted, a retention skip, …); `shock serve` prints it on stderr. */
+  onEvent?: CellEventSink;
 }
 
 /** What `describe()` tells the operator (the serve banner, `--json`). */
@@ -156,6 +158,7 @@ async function assemble(
     logPartitions: () => log.stats().partitions,
     lag: () => sampler.lag(),
     consumerTotals: () => sampler.consumerTotals(),
+    consumerHealth: () => consumers.health(),
     ready: () => readiness().ready,
     generations: () => generationConsumers?.status(),
   });
@@ -177,10 +180,11 @@ async function assemble(
     }),
   });
   parts.gateway = gateway;
+  const onEvent: CellEventSink = options.onEvent ?? (() => undefined);
   const generationConsumers: GenerationConsumers | undefined = isGenerationLog(log)
-    ? await startGenerationConsumers(log, config)
+    ? await startGenerationConsumers(log, config, onEvent)
     : undefined;
-  const consumers = generationConsumers ?? (await startCellConsumers(log, config));
+  const consumers = generationConsumers ?? (await startCellConsumers(log, config, onEvent));
   parts.consumers = consumers;
   const sampler = new CellSampler({ log, group, gateway: () => gateway.stats(), consumers: () => consumers.figures() });
   parts.sampler = sampler;
@@ -199,7 +203,7 @@ async function assemble(
 
   function stats(): CellStats {
     const r = readiness();
-    const s = sampler.stats({
+    const sampled = sampler.stats({
       version: options.version ?? 'dev',
       uptimeSec: Math.round((Date.now() - startedMs) / 1000),
       partitions: log.partitions,
@@ -207,6 +211,7 @@ async function assemble(
       notReady: r.notReady,
       draining: state.draining,
     });
+    const s = { ...sampled, consumers: { ...sampled.consumers, ...consumerHealthStats(consumers) } };
     return generationConsumers ? { ...s, reshard: generationConsumers.status() } : s;
   }
 
@@ -272,6 +277,21 @@ async function assemble(
       }
       return state.closing;
     },
+  };
+}
+
+/** The consumers' restarts, last error and retention skips, as `/v1/stats` shows them. */
+function consumerHealthStats(consumers: CellConsumers): Pick<CellStats['consumers'], ConsumerHealthStatsKeys> {
+  const h = consumers.health();
+  const removed = Object.values(h.removedBeforeConsumed);
+  return {
+    restarts: Object.values(h.restartsByReason).reduce((a, n) => a + n, 0),
+    restartsByReason: h.restartsByReason,
+    lastError: h.lastError,
+    removedBeforeConsumed: removed.reduce((a, n) => a + n, 0),
+    removedBeforeConsumedByPartition: Object.fromEntries(
+      Object.entries(h.removedBeforeConsumed).map(([p, n]) => [String(p), n]),
+    ),
   };
 }
 

@@ -3,14 +3,50 @@
  * writing to the configured sink, SQLite or PostgreSQL) started from the cell configuration, seen through the few figures the cell needs —
  * committed offsets for lag, totals for metrics, running/paused for readiness and the dashboard.
  */
-import { startConsumers, type SinkChoice } from '../consume/index.js';
+import {
+  startConsumers,
+  type ConsumerError,
+  type ConsumerStats,
+  type SinkChoice,
+  type SupervisorEvent,
+} from '../consume/index.js';
 import type { FileLog, JetStreamLog } from '../log/index.js';
 import type { CellConfig } from './config.js';
 import type { ConsumerFigures } from './sampler.js';
 
+/**
+ * Something the cell's consumers report for the operator: a worker that ended on an error and is restarted, a jump
+ * over records retention removed, a fenced partition, a generation retired. `shock serve` prints each as one line
+ * on stderr (a JSON line with `--json`).
+ */
+export interface CellEvent {
+  level: 'info' | 'warn' | 'error';
+  /** What happened (`worker_restart`, `retention_skip`, `fenced`, `generation_retired`, …; see SupervisorEvent). */
+  kind: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Receives the cell's events (the serve command prints them). */
+export type CellEventSink = (event: CellEvent) => void;
+
+/**
+ * Failures and skips of the consumers since the cell started (summed over log generations): for `/v1/stats`, the
+ * dashboard and `/metrics`.
+ */
+export interface ConsumerHealth {
+  /** Worker ends the supervisor restarted, by reason: the ending error's `SHOCK_*` code, or `crash`. */
+  restartsByReason: Record<string, number>;
+  /** The error that last ended a worker, or null. */
+  lastError: ConsumerError | null;
+  /** Records retention removed before the group consumed them, per partition number (only partitions with any). */
+  removedBeforeConsumed: Record<number, number>;
+}
+
 /** The consumers of a running cell. */
 export interface CellConsumers {
   figures(): ConsumerFigures;
+  health(): ConsumerHealth;
   pause(): Promise<void>;
   resume(): Promise<void>;
   /** Finishes the batches in flight, commits their offsets, stops the workers. */
@@ -27,7 +63,11 @@ export function cellSinkChoice(config: CellConfig): SinkChoice {
 }
 
 /** Starts the consumers of `config` on `log` (with the JetStream engine, each worker connects on its own). */
-export async function startCellConsumers(log: FileLog | JetStreamLog, config: CellConfig): Promise<CellConsumers> {
+export async function startCellConsumers(
+  log: FileLog | JetStreamLog,
+  config: CellConfig,
+  onEvent: CellEventSink = () => undefined,
+): Promise<CellConsumers> {
   const c = config.consumers;
   const { engine, jetstream } = config.log;
   const supervisor = await startConsumers({
@@ -45,6 +85,7 @@ export async function startCellConsumers(log: FileLog | JetStreamLog, config: Ce
     handlerDelayMs: c.handlerDelayMs,
     // The consume limits (batch size, retries, backoff) come from the same `limits` section as the gateway's.
     limits: config.limits,
+    onEvent: (e: SupervisorEvent) => onEvent(e),
   });
   return {
     figures(): ConsumerFigures {
@@ -59,6 +100,7 @@ export async function startCellConsumers(log: FileLog | JetStreamLog, config: Ce
         dlqWrites: s.totals.deadLetters,
       };
     },
+    health: () => healthOf(supervisor.snapshot()),
     async pause() {
       supervisor.pause();
     },
@@ -67,4 +109,35 @@ export async function startCellConsumers(log: FileLog | JetStreamLog, config: Ce
     },
     stop: () => supervisor.stop(),
   };
+}
+
+/** The health figures of one supervisor's snapshot. */
+export function healthOf(s: ConsumerStats): ConsumerHealth {
+  const removedBeforeConsumed: Record<number, number> = {};
+  for (const p of s.partitions) {
+    if (p.removedBeforeConsumed > 0) removedBeforeConsumed[p.partition] = p.removedBeforeConsumed;
+  }
+  return { restartsByReason: { ...s.totals.restartsByReason }, lastError: s.lastError, removedBeforeConsumed };
+}
+
+/** `a` plus `b`, for health carried over from a generation's supervisor that has stopped. */
+export function addHealth(a: ConsumerHealth, b: ConsumerHealth): ConsumerHealth {
+  const restartsByReason = { ...a.restartsByReason };
+  for (const [k, n] of Object.entries(b.restartsByReason)) restartsByReason[k] = (restartsByReason[k] ?? 0) + n;
+  const removedBeforeConsumed = { ...a.removedBeforeConsumed };
+  for (const [p, n] of Object.entries(b.removedBeforeConsumed)) {
+    removedBeforeConsumed[Number(p)] = (removedBeforeConsumed[Number(p)] ?? 0) + n;
+  }
+  const lastError =
+    a.lastError === null
+      ? b.lastError
+      : b.lastError === null || a.lastError.atMs >= b.lastError.atMs
+        ? a.lastError
+        : b.lastError;
+  return { restartsByReason, lastError, removedBeforeConsumed };
+}
+
+/** No restarts, no skips. */
+export function emptyHealth(): ConsumerHealth {
+  return { restartsByReason: {}, lastError: null, removedBeforeConsumed: {} };
 }

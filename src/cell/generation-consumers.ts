@@ -15,8 +15,8 @@ import { shockError } from '../base/index.js';
 import { startConsumers, type ConsumerSupervisor } from '../consume/index.js';
 import { activeGeneration, drainingGenerations, type FileLog, type Generation } from '../log/index.js';
 import type { CellConfig } from './config.js';
-import type { CellConsumers } from './consumers.js';
-import { cellSinkChoice } from './consumers.js';
+import type { CellConsumers, CellEventSink, ConsumerHealth } from './consumers.js';
+import { addHealth, cellSinkChoice, emptyHealth, healthOf } from './consumers.js';
 import type { GenerationLog } from './generation-log.js';
 import type { ConsumedGeneration, ConsumerFigures } from './sampler.js';
 
@@ -59,8 +59,7 @@ export interface GenerationConsumers extends CellConsumers {
 export async function startGenerationConsumers(
   log: GenerationLog,
   config: CellConfig,
-  onEvent: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void = () =>
-    undefined,
+  onEvent: CellEventSink = () => undefined,
 ): Promise<GenerationConsumers> {
   const c = new Controller(log, config, onEvent);
   await c.start();
@@ -75,16 +74,14 @@ class Controller implements GenerationConsumers {
   private advancing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private carried = { consumed: 0, dlqWrites: 0 };
+  /** Restarts and retention skips of the generations' supervisors that have stopped. */
+  private carriedHealth: ConsumerHealth = emptyHealth();
   private lastError: string | null = null;
 
   constructor(
     private readonly log: GenerationLog,
     private readonly config: CellConfig,
-    private readonly onEvent: (
-      level: 'info' | 'warn' | 'error',
-      message: string,
-      details?: Record<string, unknown>,
-    ) => void,
+    private readonly onEvent: CellEventSink,
   ) {}
 
   async start(): Promise<void> {
@@ -117,6 +114,7 @@ class Controller implements GenerationConsumers {
       handlerDelayMs: c.handlerDelayMs,
       limits: this.config.limits,
       paused: this.paused,
+      onEvent: (e) => this.onEvent({ ...e, details: { ...e.details, generation: g.gen } }),
     });
     this.consumingGen = g.gen;
   }
@@ -157,8 +155,11 @@ class Controller implements GenerationConsumers {
       .catch((err: unknown) => {
         // The next check retries: every step is safe to repeat (the supervisor stop, the manifest write).
         this.lastError = (err as Error).message;
-        this.onEvent('error', `generation ${g.gen} drained but could not retire: ${(err as Error).message}`, {
-          gen: g.gen,
+        this.onEvent({
+          level: 'error',
+          kind: 'generation_retire_failed',
+          message: `generation ${g.gen} drained but could not retire: ${(err as Error).message}`,
+          details: { gen: g.gen },
         });
       })
       .finally(() => {
@@ -180,21 +181,30 @@ class Controller implements GenerationConsumers {
   private async advance(g: Generation): Promise<void> {
     const s = this.supervisor;
     if (s !== undefined) {
-      const totals = s.snapshot().totals;
       await s.stop();
-      this.carried.consumed += totals.eventsConsumed;
-      this.carried.dlqWrites += totals.deadLetters;
+      const last = s.snapshot();
+      this.carried.consumed += last.totals.eventsConsumed;
+      this.carried.dlqWrites += last.totals.deadLetters;
+      this.carriedHealth = addHealth(this.carriedHealth, healthOf(last));
       this.supervisor = undefined;
     }
     if (this.stopped) return;
     await this.log.retire(g.gen);
     this.lastError = null;
-    this.onEvent('info', `generation ${g.gen} drained and retired`, { gen: g.gen, sealedEnd: g.sealedEnd });
+    this.onEvent({
+      level: 'info',
+      kind: 'generation_retired',
+      message: `generation ${g.gen} drained and retired`,
+      details: { gen: g.gen, sealedEnd: g.sealedEnd },
+    });
     if (this.stopped) return;
     const next = this.oldestLive();
     await this.startOn(next);
-    this.onEvent('info', `consumers started on generation ${next.gen} (${next.partitions} partitions)`, {
-      gen: next.gen,
+    this.onEvent({
+      level: 'info',
+      kind: 'generation_consumed',
+      message: `consumers started on generation ${next.gen} (${next.partitions} partitions)`,
+      details: { gen: next.gen },
     });
   }
 
@@ -259,6 +269,11 @@ class Controller implements GenerationConsumers {
       dlqWrites: this.carried.dlqWrites + (s?.totals.deadLetters ?? 0),
       generations,
     };
+  }
+
+  health(): ConsumerHealth {
+    const s = this.supervisor?.snapshot();
+    return s === undefined ? this.carriedHealth : addHealth(this.carriedHealth, healthOf(s));
   }
 
   async pause(): Promise<void> {

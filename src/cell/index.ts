@@ -5,3 +5,4 @@ export * from './cell.js';
 export * from './stats.js';
 export { defaultTenantId } from './dev-key.js';
 export type { TenantView, TenantAdd } from './tenants.js';
+export type { CellEvent, CellEventSink, ConsumerHealth } from './consumers.js';

@@ -10,6 +10,8 @@
  * | shock_consumer_events_total | counter | group — events the consumers committed |
  * | shock_consumer_dlq_writes_total | counter | group — events dead-lettered |
  * | shock_consumer_paused | gauge | group — 1 while paused through the admin API |
+ * | shock_consumer_restarts_total | counter | group, reason — consumer workers that ended on an error and were restarted; reason: the error's SHOCK_* code, or crash |
+ * | shock_consumer_removed_before_consumed_total | counter | group, partition — records retention removed before the group consumed them (the consumer jumped to the first remaining offset) |
  * | shock_log_offset_end | gauge | partition |
  * | shock_log_bytes / shock_log_segments | gauge | partition |
  * | shock_log_group_commits_total | counter | partition — write + fdatasync rounds |
@@ -39,6 +41,7 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { PartitionStats } from '../log/index.js';
+import type { ConsumerHealth } from './consumers.js';
 import type { PartitionLag } from './stats.js';
 
 /** One partition's log counters, as the file log reports them (the subset the metrics read). */
@@ -65,6 +68,8 @@ export interface CellMetricSources {
   logPartitions(): LogPartitionFigures[];
   lag(): PartitionLag[];
   consumerTotals(): { consumed: number; dlqWrites: number; paused: boolean };
+  /** Restarts by reason and retention skips per partition since start (absent: none reported). */
+  consumerHealth?(): ConsumerHealth;
   ready(): boolean;
   /** The log generations not retired (file log), or undefined (no generations: one log for life). */
   generations?(): GenerationFigures | undefined;
@@ -156,6 +161,7 @@ export function createCellRegistry(sources: CellMetricSources): Registry {
     'gauge',
     totals((t) => (t.paused ? 1 : 0)),
   );
+  registerConsumerHealthMetrics(registry, sources);
   registerLogMetrics(registry, sources);
   registerGenerationMetrics(registry, sources);
   scrapeMetric(registry, 'shock_cell_ready', '1 when the cell is ready (/readyz answers 200)', 'gauge', () => [
@@ -173,6 +179,44 @@ function lagLabels(group: string, p: PartitionLag, active: number | undefined): 
     return { group, partition: p.partition };
   }
   return { group, partition: p.partition, generation: p.generation };
+}
+
+/**
+ * Worker restarts and retention skips. `reason` is a `SHOCK_*` error code (a fixed set) or `crash`, and `partition`
+ * a partition number (summed over log generations), so both label sets stay bounded. A reason's series appears with
+ * its first count, but `shock_consumer_restarts_total{reason="crash"}` is always there (0 until a crash) and so is
+ * every partition's skip series (0 until a skip), so `increase(…[5m]) > 0` alerts work from the start.
+ */
+function registerConsumerHealthMetrics(registry: Registry, sources: CellMetricSources): void {
+  const group = sources.group;
+  scrapeMetric(
+    registry,
+    'shock_consumer_restarts_total',
+    'Consumer workers that ended on an error and were restarted, by reason (the error code, or crash)',
+    'counter',
+    () => {
+      const byReason = { crash: 0, ...sources.consumerHealth?.().restartsByReason };
+      return Object.entries(byReason)
+        .sort((a, b) => a[0].localeCompare(b[0]))
+        .map(([reason, value]) => ({ labels: { group, reason }, value }));
+    },
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_removed_before_consumed_total',
+    'Records retention removed before the consumer group read them (the consumer resumed at the first remaining offset)',
+    'counter',
+    () => {
+      // Every partition of the log from the start (0 until a skip), plus any other partition number that skipped.
+      const counts = new Map<number, number>(sources.logPartitions().map((p) => [p.partition, 0]));
+      for (const [p, n] of Object.entries(sources.consumerHealth?.().removedBeforeConsumed ?? {})) {
+        counts.set(Number(p), n);
+      }
+      return [...counts.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([partition, value]) => ({ labels: { group, partition }, value }));
+    },
+  );
 }
 
 function registerLogMetrics(registry: Registry, sources: CellMetricSources): void {

@@ -9,7 +9,7 @@
 import type { GatewayStats } from '../ingress/index.js';
 import type { Log } from '../log/index.js';
 import { RateSeries } from './rate-series.js';
-import type { CellStats, PartitionLag } from './stats.js';
+import type { CellStats, PartitionLag, SampledCellStats } from './stats.js';
 
 /** What the sampler needs to know of the consumers (adapted from the supervisor's stats). */
 export interface ConsumerFigures {
@@ -108,7 +108,7 @@ export class CellSampler {
   }
 
   /** The `/v1/stats` document. */
-  stats(cell: CellStats['cell']): CellStats {
+  stats(cell: CellStats['cell']): SampledCellStats {
     const g = this.o.gateway();
     const c = this.o.consumers();
     const lagEvents = this.partitionLag.reduce((sum, p) => sum + p.lagEvents, 0);

@@ -73,9 +73,42 @@ export interface CellStats {
     dlqWrites: number;
     /** The active generation's partitions (index = partition), then those of a generation still draining. */
     partitions: PartitionLag[];
+    /**
+     * Consumer workers that ended on an error and were restarted since the cell started (`restartsByReason` sums to
+     * it): `shock_consumer_restarts_total{group,reason}`.
+     */
+    restarts: number;
+    /** By reason: the ending error's `SHOCK_*` code, or `crash`. */
+    restartsByReason: Record<string, number>;
+    /** The error that last ended a worker, or null: its code (null when uncoded), message and time. */
+    lastError: {
+      code: string | null;
+      reason: string;
+      message: string;
+      at: string;
+      atMs: number;
+      worker: number;
+      partitions: number[];
+    } | null;
+    /**
+     * Records retention removed before the group consumed them (the consumers jumped to the first remaining offset),
+     * since the cell started, in all and per partition (only partitions with any):
+     * `shock_consumer_removed_before_consumed_total{group,partition}`.
+     */
+    removedBeforeConsumed: number;
+    removedBeforeConsumedByPartition: Record<string, number>;
   };
   /** The log generations and the drain of a sealed one (file log; absent on engines that cannot reshard). */
   reshard?: ReshardStatus;
   /** Per-second series over the last minute, oldest first (the dashboard's chart). */
   series: { acceptedPerSec: number[]; rejectedPerSec: number[]; consumedPerSec: number[]; lagEvents: number[] };
 }
+
+/** The consumers' health fields of `/v1/stats` (restarts, last error, retention skips), added by the cell. */
+export type ConsumerHealthStatsKeys =
+  'restarts' | 'restartsByReason' | 'lastError' | 'removedBeforeConsumed' | 'removedBeforeConsumedByPartition';
+
+/** `/v1/stats` as the sampler builds it, before the cell adds the consumers' health fields. */
+export type SampledCellStats = Omit<CellStats, 'consumers'> & {
+  consumers: Omit<CellStats['consumers'], ConsumerHealthStatsKeys>;
+};

@@ -46,6 +46,23 @@ export interface PartitionProgress {
   retries: number;
   /** Sink writes retried after a failure. */
   sinkRetries: number;
+  /**
+   * Records retention removed from the log before this consumer read them: it jumped from its position to the
+   * partition's first remaining offset (`RetentionSkip`). 0 for a group that never committed on the partition.
+   */
+  removedBeforeConsumed: number;
+}
+
+/**
+ * A jump over records that retention removed before the group consumed them: `from` was the next offset to read,
+ * `to` the partition's first remaining offset; `records = to − from`. Reported once per jump.
+ */
+export interface RetentionSkip {
+  group: string;
+  partition: number;
+  from: number;
+  to: number;
+  records: number;
 }
 
 export type ConsumerState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'fenced' | 'failed';
@@ -72,6 +89,8 @@ export interface PartitionConsumerOptions {
   onProgress?: (progress: PartitionProgress) => void;
   /** Between the sink commit and the offset commit: tracing, and the crash tests that kill at that point. */
   onSinkCommitted?: SinkCommittedHook;
+  /** When the consumer jumps over records retention removed before it read them (at start or while running). */
+  onSkip?: (skip: RetentionSkip) => void;
 }
 
 /** One partition's consumer. `start()`, then `done` resolves with how it ended. */
@@ -116,6 +135,7 @@ export class PartitionConsumer {
       deadLetters: 0,
       retries: 0,
       sinkRetries: 0,
+      removedBeforeConsumed: 0,
     };
   }
 
@@ -131,13 +151,44 @@ export class PartitionConsumer {
     this.progress.epoch = claim.epoch;
     this.highWater = claim.offsetNext;
     const { log } = this.options;
-    this.progress.offsetCommitted = Math.max(
-      log.offsets.get(this.group, this.partition),
-      log.state(this.partition).offsetStart,
-    );
-    this.progress.offsetProcessed = this.progress.offsetCommitted;
-    this.setState(this.paused ? 'paused' : 'running');
+    const committed = log.offsets.get(this.group, this.partition);
+    const offsetStart = log.state(this.partition).offsetStart;
+    if (committed < offsetStart && this.committedBefore(committed)) {
+      // Retention removed records the group had not consumed: resume at the first one left, and say so.
+      this.progress.offsetCommitted = committed;
+      this.progress.offsetProcessed = committed;
+      this.setState(this.paused ? 'paused' : 'running');
+      this.skipTo(offsetStart);
+    } else {
+      // A group's first start on a partition begins at its first remaining offset: nothing was skipped.
+      this.progress.offsetCommitted = Math.max(committed, offsetStart);
+      this.progress.offsetProcessed = this.progress.offsetCommitted;
+      this.setState(this.paused ? 'paused' : 'running');
+    }
     this.loop = this.run();
+  }
+
+  /** True when the group has a committed offset for this partition (a 0 from `get` can mean "never committed"). */
+  private committedBefore(committed: number): boolean {
+    if (committed > 0) return true;
+    return this.options.log.offsets.list()[this.group]?.[this.partition] !== undefined;
+  }
+
+  /**
+   * Jumps from `offsetProcessed` to `to`, the partition's first remaining offset, over records retention removed:
+   * counts them, reports the jump once, and commits `to` (so a restart does not count the same records again; on
+   * JetStream the offsets store adds them to its own `removedBeforeConsumed`). Nothing is written to the sink.
+   */
+  private skipTo(to: number): void {
+    const from = this.progress.offsetProcessed;
+    if (to <= from) return;
+    const records = to - from;
+    this.progress.removedBeforeConsumed += records;
+    this.progress.offsetProcessed = to;
+    this.prefetched = undefined;
+    this.options.onSkip?.({ group: this.group, partition: this.partition, from, to, records });
+    this.requestCommit(to);
+    this.options.onProgress?.(this.snapshot());
   }
 
   /** Resolves when the consumer ended: stopped, fenced by a newer owner, or failed (the supervisor restarts it). */
@@ -206,6 +257,12 @@ export class PartitionConsumer {
   /** Waits for data without polling; returns up to a batch, or nothing when woken by stop/pause/idle timeout. */
   private async fetch(): Promise<LogRecord[]> {
     const { log } = this.options;
+    const offsetStart = log.state(this.partition).offsetStart;
+    if (this.progress.offsetProcessed < offsetStart) {
+      // Retention removed records while this consumer was behind (paused, or slower than retention).
+      this.skipTo(offsetStart);
+      return [];
+    }
     const from = this.progress.offsetProcessed;
     const batchMax = this.limits.consumeBatchRecordsMax;
     const ahead = this.prefetched;
@@ -221,7 +278,20 @@ export class PartitionConsumer {
     }
     if (end - from < batchMax) await this.wait(from + batchMax - 1, this.limits.consumeBatchWaitMs);
     if (this.stopping || this.paused) return [];
-    return this.prefetchAfter(await log.read(this.partition, from, { recordsMax: batchMax }));
+    let records: LogRecord[];
+    try {
+      records = await log.read(this.partition, from, { recordsMax: batchMax });
+    } catch (err) {
+      // Retention removed `from` between the check above and the read: the next fetch jumps (and reports it).
+      if (
+        (err as { code?: unknown }).code === 'SHOCK_LOG_OFFSET_OUT_OF_RANGE' &&
+        from < log.state(this.partition).offsetStart
+      ) {
+        return [];
+      }
+      throw err;
+    }
+    return this.prefetchAfter(records);
   }
 
   /**

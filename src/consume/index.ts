@@ -27,6 +27,7 @@ export {
   type ConsumerState,
   type ConsumerExit,
   type SinkCommittedHook,
+  type RetentionSkip,
 } from './consumer.js';
 export {
   startConsumers,
@@ -34,6 +35,8 @@ export {
   type StartConsumersOptions,
   type ConsumerSupervisor,
   type SupervisorEvent,
+  type SupervisorEventKind,
+  restartReason,
 } from './supervisor.js';
-export type { ConsumerStats, PartitionConsumerStats, WorkerStats } from './stats.js';
+export type { ConsumerStats, ConsumerError, PartitionConsumerStats, WorkerStats } from './stats.js';
 export type { LogSource } from './protocol.js';

@@ -4,7 +4,7 @@
  */
 import type { Limits } from '../base/index.js';
 import type { JetStreamLogOptions } from '../log/index.js';
-import type { ConsumerExit, PartitionProgress } from './consumer.js';
+import type { ConsumerExit, PartitionProgress, RetentionSkip } from './consumer.js';
 import type { SinkChoice } from './sink-choice.js';
 
 /** A log the workers open themselves (their own connection) instead of reading the writer's file log. */
@@ -53,6 +53,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'progress'; progress: PartitionProgress }
+  | { t: 'skip'; skip: RetentionSkip }
   | { t: 'exit'; partition: number; reason: ConsumerExit['reason']; error?: WireError }
   | { t: 'fatal'; error: WireError }
   | { t: 'stopped' };

@@ -20,15 +20,19 @@ export type SinkChoice =
       poolMax?: number;
     };
 
-/** Opens the chosen sink (creating its schema if needed). Errors: SHOCK_SINK_*, SHOCK_CONFIG_INVALID. */
+/**
+ * Opens the chosen sink (creating its schema if needed). `busyTimeoutMs` (SQLite: how long a write waits for
+ * another writer's lock) defaults to `limits.consumeSinkBusyTimeoutMs`. Errors: SHOCK_SINK_*, SHOCK_CONFIG_INVALID.
+ */
 export async function openSink(
   choice: SinkChoice,
   durability: 'full' | 'normal' = 'full',
+  busyTimeoutMs?: number,
 ): Promise<Sink & DeadLetterStore> {
   if (choice.engine === 'postgres') {
     return openPostgresSink({ url: choice.url, schema: choice.schema, poolMax: choice.poolMax, durability });
   }
-  return openSqliteSink({ path: choice.path, durability });
+  return openSqliteSink({ path: choice.path, durability, busyTimeoutMs });
 }
 
 /** Where the sink is, for messages and banners — never the password. */

@@ -31,6 +31,8 @@ export interface PartitionConsumerStats {
   deadLetters: number;
   retries: number;
   sinkRetries: number;
+  /** Records retention removed before the group consumed them (the consumer jumped to the first remaining offset). */
+  removedBeforeConsumed: number;
 }
 
 /** One worker's figures. */
@@ -43,6 +45,20 @@ export interface WorkerStats {
   restarts: number;
   /** The last error that ended this worker, if any. */
   lastError: string | undefined;
+}
+
+/** The error that last ended a consumer worker (which the supervisor then restarted). */
+export interface ConsumerError {
+  /** The error's code (`SHOCK_SINK_IO`, `SHOCK_LOG_OFFSET_OUT_OF_RANGE`, …), or null for an uncoded crash. */
+  code: string | null;
+  /** The restart reason it is counted under: the `SHOCK_*` code, or `crash` (bounded, a metric label). */
+  reason: string;
+  message: string;
+  /** When the worker ended (epoch ms) and the same as ISO 8601. */
+  atMs: number;
+  at: string;
+  worker: number;
+  partitions: number[];
 }
 
 /** The supervisor's snapshot. */
@@ -63,8 +79,17 @@ export interface ConsumerStats {
     eventsDuplicate: number;
     deadLetters: number;
     retries: number;
+    /** Worker restarts the supervisor launched. */
     restarts: number;
+    /**
+     * Worker ends the supervisor restarts (or is about to: counted when the restart is scheduled), by reason: the
+     * ending error's `SHOCK_*` code, or `crash`.
+     */
+    restartsByReason: Record<string, number>;
+    removedBeforeConsumed: number;
   };
+  /** The error that last ended a worker, or null. */
+  lastError: ConsumerError | null;
 }
 
 /** A rate over a sliding window from (time, running total) samples. */

@@ -22,6 +22,7 @@ import { loadHandler } from './handler.js';
 import type { PartitionProgress } from './consumer.js';
 import {
   INIT_ENV,
+  toWire,
   type FromWorker,
   type LogSource,
   type ToWorker,
@@ -30,7 +31,13 @@ import {
 } from './protocol.js';
 import { relayRanges } from './relay.js';
 import { openSink, type SinkChoice } from './sink-choice.js';
-import { RateWindow, type ConsumerStats, type PartitionConsumerStats, type WorkerStats } from './stats.js';
+import {
+  RateWindow,
+  type ConsumerError,
+  type ConsumerStats,
+  type PartitionConsumerStats,
+  type WorkerStats,
+} from './stats.js';
 
 /** Options of `startConsumers`. */
 export interface StartConsumersOptions {
@@ -67,9 +74,18 @@ export interface StartConsumersOptions {
 /** Something the supervisor reports. */
 export interface SupervisorEvent {
   level: 'info' | 'warn' | 'error';
+  /**
+   * What happened, for machine readers (the cell's `--json` lines): `worker_restart` (a worker ended on an error
+   * and is restarted), `worker_restart_failed`, `retention_skip` (a consumer jumped over records retention removed),
+   * `fenced`, `worker_stop_timeout`, `lag_read_failed`.
+   */
+  kind: SupervisorEventKind;
   message: string;
   details?: Record<string, unknown>;
 }
+
+export type SupervisorEventKind =
+  'worker_restart' | 'worker_restart_failed' | 'retention_skip' | 'fenced' | 'worker_stop_timeout' | 'lag_read_failed';
 
 /** The running consumers. */
 export interface ConsumerSupervisor {
@@ -169,7 +185,14 @@ interface PartitionBook {
 
 type Counters = Pick<
   PartitionConsumerStats,
-  'eventsConsumed' | 'eventsInserted' | 'eventsDuplicate' | 'eventsSkipped' | 'deadLetters' | 'retries' | 'sinkRetries'
+  | 'eventsConsumed'
+  | 'eventsInserted'
+  | 'eventsDuplicate'
+  | 'eventsSkipped'
+  | 'deadLetters'
+  | 'retries'
+  | 'sinkRetries'
+  | 'removedBeforeConsumed'
 >;
 const counterNames: (keyof Counters)[] = [
   'eventsConsumed',
@@ -179,6 +202,7 @@ const counterNames: (keyof Counters)[] = [
   'deadLetters',
   'retries',
   'sinkRetries',
+  'removedBeforeConsumed',
 ];
 
 class Supervisor implements ConsumerSupervisor {
@@ -190,6 +214,9 @@ class Supervisor implements ConsumerSupervisor {
   private state: ConsumerStats['state'] = 'running';
   private stopPromise: Promise<void> | undefined;
   private readonly relayStop = new AbortController();
+  /** Worker ends that led to a restart, by reason (a `SHOCK_*` code or `crash`), and the last one's error. */
+  private readonly restartsByReason: Record<string, number> = {};
+  private lastError: ConsumerError | null = null;
 
   constructor(
     private readonly options: StartConsumersOptions,
@@ -266,7 +293,8 @@ class Supervisor implements ConsumerSupervisor {
         else this.onWorkerMessage(slot, m);
       });
       handle.onExit((code, error) => {
-        const reason = fatal?.message ?? error ?? `exit code ${code}`;
+        const atMs = Date.now();
+        const reason = fatal?.message ?? error?.message ?? `exit code ${code}`;
         if (handle !== slot.handle) return;
         slot.handle = undefined;
         slot.stats.id = undefined;
@@ -292,7 +320,16 @@ class Supervisor implements ConsumerSupervisor {
           return;
         }
         slot.stats.lastError = reason;
-        this.scheduleRestart(slot, reason);
+        const errorCode = fatal?.code ?? error?.code;
+        this.scheduleRestart(slot, {
+          code: errorCode ?? null,
+          reason: restartReason(errorCode),
+          message: reason,
+          atMs,
+          at: new Date(atMs).toISOString(),
+          worker: slot.index,
+          partitions: [...slot.partitions],
+        });
       });
     });
   }
@@ -331,11 +368,19 @@ class Supervisor implements ConsumerSupervisor {
       book.state = m.progress.state;
       book.rate.add(performance.now(), book.carried.eventsConsumed + m.progress.eventsConsumed);
       if (m.progress.batches > 0) slot.failures = 0;
+    } else if (m.t === 'skip') {
+      const { partition, from, to, records } = m.skip;
+      this.report(
+        'warn',
+        'retention_skip',
+        `partition ${partition} of group ${this.group}: ${records} record(s) removed by retention before they were consumed; resuming at offset ${to} (was ${from})`,
+        { group: this.group, partition, from, to, records },
+      );
     } else if (m.t === 'exit') {
       const book = this.books.get(m.partition);
       if (book) book.state = m.reason;
       if (m.reason === 'fenced') {
-        this.report('warn', `partition ${m.partition} of group ${this.group} was fenced by a newer owner`, {
+        this.report('warn', 'fenced', `partition ${m.partition} of group ${this.group} was fenced by a newer owner`, {
           partition: m.partition,
           error: m.error,
         });
@@ -353,24 +398,41 @@ class Supervisor implements ConsumerSupervisor {
     }
   }
 
-  private scheduleRestart(slot: Slot, reason: string): void {
+  private scheduleRestart(slot: Slot, error: ConsumerError): void {
     slot.stats.state = 'restarting';
     const delayMs = Math.min(
       this.limits.consumeRestartBackoffMaxMs,
       this.limits.consumeBackoffBaseMs * 2 ** slot.failures,
     );
     slot.failures++;
-    this.report('warn', `consumer worker ${slot.index} ended (${reason}); restarting in ${delayMs} ms`, {
-      worker: slot.index,
-      partitions: slot.partitions,
-      restarts: slot.stats.restarts + 1,
-    });
+    this.restartsByReason[error.reason] = (this.restartsByReason[error.reason] ?? 0) + 1;
+    this.lastError = error;
+    const what = error.code === null ? error.message : `${error.code}: ${error.message}`;
+    this.report(
+      'warn',
+      'worker_restart',
+      `consumer worker ${slot.index} of group ${this.group} ended (${what}); restarting in ${delayMs} ms`,
+      {
+        group: this.group,
+        worker: slot.index,
+        partitions: slot.partitions,
+        reason: error.reason,
+        code: error.code,
+        error: error.message,
+        restartInMs: delayMs,
+        restarts: Object.values(this.restartsByReason).reduce((a, n) => a + n, 0),
+      },
+    );
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
       if (this.state !== 'running') return;
       slot.stats.restarts++;
       this.launch(slot).catch((err: unknown) => {
-        this.report('error', `consumer worker ${slot.index} failed to restart`, { error: String(err) });
+        this.report('error', 'worker_restart_failed', `consumer worker ${slot.index} failed to restart`, {
+          group: this.group,
+          worker: slot.index,
+          error: String(err),
+        });
       });
     }, delayMs);
   }
@@ -422,9 +484,14 @@ class Supervisor implements ConsumerSupervisor {
         handle.send({ t: 'stop' });
         const exited = await handle.exited(this.limits.consumeStopTimeoutMs);
         if (!exited) {
-          this.report('warn', `consumer worker ${slot.index} did not stop in time; terminating it`, {
-            worker: slot.index,
-          });
+          this.report(
+            'warn',
+            'worker_stop_timeout',
+            `consumer worker ${slot.index} did not stop in time; terminating it`,
+            {
+              worker: slot.index,
+            },
+          );
           await handle.kill();
         }
         slot.stats.state = 'stopped';
@@ -473,7 +540,8 @@ class Supervisor implements ConsumerSupervisor {
       paused: [...this.books.values()].every((b) => b.paused),
       partitions,
       workers: this.slots.map((s) => ({ ...s.stats, partitions: [...s.partitions] })),
-      totals: totalsOf(partitions, this.slots),
+      totals: { ...totalsOf(partitions, this.slots), restartsByReason: { ...this.restartsByReason } },
+      lastError: this.lastError === null ? null : { ...this.lastError, partitions: [...this.lastError.partitions] },
     };
   }
 
@@ -492,15 +560,26 @@ class Supervisor implements ConsumerSupervisor {
           book.lagSeconds = oldest ? Math.max(0, (nowMs - oldest.timestampMs) / 1000) : 0;
         } catch (err) {
           // A partition the log cannot read keeps its last measured time lag; the log reports its own failure.
-          this.report('warn', `cannot read partition ${p} to measure the time lag`, { error: String(err) });
+          this.report('warn', 'lag_read_failed', `cannot read partition ${p} to measure the time lag`, {
+            error: String(err),
+          });
         }
       }),
     );
     return this.snapshot();
   }
 
-  private report(level: SupervisorEvent['level'], message: string, details?: Record<string, unknown>): void {
-    this.options.onEvent?.({ level, message, details });
+  private report(
+    level: SupervisorEvent['level'],
+    kind: SupervisorEventKind,
+    message: string,
+    details?: Record<string, unknown>,
+  ): void {
+    try {
+      this.options.onEvent?.({ level, kind, message, details });
+    } catch {
+      // A listener that throws must not take the supervisor down with it.
+    }
   }
 }
 
@@ -513,10 +592,22 @@ function zeroCounters(): Counters {
     deadLetters: 0,
     retries: 0,
     sinkRetries: 0,
+    removedBeforeConsumed: 0,
   };
 }
 
-function totalsOf(partitions: PartitionConsumerStats[], slots: Slot[]): ConsumerStats['totals'] {
+/**
+ * The label a worker end is counted under: its `SHOCK_*` code (the project's own codes, a bounded set), or `crash`
+ * for anything else (an uncoded error, a thread terminated, a process killed by a signal).
+ */
+export function restartReason(code: string | undefined): string {
+  return code !== undefined && /^SHOCK_[A-Z0-9_]{1,60}$/.test(code) ? code : 'crash';
+}
+
+function totalsOf(
+  partitions: PartitionConsumerStats[],
+  slots: Slot[],
+): Omit<ConsumerStats['totals'], 'restartsByReason'> {
   const sum = (f: (p: PartitionConsumerStats) => number) => partitions.reduce((a, p) => a + f(p), 0);
   return {
     lagEvents: sum((p) => p.lagEvents),
@@ -528,6 +619,7 @@ function totalsOf(partitions: PartitionConsumerStats[], slots: Slot[]): Consumer
     deadLetters: sum((p) => p.deadLetters),
     retries: sum((p) => p.retries),
     restarts: slots.reduce((a, s) => a + s.stats.restarts, 0),
+    removedBeforeConsumed: sum((p) => p.removedBeforeConsumed),
   };
 }
 
@@ -536,8 +628,8 @@ interface WorkerHandle {
   readonly id: number;
   send(message: ToWorker): void;
   onMessage(listener: (message: FromWorker) => void): void;
-  /** Called once when the worker has ended: its exit code and, for an uncaught error, its message. */
-  onExit(listener: (code: number | null, error: string | undefined) => void): void;
+  /** Called once when the worker has ended: its exit code and, for an uncaught error, its message and code. */
+  onExit(listener: (code: number | null, error: WireError | undefined) => void): void;
   /** Resolves true once ended, false after `timeoutMs`. */
   exited(timeoutMs: number): Promise<boolean>;
   /** Ends it at once (thread: terminate; process: SIGKILL) and resolves when it has ended. */
@@ -559,8 +651,8 @@ function threadWorker(init: WorkerInit): WorkerHandle {
         { eval: true, workerData: { init } },
       )
     : new Worker(entry, { workerData: { init } });
-  let error: string | undefined;
-  worker.on('error', (err) => (error = err instanceof Error ? err.message : String(err)));
+  let error: WireError | undefined;
+  worker.on('error', (err) => (error = toWire(err)));
   return endable(worker.threadId, {
     send: (m) => worker.postMessage(m),
     onMessage: (l) => worker.on('message', l),
@@ -580,7 +672,7 @@ function processWorker(init: WorkerInit): WorkerHandle {
       if (child.connected) child.send(m);
     },
     onMessage: (l) => child.on('message', (m) => l(m as FromWorker)),
-    onEnd: (l) => child.on('exit', (code, signal) => l(code, signal ? `killed by ${signal}` : undefined)),
+    onEnd: (l) => child.on('exit', (code, signal) => l(code, signal ? { message: `killed by ${signal}` } : undefined)),
     terminate: () => void child.kill('SIGKILL'),
   });
 }
@@ -590,12 +682,12 @@ function endable(
   w: {
     send: (m: ToWorker) => void;
     onMessage: (l: (m: FromWorker) => void) => void;
-    onEnd: (l: (code: number | null, error: string | undefined) => void) => void;
+    onEnd: (l: (code: number | null, error: WireError | undefined) => void) => void;
     terminate: () => void;
   },
 ): WorkerHandle {
   let ended = false;
-  const endListeners: ((code: number | null, error: string | undefined) => void)[] = [];
+  const endListeners: ((code: number | null, error: WireError | undefined) => void)[] = [];
   const waiters: (() => void)[] = [];
   w.onEnd((code, error) => {
     ended = true;

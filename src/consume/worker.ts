@@ -47,7 +47,8 @@ async function main(): Promise<void> {
   const ch = channel();
   const init = initOf();
   const { log, publish, closeRelay } = await openLog(init);
-  const sink = await openSink(init.sink, init.durability);
+  // The configured `limits.consumeSinkBusyTimeoutMs` (a cell's `limits` section), not only the built-in default.
+  const sink = await openSink(init.sink, init.durability, init.limits.consumeSinkBusyTimeoutMs);
   const handler = withDelay(await loadHandler(init.handlerPath), init.handlerDelayMs);
   const consumers = new Map<number, PartitionConsumer>();
   for (const partition of init.assigned) {
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
       partition,
       limits: init.limits,
       onProgress: (progress) => ch.send({ t: 'progress', progress }),
+      onSkip: (skip) => ch.send({ t: 'skip', skip }),
     });
     if (init.paused.includes(partition)) consumer.pause();
     consumers.set(partition, consumer);

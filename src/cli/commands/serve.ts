@@ -12,6 +12,7 @@ import {
   startCell,
   type Cell,
   type CellConfigOverrides,
+  type CellEvent,
 } from '../../cell/index.js';
 import { shockError } from '../../base/index.js';
 import { printJson, printText } from '../output.js';
@@ -102,10 +103,30 @@ async function serve(opts: ServeOptions): Promise<void> {
     handler: opts.handler,
   };
   const config = loadCellConfig(opts.config, overrides);
-  const cell = await startCell(config, { configFile: opts.config, version: VERSION });
+  const cell = await startCell(config, {
+    configFile: opts.config,
+    version: VERSION,
+    onEvent: (event) => process.stderr.write(eventLine(event, opts.json === true)),
+  });
   if (opts.json) process.stdout.write(JSON.stringify({ event: 'listening', ...cell.describe() }) + '\n');
   else printText(banner(cell));
   await untilSignal(cell, opts.json === true);
+}
+
+/**
+ * One line on stderr for what the cell reports (a consumer worker restarted, a retention skip, a generation
+ * retired): `shock serve warn: <message> {details}`, or with `--json` one JSON object
+ * `{"event":"<kind>","level":…,"time":…,"message":…,"details":{…}}`.
+ */
+export function eventLine(event: CellEvent, json: boolean): string {
+  if (json) {
+    const { level, kind, message, details } = event;
+    return (
+      JSON.stringify({ event: kind, level, time: new Date().toISOString(), message, details: details ?? {} }) + '\n'
+    );
+  }
+  const details = event.details && Object.keys(event.details).length > 0 ? ' ' + JSON.stringify(event.details) : '';
+  return `shock serve ${event.level}: ${event.message}${details}\n`;
 }
 
 /** Waits for SIGTERM/SIGINT, then drains; a second signal exits immediately. */
