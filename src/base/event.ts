@@ -23,7 +23,12 @@ export interface StoredEvent {
 }
 
 export function encodeEvent(event: StoredEvent): Buffer {
-  return Buffer.from(JSON.stringify(event), 'utf8');
+  return Buffer.from(eventJson(event), 'utf8');
+}
+
+/** The JSON text `encodeEvent` encodes. */
+export function eventJson(event: StoredEvent): string {
+  return JSON.stringify(event);
 }
 
 /** Bytes of one slab of an `EventWriter`. */

@@ -5,3 +5,4 @@ export * from './random.js';
 export * from './limits.js';
 export * from './event.js';
 export * from './metric-vec.js';
+export * from './worker-thread.js';

@@ -7,7 +7,7 @@
 import { isShockError, type ErrorCode, type ShockError } from '../base/index.js';
 import { rejection } from './rejection.js';
 import type { Principal } from './auth.js';
-import { parseJson, type BodyFormat } from './body.js';
+import type { BodyFormat } from './body.js';
 import type { DedupeEntry } from './dedupe.js';
 import { acceptedBody, errorBody, recordFailureBody } from './respond.js';
 import type { Pressure } from './shed.js';
@@ -18,7 +18,6 @@ import {
   duplicateOutcome,
   fail,
   partitionNow,
-  prepare,
   reply,
   shadowRateLimited,
   shed,
@@ -26,58 +25,9 @@ import {
   type Exchange,
   type IngestState,
   type Outcome,
-  type Prepared,
-  type RawPayload,
 } from './stages.js';
-import { arrayMemberSpans, isJsonSpace, memberValueSpan } from './raw-json.js';
+import { prepareBatch, type BatchRejection, type Prepared, type PreparedBatch } from './prepare.js';
 import { retryAfterSec } from './token-bucket.js';
-
-/** The records of a batch, and where each one's payload bytes are in the body (null when unknown). */
-interface ParsedBatch {
-  items: unknown[];
-  /** `[start0, end0, payloadStart0, payloadEnd0, start1, …]` byte spans in the body (payload -1 when unknown), or null. */
-  spans: number[] | null;
-}
-
-/** Splits a batch body into records: a JSON array, or NDJSON where a bad line is a failed record. */
-function parseBatch(text: string, format: BodyFormat, body: Buffer): ParsedBatch | ShockError {
-  if (format === 'json') {
-    const parsed = parseJson(text);
-    if (isShockError(parsed)) return parsed;
-    if (!Array.isArray(parsed.value)) {
-      return rejection('SHOCK_INGRESS_INVALID_EVENT', 'the batch must be a JSON array of events (or NDJSON)', {
-        problems: [{ path: '/', message: 'must be array' }],
-      });
-    }
-    const spans = arrayMemberSpans(body, 0, body.length, 'payload');
-    return { items: parsed.value, spans: spans !== null && spans.length === 4 * parsed.value.length ? spans : null };
-  }
-  // NDJSON: one JSON value per line; JSON whitespace around it is ignored, blank lines are skipped.
-  const items: unknown[] = [];
-  const spans: number[] = [];
-  let start = 0;
-  while (start < body.length) {
-    let end = body.indexOf(0x0a, start);
-    if (end === -1) end = body.length;
-    let s = start;
-    let e = end;
-    start = end + 1;
-    while (s < e && isJsonSpace(body[s])) s++;
-    while (e > s && isJsonSpace(body[e - 1])) e--;
-    if (s === e) continue;
-    const parsed = parseJson(body.toString('utf8', s, e));
-    items.push(isShockError(parsed) ? parsed : parsed.value);
-    const payload = isShockError(parsed) ? null : memberValueSpan(body, s, e, 'payload');
-    spans.push(s, e, payload === null ? -1 : payload[0], payload === null ? -1 : payload[1]);
-  }
-  return { items, spans };
-}
-
-/** Where record `i`'s payload bytes are, when the body says so plainly. */
-function rawPayloadOf(body: Buffer, spans: number[] | null, i: number): RawPayload | null {
-  if (spans === null || spans[4 * i + 2] === -1) return null;
-  return { buf: body, start: spans[4 * i + 2], end: spans[4 * i + 3] };
-}
 
 /** A pending append of one partition's events and the batch indexes they answer. */
 interface Group {
@@ -91,42 +41,22 @@ export async function ingestBatch(
   s: IngestState,
   ex: Exchange,
   principal: Principal,
-  text: string,
   format: BodyFormat,
   body: Buffer,
 ): Promise<void> {
   const tenant = principal.tenant;
-  const batch = parseBatch(text, format, body);
-  if (isShockError(batch)) return fail(s, ex, batch, 1);
-  const { items, spans } = batch;
-  const n = items.length;
-  if (n === 0) return fail(s, ex, rejection('SHOCK_INGRESS_BATCH_EMPTY', 'the batch holds no records'));
-  if (n > s.limits.batchRecordsMax) {
-    const err = rejection(
-      'SHOCK_INGRESS_BATCH_TOO_LONG',
-      `the batch holds more than ${s.limits.batchRecordsMax} records`,
-      {
-        records: n,
-        batchRecordsMax: s.limits.batchRecordsMax,
-      },
-    );
-    return fail(s, ex, err, n);
-  }
+  const batch = await prepareOnAnyThread(s, ex, principal, body, format);
+  if ('err' in batch) return fail(s, ex, batch.err, batch.records);
+  const { prepared, failures } = batch;
+  const n = prepared.length;
   s.metrics.countReceived(tenant, n);
   s.counters.received += n;
   const outcomes: Array<Outcome | null> = new Array<Outcome | null>(n).fill(null);
-  const prepared: Array<Prepared | null> = new Array<Prepared | null>(n).fill(null);
-  let valid = 0;
   for (let i = 0; i < n; i++) {
-    const item = items[i];
-    const p = isShockError(item) ? item : prepare(s, principal, item, ex.receivedAtMs, rawPayloadOf(body, spans, i));
-    if (isShockError(p)) {
-      outcomes[i] = { ok: false, err: p, eventId: eventIdOf(item) };
-    } else {
-      prepared[i] = p;
-      valid += 1;
-    }
+    const f = failures[i];
+    if (f !== null) outcomes[i] = { ok: false, err: f.err, eventId: f.eventId };
   }
+  const valid = batch.valid;
   // Token bucket: the first `granted` valid records pass; the rest answer 429 each.
   const bucket = s.limiter.bucket(tenant);
   let granted = valid === 0 ? 0 : bucket.take(valid);
@@ -216,6 +146,26 @@ export async function ingestBatch(
   answerBatch(s, ex, tenant, outcomes as Outcome[]);
 }
 
+/** The batch prepared by a batch worker when one takes it (`batch-pool.ts`), else on this thread. */
+async function prepareOnAnyThread(
+  s: IngestState,
+  ex: Exchange,
+  principal: Principal,
+  body: Buffer,
+  format: BodyFormat,
+): Promise<PreparedBatch | BatchRejection> {
+  const onWorker = s.batchPool.submit(body, format, principal, s.log.partitions, ex.receivedAtMs);
+  const result = onWorker === null ? null : await onWorker;
+  if (result !== null) {
+    s.counters.batchesOnWorker += 1;
+    s.metrics.batchesPrepared.labels('worker').inc();
+    return result;
+  }
+  s.counters.batchesInline += 1;
+  s.metrics.batchesPrepared.labels('gateway').inc();
+  return prepareBatch(s, s.log.partitions, principal, body, format, ex.receivedAtMs);
+}
+
 async function appendBatchGroup(
   s: IngestState,
   tenant: string,
@@ -269,12 +219,6 @@ async function shedBatch(
       await sleep(delayMs);
     }
   }
-}
-
-function eventIdOf(item: unknown): string | undefined {
-  if (typeof item !== 'object' || item === null) return undefined;
-  const id = (item as { event_id?: unknown }).event_id;
-  return typeof id === 'string' && id.length <= 256 ? id : undefined;
 }
 
 /**

@@ -3,7 +3,9 @@
  * validates it once (every problem at once) and returns a frozen, fully defaulted copy. The cell's configuration
  * file maps onto it directly: `tenants`, `schemas`, `shedding`, `limits` have the same shapes.
  */
+import { availableParallelism } from 'node:os';
 import { checkLimits, limits as limitDefaults, shockError, type Limits } from '../base/index.js';
+import type { BatchPoolOptions } from './batch-pool.js';
 import type { GatewayTenant } from './auth.js';
 import { sheddingDefaults, type SheddingOptions } from './shed.js';
 import type { RateLimitOptions } from './token-bucket.js';
@@ -20,6 +22,11 @@ export interface GatewayConfig {
   shedding?: Partial<SheddingOptions>;
   /** Tenant rate limits: `mode: 'enforce' | 'shadow'`, this process's `share` (1/K) and the Retry-After jitter. */
   rateLimit?: Partial<RateLimitOptions>;
+  /**
+   * Batch workers: `workers` threads prepare batch bodies of at least `bytesMin` bytes (default: one worker when the
+   * machine has two or more cores, 16 KiB); `workers: 0` prepares every batch on the gateway's thread.
+   */
+  batchWorkers?: Partial<BatchPoolOptions>;
   /** Seed of the PRNG behind shedding draws and Retry-After jitter (default: drawn at random at start; set it to replay a run). */
   seed?: number;
 }
@@ -31,7 +38,13 @@ export interface ResolvedGatewayConfig {
   readonly limits: Readonly<Limits>;
   readonly shedding: Readonly<SheddingOptions>;
   readonly rateLimit: Readonly<RateLimitOptions>;
+  readonly batchWorkers: Readonly<BatchPoolOptions>;
   readonly seed: number;
+}
+
+/** Batch-worker defaults: one worker beside the gateway's thread when there is a core for it; bodies from 16 KiB. */
+export function batchWorkerDefaults(): BatchPoolOptions {
+  return { workers: availableParallelism() >= 2 ? 1 : 0, bytesMin: 16 * 1024 };
 }
 
 /** Rate-limit defaults: enforce, the whole rate in this process, up to 1 s of jitter on Retry-After. */
@@ -69,6 +82,13 @@ export function resolveGatewayConfig(config: GatewayConfig): ResolvedGatewayConf
   }
   if (!(rateLimit.share > 0 && rateLimit.share <= 1)) problems.push('rateLimit.share must be in (0, 1] (1/K)');
   if (!(rateLimit.retryJitterSecMax >= 0)) problems.push('rateLimit.retryJitterSecMax must be >= 0');
+  const batchWorkers: BatchPoolOptions = { ...batchWorkerDefaults(), ...config.batchWorkers };
+  if (!(Number.isInteger(batchWorkers.workers) && batchWorkers.workers >= 0 && batchWorkers.workers <= 64)) {
+    problems.push('batchWorkers.workers must be a whole number in [0, 64]');
+  }
+  if (!(Number.isInteger(batchWorkers.bytesMin) && batchWorkers.bytesMin >= 0)) {
+    problems.push('batchWorkers.bytesMin must be a whole number of bytes >= 0');
+  }
   const ids = new Set<string>();
   config.tenants.forEach((t, i) => {
     if (typeof t.id !== 'string' || t.id === '') problems.push(`tenants[${i}].id must be a non-empty string`);
@@ -86,6 +106,7 @@ export function resolveGatewayConfig(config: GatewayConfig): ResolvedGatewayConf
     limits: Object.freeze(l),
     shedding: Object.freeze(shedding),
     rateLimit: Object.freeze(rateLimit),
+    batchWorkers: Object.freeze(batchWorkers),
     seed: config.seed ?? Math.floor(Math.random() * 2 ** 32),
   });
 }

@@ -15,6 +15,7 @@ import { ingestBatch } from './batch.js';
 import { memberValueSpan } from './raw-json.js';
 import { bodyFormat, checkDeclaredLength, checkUtf8, parseJson, readBody } from './body.js';
 import { acceptedBody, toShockError } from './respond.js';
+import { prepare } from './prepare.js';
 import {
   appendGroup,
   breakerOpen,
@@ -23,7 +24,6 @@ import {
   fail,
   overload,
   partitionNow,
-  prepare,
   rateLimited,
   reply,
   shadowRateLimited,
@@ -66,9 +66,8 @@ export async function ingest(s: IngestState, ex: Exchange): Promise<void> {
     }
     const utf8Error = checkUtf8(body);
     if (utf8Error !== null) return fail(s, ex, utf8Error, 1);
-    const text = body.toString('utf8');
-    if (ex.route === 'events') await ingestOne(s, ex, principal, text, body);
-    else await ingestBatch(s, ex, principal, text, format, body);
+    if (ex.route === 'events') await ingestOne(s, ex, principal, body);
+    else await ingestBatch(s, ex, principal, format, body);
   } catch (err) {
     const shock = toShockError(err);
     fail(s, ex, shock);
@@ -77,21 +76,15 @@ export async function ingest(s: IngestState, ex: Exchange): Promise<void> {
 }
 
 /** POST /v1/events: one event, 202 after its durable append. */
-async function ingestOne(
-  s: IngestState,
-  ex: Exchange,
-  principal: Principal,
-  text: string,
-  body: Buffer,
-): Promise<void> {
+async function ingestOne(s: IngestState, ex: Exchange, principal: Principal, body: Buffer): Promise<void> {
   const tenant = principal.tenant;
   s.metrics.countReceived(tenant, 1);
   s.counters.received += 1;
-  const parsed = parseJson(text);
+  const parsed = parseJson(body.toString('utf8'));
   if (isShockError(parsed)) return fail(s, ex, parsed, 1);
   const span = memberValueSpan(body, 0, body.length, 'payload');
   const raw = span === null ? null : { buf: body, start: span[0], end: span[1] };
-  const event = prepare(s, principal, parsed.value, ex.receivedAtMs, raw);
+  const event = prepare(s, s.log.partitions, principal, parsed.value, ex.receivedAtMs, raw);
   if (isShockError(event)) return fail(s, ex, event, 1);
   const bucket = s.limiter.bucket(tenant);
   if (bucket.take(1) === 0) {

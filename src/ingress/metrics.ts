@@ -21,6 +21,7 @@
  * | shock_event_loop_delay_seconds | gauge | — (mean of the last 1 s window) |
  * | shock_breaker_state | gauge | — (0 closed, 1 half-open, 2 open) |
  * | shock_breaker_transitions_total | counter | to |
+ * | shock_batches_prepared_total | counter | thread (worker: a batch worker; gateway: the gateway's own thread) |
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { CounterVec, HistogramVec, type CounterCell, type ErrorCode, type HistogramCell } from '../base/index.js';
@@ -38,6 +39,7 @@ export class GatewayMetrics {
   readonly received: CounterVec;
   readonly accepted: CounterVec;
   readonly duplicates: Counter<'tenant'>;
+  readonly batchesPrepared: Counter<'thread'>;
   readonly discarded: Counter<'reason'>;
   readonly errors: Counter<'error_type'>;
   readonly rateLimited: Counter<'tenant' | 'mode'>;
@@ -87,6 +89,12 @@ export class GatewayMetrics {
       name: 'shock_duplicate_events_total',
       help: 'Events answered duplicate:true from the dedupe window (not appended again), by tenant',
       labelNames: ['tenant'],
+      registers,
+    });
+    this.batchesPrepared = new Counter({
+      name: 'shock_batches_prepared_total',
+      help: 'Batch bodies split, parsed, validated and encoded, by thread (worker: a batch worker; gateway: inline)',
+      labelNames: ['thread'],
       registers,
     });
     this.discarded = new Counter({

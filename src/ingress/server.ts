@@ -18,6 +18,7 @@ import { resolveGatewayConfig, type GatewayConfig, type ResolvedGatewayConfig } 
 import { DedupeWindow } from './dedupe.js';
 import { EventIdGenerator } from './event-id.js';
 import { ingest } from './ingest.js';
+import { BatchPool } from './batch-pool.js';
 import type { Exchange, IngestCounters, IngestState, Route } from './stages.js';
 import { GatewayMetrics } from './metrics.js';
 import { onClientError, sendError } from './respond.js';
@@ -86,6 +87,8 @@ export interface GatewayStats {
     shadowDecisionsTotal: number;
   };
   breaker: { state: BreakerState; failures: number; msUntilProbe: number };
+  /** Batch workers (`batchWorkers` in the configuration) and where batches were prepared. */
+  batchWorkers: { workers: number; ready: number; preparedOnWorkerTotal: number; preparedInlineTotal: number };
   draining: boolean;
 }
 
@@ -155,6 +158,7 @@ class GatewayImpl implements Gateway, IngestState {
   readonly dedupe: DedupeWindow;
   readonly ids: EventIdGenerator;
   readonly writer = new EventWriter();
+  readonly batchPool: BatchPool;
   readonly metrics: GatewayMetrics;
   readonly counters: IngestCounters;
   inflightEvents = 0;
@@ -193,6 +197,7 @@ class GatewayImpl implements Gateway, IngestState {
     }
     this.auth = new Authenticator(this.config.tenants);
     this.validator = new EventValidator(this.config.schemas, this.limits);
+    this.batchPool = new BatchPool(this.config.batchWorkers, { schemas: this.config.schemas, limits: this.limits });
     this.limiter = new TenantLimiter(this.config.tenants, this.config.rateLimit, this.clock);
     this.shedder = new Shedder(this.config.shedding, this.clock, this.rng);
     this.breaker = new CircuitBreaker(
@@ -229,6 +234,8 @@ class GatewayImpl implements Gateway, IngestState {
       delayed: 0,
       rateLimited: 0,
       shadowed: 0,
+      batchesOnWorker: 0,
+      batchesInline: 0,
     };
     this.startedAtMs = this.clock.monoMs();
     this.handler = (req, res) => handleRequest(this, req, res);
@@ -329,6 +336,7 @@ class GatewayImpl implements Gateway, IngestState {
     }
     server?.closeAllConnections();
     await closed;
+    await this.batchPool.close();
     this.loopMonitor?.stop();
   }
 
@@ -385,6 +393,12 @@ class GatewayImpl implements Gateway, IngestState {
         failures: this.breaker.failureCount(),
         msUntilProbe: this.breaker.msUntilProbe(),
       },
+      batchWorkers: {
+        workers: this.config.batchWorkers.workers,
+        ready: this.batchPool.readyWorkers,
+        preparedOnWorkerTotal: this.counters.batchesOnWorker,
+        preparedInlineTotal: this.counters.batchesInline,
+      },
       draining: this.draining,
     };
   }
@@ -397,7 +411,10 @@ class GatewayImpl implements Gateway, IngestState {
       resolveGatewayConfig({ ...this.config, tenants: update.tenants });
       auth = new Authenticator(update.tenants);
     }
-    if (validator !== null) this.validator = validator;
+    if (validator !== null && update.schemas !== undefined) {
+      this.validator = validator;
+      this.batchPool.reload(update.schemas);
+    }
     if (auth !== null && update.tenants !== undefined) {
       this.auth = auth;
       for (const t of update.tenants) {

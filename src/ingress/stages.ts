@@ -7,8 +7,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   assert,
-  encodeEvent,
-  isShockError,
   type Clock,
   type EventWriter,
   type ErrorCode,
@@ -19,7 +17,7 @@ import {
 } from '../base/index.js';
 import { rejection } from './rejection.js';
 import type { AppendResult, Log } from '../log/index.js';
-import { checkTypeAllowed, type Authenticator, type Principal } from './auth.js';
+import type { Authenticator, Principal } from './auth.js';
 import type { DedupeEntry, DedupeWindow } from './dedupe.js';
 import type { EventIdGenerator } from './event-id.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -29,6 +27,8 @@ import type { CircuitBreaker } from './breaker.js';
 import type { OverloadSignals, Pressure, Shedder } from './shed.js';
 import { retryAfterSec, type TenantLimiter } from './token-bucket.js';
 import type { EventValidator } from './validate.js';
+import type { BatchPool } from './batch-pool.js';
+import type { Prepared } from './prepare.js';
 
 /** The routes the gateway owns. */
 export type Route = 'events' | 'batch';
@@ -47,6 +47,9 @@ export interface IngestCounters {
   delayed: number;
   rateLimited: number;
   shadowed: number;
+  /** Batches prepared on a batch worker, and on the gateway's own thread. */
+  batchesOnWorker: number;
+  batchesInline: number;
 }
 
 /** What the flows need from the gateway. */
@@ -64,6 +67,8 @@ export interface IngestState {
   readonly ids: EventIdGenerator;
   /** Encodes prepared events and their keys into shared slabs. */
   readonly writer: EventWriter;
+  /** Batch workers (large batches are prepared there). */
+  readonly batchPool: BatchPool;
   readonly metrics: GatewayMetrics;
   readonly counters: IngestCounters;
   /** Events awaiting their durable append. */
@@ -86,20 +91,6 @@ export interface Exchange {
   readonly h: ResponseHeaders;
   /** Set by `reply`: each exchange is answered and accounted exactly once. */
   answered: boolean;
-}
-
-/** An event ready to append. */
-export interface Prepared {
-  eventId: string;
-  /** True when the client supplied the id (only those enter the dedupe window). */
-  clientId: boolean;
-  priority: Priority;
-  keyBytes: Buffer;
-  value: Buffer;
-  /** `partitionForKey(keyBytes, partitionsAt)`: the partition when the event was prepared. */
-  partition: number;
-  /** The log's partition count when the event was prepared (a reshard may change it before the append). */
-  partitionsAt: number;
 }
 
 /**
@@ -195,65 +186,6 @@ export function shed(s: IngestState, ex: Exchange, pressure: Pressure): ShockErr
     reason: pressure.reason,
     loadRatio: Math.round(pressure.ratio * 1000) / 1000,
   });
-}
-
-/** Where the client's payload bytes are, when known (`raw-json.ts`): the record copies them. */
-export interface RawPayload {
-  buf: Buffer;
-  start: number;
-  end: number;
-}
-
-/** Validates and encodes one parsed event for `principal`. */
-export function prepare(
-  s: IngestState,
-  principal: Principal,
-  value: unknown,
-  receivedAtMs: number,
-  raw: RawPayload | null = null,
-): Prepared | ShockError {
-  const v = s.validator.validate(value);
-  if (isShockError(v)) return v;
-  if (v.tenant !== undefined && v.tenant !== principal.tenant) {
-    return rejection('SHOCK_INGRESS_FORBIDDEN', 'the body names another tenant; the tenant comes from the API key', {
-      problems: [{ path: '/tenant', message: `must be omitted or equal "${principal.tenant}"` }],
-    });
-  }
-  const typeError = checkTypeAllowed(principal, v.type);
-  if (typeError !== null) return typeError;
-  const eventId = v.event_id ?? s.ids.next();
-  const key = v.key ?? principal.tenant;
-  const head = {
-    event_id: eventId,
-    tenant: principal.tenant,
-    type: v.type,
-    ts: v.ts ?? receivedAtMs,
-    priority: v.priority,
-    key,
-  };
-  const encoded =
-    raw === null ? encodeEvent({ ...head, payload: v.payload }) : s.writer.spliced(head, raw.buf, raw.start, raw.end);
-  if (encoded.length > s.limits.eventBytesMax) {
-    return rejection(
-      'SHOCK_INGRESS_RECORD_TOO_LARGE',
-      `the event encodes to more than ${s.limits.eventBytesMax} bytes`,
-      {
-        bytes: encoded.length,
-        eventBytesMax: s.limits.eventBytesMax,
-      },
-    );
-  }
-  const keyBytes = s.writer.utf8(key);
-  const partitionsAt = s.log.partitions;
-  return {
-    eventId,
-    clientId: v.event_id !== undefined,
-    priority: v.priority,
-    keyBytes,
-    value: encoded,
-    partition: partitionForKey(keyBytes, partitionsAt),
-    partitionsAt,
-  };
 }
 
 /** Appends one partition's events (durable on return) and keeps the dedupe window and breaker informed. */

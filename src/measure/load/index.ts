@@ -16,4 +16,4 @@ export type { BodySpec, KeyDistribution, TemplateField } from './template.js';
 export { mergePartials, mergeEncoded } from './merge.js';
 export { formatLoadText, loadResultToHlog } from './text.js';
 export type { LoadTextOptions } from './text.js';
-export { startWorker } from './start-worker.js';
+export { startWorker } from '../../base/index.js';

@@ -5,11 +5,10 @@
  * threads whose partial results merge bucket by bucket.
  */
 import { connect } from 'node:net';
-import { assert, shockError } from '../../base/index.js';
+import { assert, shockError, startWorker } from '../../base/index.js';
 import { analyzeStall, decodeHistogram, summarizeMs } from '../histogram/index.js';
 import { absoluteNowMs, LoadEngine, rateBucketMs, type EngineConfig, type EnginePartial } from './engine.js';
 import { mergePartials } from './merge.js';
-import { startWorker } from './start-worker.js';
 import { constantProfile, CumulativeIntensity, parseStages, type RateProfile, type Stage } from './schedule.js';
 import { compileTemplate, templateKeysMax } from './template.js';
 import type {

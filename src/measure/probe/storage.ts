@@ -17,7 +17,7 @@ import {
   summarizeMs,
   type LatencySummaryMs,
 } from '../histogram/index.js';
-import { startWorker } from '../load/start-worker.js';
+import { startWorker } from '../../base/index.js';
 import type { StorageWorkerData, StorageWorkerResult } from './storage-worker.js';
 
 export interface StorageProbeOptions {

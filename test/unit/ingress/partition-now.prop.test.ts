@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { partitionForKey } from '../../../src/ingress/partition.js';
-import { partitionNow, type IngestState, type Prepared } from '../../../src/ingress/stages.js';
+import { partitionNow, type IngestState } from '../../../src/ingress/stages.js';
+import type { Prepared } from '../../../src/ingress/prepare.js';
 
 test('partitionNow - equals partitionForKey under the current count, before and after a change', () => {
   fc.assert(
