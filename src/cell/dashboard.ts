@@ -72,7 +72,8 @@ export const dashboardHtml = `<!doctype html>
     <div class="foot">load <span data-k="load">–</span> · shed <span data-k="shedTotal">–</span> · 429 <span data-k="limited">–</span></div></div>
   <div class="card"><div class="label">breaker</div>
     <div class="value"><span class="pill" data-k="breaker">–</span></div>
-    <div class="foot">consumers <span data-k="consumers">–</span></div></div>
+    <div class="foot">consumers <span data-k="consumers">–</span> · restarts <span data-k="restarts">–</span> · skipped <span data-k="removedBeforeConsumed">–</span></div>
+    <div class="foot" data-k="lastError"></div></div>
   <div class="card"><div class="label">log generation</div>
     <div class="value"><span data-k="generation">–</span></div>
     <div class="foot" data-k="generationDrain">–</div></div>
@@ -113,6 +114,12 @@ function render(s) {
   $('lagSeconds').textContent = fmt(con.lagSecondsMax, 1);
   $('consumed').textContent = fmt(con.consumedPerSec);
   $('consumers').textContent = con.running ? (con.paused ? 'paused' : 'running') : 'stopped';
+  // Worker restarts, and records retention removed before they were consumed (both 0 on a healthy cell).
+  $('restarts').textContent = fmt(con.restarts);
+  $('removedBeforeConsumed').textContent = fmt(con.removedBeforeConsumed);
+  var le = con.lastError;
+  $('lastError').textContent = le ? 'last worker error ' + (le.code || le.reason) + ' at ' + new Date(le.atMs).toLocaleTimeString() + ': ' + le.message : '';
+  $('lastError').title = le ? le.message : '';
   pill($('shedding'), s.shedding.active ? (s.shedding.mode === 'delay' ? 'delaying' : 'shedding') : 'normal', s.shedding.active ? 'bad' : 'ok');
   $('load').textContent = fmt(s.shedding.loadRatio, 2) + ' (' + s.shedding.reason.replace(/_/g, ' ') + ')';
   $('shedTotal').textContent = fmt(s.shedding.shedTotal);
