@@ -1,10 +1,11 @@
 /**
  * A cell on the JetStream log with retention (`maxMsgsPerSubject: 5`) whose consumers fall behind it: while they
  * are paused after the first event, 19 more are accepted and retention keeps the newest 5. On resume the
- * consumer's read below the stream's first sequence is SHOCK_LOG_OFFSET_OUT_OF_RANGE — as with the file log — which
- * ends its worker; the supervisor restarts it and it resumes at the oldest event left. The sink gets exactly the
- * first and the 5 retained events, in order, none twice, and the skip stays visible: the offsets bucket counts the
- * 14 records removed before they were consumed, and `shock log inspect` shows them.
+ * consumer finds its next offset below the stream's first sequence — as with the file log — and jumps to the oldest
+ * event left, without a worker restart, reporting the jump: one `retention_skip` line on stderr (offsets 1 → 15),
+ * `removedBeforeConsumed` in /v1/stats and `shock_consumer_removed_before_consumed_total` in /metrics. The sink gets
+ * exactly the first and the 5 retained events, in order, none twice, and the skip stays visible after a restart:
+ * the offsets bucket counts the 14 records removed before they were consumed, and `shock log inspect` shows them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,6 +64,19 @@ test(
 
       assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
       await waitUntil(() => consumed(6), 60_000, 200);
+      const s = (await request(`${serve.url}/v1/stats`)).body;
+      assert.equal(s.consumers.removedBeforeConsumed, 14);
+      assert.deepEqual(s.consumers.removedBeforeConsumedByPartition, { '0': 14 });
+      assert.equal(s.consumers.restarts, 0, JSON.stringify(s.consumers.lastError));
+      const metrics = (await request(`${serve.url}/metrics`)).text;
+      assert.match(metrics, /^shock_consumer_removed_before_consumed_total\{group="sink",partition="0"\} 14$/m);
+      const skips = serve
+        .output()
+        .stderr.split('\n')
+        .filter((l) => l.includes('"event":"retention_skip"'))
+        .map((l) => JSON.parse(l));
+      assert.equal(skips.length, 1, serve.output().stderr);
+      assert.deepEqual(skips[0].details, { group: 'sink', partition: 0, from: 1, to: 15, records: 14 });
       const stopped = await serve.stop('SIGTERM');
       assert.equal(stopped.code, 0, serve.output().stderr);
 
