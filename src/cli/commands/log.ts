@@ -235,12 +235,22 @@ function formatReport(report: LogReport, verified: boolean): string {
   for (const g of report.groups) {
     lines.push(`group ${g.group}: lag ${g.lagTotal}`);
     for (const row of g.partitions) {
-      const behind = row.behindRetention ? '  (behind retention: the next read resumes at offsetStart)' : '';
-      lines.push(`  partition ${row.partition}: committed ${row.committed}  lag ${row.lag}${behind}`);
+      lines.push(`  partition ${row.partition}: committed ${row.committed}  lag ${row.lag}${retentionNote(row)}`);
     }
   }
   lines.push(...formatProblems(report.problems, verified, report.recordsVerified));
   return lines.join('\n');
+}
+
+/** What retention took from a group on one partition (as for a JetStream log). */
+function retentionNote(row: { behindRetention: boolean; removedBeforeConsumed: number }): string {
+  if (row.behindRetention) {
+    return `  (behind retention: ${row.removedBeforeConsumed} record(s) removed before they were consumed; the next read resumes at offsetStart)`;
+  }
+  if (row.removedBeforeConsumed > 0) {
+    return `  (${row.removedBeforeConsumed} record(s) were removed by retention before they were consumed)`;
+  }
+  return '';
 }
 
 function formatPartitions(report: LogReport, indent: string, sealedEnd: number[] | null = null): string[] {
@@ -305,9 +315,8 @@ function formatDataDirReport(report: DataDirReport, verified: boolean): string {
       lines.push(`  group ${group.group}: lag ${group.lag}`);
       for (const row of group.partitions) {
         const committed = row.committed === null ? 'none yet' : String(row.committed);
-        const behind = row.behindRetention ? '  (behind retention: the next read resumes at offsetStart)' : '';
         lines.push(
-          `    partition ${row.partition}: committed ${committed}  end ${row.offsetEnd}  lag ${row.lag}${behind}`,
+          `    partition ${row.partition}: committed ${committed}  end ${row.offsetEnd}  lag ${row.lag}${retentionNote(row)}`,
         );
       }
     }

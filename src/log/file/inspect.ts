@@ -50,7 +50,17 @@ export interface PartitionReport {
 
 export interface GroupReport {
   group: string;
-  partitions: { partition: number; committed: number; lag: number; behindRetention: boolean }[];
+  partitions: {
+    partition: number;
+    committed: number;
+    lag: number;
+    behindRetention: boolean;
+    /**
+     * Records retention removed before the group consumed them: counted at the commit that moved the group past the
+     * gap (kept for good), plus, while the group is behind retention, what is missing below the first offset now.
+     */
+    removedBeforeConsumed: number;
+  }[];
   lagTotal: number;
 }
 
@@ -116,14 +126,16 @@ export async function inspectLog(dir: string, opts: { verify?: boolean } = {}): 
     partitionReports.push(r);
   }
   const store = new FileOffsetStore(dir, partitions, (p) => partitionReports[p]);
-  const groups = Object.entries(store.list()).map(([group, byPartition]) => {
-    const rows = Object.entries(byPartition).map(([ps, committed]) => {
+  const groups = Object.entries(store.listEntries()).map(([group, byPartition]) => {
+    const rows = Object.entries(byPartition).map(([ps, entry]) => {
       const { offsetStart, offsetEnd } = partitionReports[Number(ps)] ?? { offsetStart: 0, offsetEnd: 0 };
+      const committed = entry.offset;
       return {
         partition: Number(ps),
         committed,
         lag: Math.max(0, offsetEnd - Math.max(committed, offsetStart)),
         behindRetention: committed < offsetStart,
+        removedBeforeConsumed: entry.removedBeforeConsumed + Math.max(0, offsetStart - committed),
       };
     });
     return { group, partitions: rows, lagTotal: rows.reduce((s, x) => s + x.lag, 0) };
@@ -151,6 +163,8 @@ export interface GenerationLagRow {
   offsetEnd: number;
   lag: number;
   behindRetention: boolean;
+  /** As in `GroupReport`: records retention removed before this group consumed them. */
+  removedBeforeConsumed: number;
 }
 
 /** One generation of a data directory, as `shock log inspect DATA_DIR` shows it. */
@@ -234,10 +248,11 @@ export async function inspectDataDir(dataDir: string, opts: { verify?: boolean }
     if (g.log === undefined) continue;
     for (const group of groupNames) {
       const committedRows = new Map(
-        (g.log.groups.find((x) => x.group === group)?.partitions ?? []).map((r) => [r.partition, r.committed]),
+        (g.log.groups.find((x) => x.group === group)?.partitions ?? []).map((r) => [r.partition, r]),
       );
       const rows: GenerationLagRow[] = g.log.partitionReports.map((p) => {
-        const committed = committedRows.get(p.partition) ?? null;
+        const row = committedRows.get(p.partition);
+        const committed = row?.committed ?? null;
         const offsetEnd = g.sealedEnd?.[p.partition] ?? p.offsetEnd;
         const from = Math.max(committed ?? p.offsetStart, p.offsetStart);
         return {
@@ -246,6 +261,7 @@ export async function inspectDataDir(dataDir: string, opts: { verify?: boolean }
           offsetEnd,
           lag: Math.max(0, offsetEnd - from),
           behindRetention: committed !== null && committed < p.offsetStart,
+          removedBeforeConsumed: row?.removedBeforeConsumed ?? 0,
         };
       });
       g.groups.push({ group, lag: rows.reduce((sum, r) => sum + r.lag, 0), partitions: rows });

@@ -1,6 +1,9 @@
 /**
  * Durable consumer offsets of the file log: one small file per (group, partition),
- * `DIR/offsets/<group>/<partition>.json` holding `{"offset": N, "committedAtMs": T}`.
+ * `DIR/offsets/<group>/<partition>.json` holding `{"offset": N, "committedAtMs": T}`, plus `"removedBeforeConsumed": R`
+ * once retention removed records the group had not consumed: a commit that moves the group's offset from below the
+ * partition's first offset to at or above it adds the difference, kept for good (as the JetStream engine's offsets
+ * do; a group's first commit counts nothing — it was never behind).
  *
  * One file per pair means no read-modify-write is shared between threads: a consumer in a worker thread commits
  * its partitions while the writer (or another worker) commits others. Each commit replaces the file atomically
@@ -30,7 +33,7 @@ export class FileOffsetStore implements OffsetStore {
 
   get(group: string, partition: number): number {
     this.checkPartition(partition);
-    return readOffsetFile(join(this.root, groupDirName(group), `${partition}.json`)) ?? 0;
+    return readOffsetEntry(join(this.root, groupDirName(group), `${partition}.json`))?.offset ?? 0;
   }
 
   commit(group: string, partition: number, offset: number, opts: { force?: boolean } = {}): Promise<void> {
@@ -49,14 +52,23 @@ export class FileOffsetStore implements OffsetStore {
 
   list(): Record<string, Record<number, number>> {
     const out: Record<string, Record<number, number>> = {};
+    for (const [group, entries] of Object.entries(this.listEntries())) {
+      out[group] = Object.fromEntries(Object.entries(entries).map(([p, e]) => [p, e.offset]));
+    }
+    return out;
+  }
+
+  /** Every group's committed entries, with the records retention removed before the group consumed them. */
+  listEntries(): Record<string, Record<number, OffsetEntry>> {
+    const out: Record<string, Record<number, OffsetEntry>> = {};
     for (const name of listDir(this.root)) {
       const group = decodeURIComponent(name);
-      const entries: Record<number, number> = {};
+      const entries: Record<number, OffsetEntry> = {};
       for (const file of listDir(join(this.root, name))) {
         const m = /^(\d+)\.json$/.exec(file);
         if (!m) continue;
-        const offset = readOffsetFile(join(this.root, name, file));
-        if (offset !== undefined) entries[Number(m[1])] = offset;
+        const entry = readOffsetEntry(join(this.root, name, file));
+        if (entry !== undefined) entries[Number(m[1])] = entry;
       }
       out[group] = entries;
     }
@@ -64,15 +76,22 @@ export class FileOffsetStore implements OffsetStore {
   }
 
   private async commitNow(groupDir: string, group: string, partition: number, offset: number, force: boolean) {
-    const rangeError = checkCommitRange(group, partition, offset, this.bounds(partition));
+    const bounds = this.bounds(partition);
+    const rangeError = checkCommitRange(group, partition, offset, bounds);
     if (rangeError !== undefined) throw rangeError;
     const path = join(groupDir, `${partition}.json`);
-    const current = readOffsetFile(path);
+    const entry = readOffsetEntry(path);
+    const current = entry?.offset;
     const backwards = checkCommitForward(group, partition, offset, current, force);
     if (backwards !== undefined) throw backwards;
     if (current === offset) return;
+    let removed = entry?.removedBeforeConsumed ?? 0;
+    if (current !== undefined && current < bounds.offsetStart && offset >= bounds.offsetStart) {
+      removed += bounds.offsetStart - current;
+    }
     await this.ensureGroupDir(groupDir);
-    await writeFileAtomic(path, JSON.stringify({ offset, committedAtMs: Date.now() }) + '\n');
+    const value = { offset, committedAtMs: Date.now(), ...(removed > 0 ? { removedBeforeConsumed: removed } : {}) };
+    await writeFileAtomic(path, JSON.stringify(value) + '\n');
   }
 
   private async ensureGroupDir(groupDir: string): Promise<void> {
@@ -111,7 +130,14 @@ export function groupDirName(group: string): string {
   return encodeURIComponent(group).replace(/\./g, '%2E').replace(/\*/g, '%2A');
 }
 
-function readOffsetFile(path: string): number | undefined {
+/** One committed offset file. */
+export interface OffsetEntry {
+  offset: number;
+  /** Records retention removed before this group consumed them (0 when none). */
+  removedBeforeConsumed: number;
+}
+
+function readOffsetEntry(path: string): OffsetEntry | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -120,8 +146,11 @@ function readOffsetFile(path: string): number | undefined {
     throw translateIoError(err, 'read offset', path);
   }
   let offset: unknown;
+  let removed: unknown;
   try {
-    offset = (JSON.parse(text) as { offset?: unknown }).offset;
+    const value = JSON.parse(text) as { offset?: unknown; removedBeforeConsumed?: unknown };
+    offset = value.offset;
+    removed = value.removedBeforeConsumed;
   } catch {
     offset = undefined;
   }
@@ -131,7 +160,10 @@ function readOffsetFile(path: string): number | undefined {
       hint: 'reset the group with a forced commit, or delete the file to start the group from the beginning',
     });
   }
-  return offset;
+  return {
+    offset,
+    removedBeforeConsumed: typeof removed === 'number' && Number.isSafeInteger(removed) && removed > 0 ? removed : 0,
+  };
 }
 
 function listDir(dir: string): string[] {
