@@ -41,8 +41,13 @@ const slabBytes = 64 * 1024;
  * never reused). One writer per gateway; not for values kept for long (a kept result keeps its whole slab).
  */
 export class EventWriter {
-  private slab = Buffer.allocUnsafeSlow(slabBytes);
+  private slab: Buffer;
   private at = 0;
+
+  /** `bytesFirst`: the size of the first slab (default 64 KiB), e.g. what one batch is expected to need. */
+  constructor(bytesFirst = slabBytes) {
+    this.slab = Buffer.allocUnsafeSlow(bytesFirst);
+  }
 
   /**
    * `encodeEvent` for an event whose payload is already JSON bytes (`payload[start, end)`, the client's own, which
