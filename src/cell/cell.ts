@@ -171,6 +171,7 @@ async function assemble(
       limits: config.limits,
       shedding: config.shedding,
       rateLimit: config.rateLimit,
+      batchWorkers: config.batchWorkers,
     },
     fallback: createCellRoutes({
       metrics: () => registry.metrics(),

@@ -117,6 +117,11 @@ export interface CellConfig {
   schemas: Record<string, Record<string, unknown>>;
   shedding: SheddingConfig;
   rateLimit: RateLimitConfig;
+  /**
+   * Batch workers of the gateway: `workers` threads prepare batch bodies of at least `bytesMin` bytes (absent: one
+   * worker on a machine with two or more cores, 16 KiB; `workers: 0` prepares every batch on the gateway's thread).
+   */
+  batchWorkers: { workers?: number; bytesMin?: number };
   /** Overrides of the limits in `src/base/limits.ts` (bodies, batches, timeouts...). */
   limits: Partial<Limits>;
   /** Grace period of a graceful shutdown: in-flight requests get this long before sockets are cut. */
@@ -160,6 +165,7 @@ export const cellConfigDefaults: CellConfig = {
   },
   shedding: { ...sheddingDefaults },
   rateLimit: { mode: 'enforce', share: 1, retryJitterSecMax: 1 },
+  batchWorkers: {},
   limits: {},
   drainMs: 10_000,
 };
@@ -292,6 +298,14 @@ export const cellConfigSchema = {
         retryJitterSecMax: { type: 'number', minimum: 0 },
       },
     },
+    batchWorkers: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        workers: { type: 'integer', minimum: 0, maximum: 64 },
+        bytesMin: { type: 'integer', minimum: 0 },
+      },
+    },
     limits: { type: 'object', additionalProperties: false, properties: limitProperties },
     drainMs: { type: 'number', minimum: 0, maximum: 600_000 },
   },
@@ -399,6 +413,7 @@ function mergeDefaults(file: Partial<CellConfig>, o: CellConfigOverrides): CellC
     schemas: structuredClone(file.schemas ?? d.schemas),
     shedding: { ...d.shedding, ...file.shedding },
     rateLimit: { ...d.rateLimit, ...file.rateLimit },
+    batchWorkers: { ...file.batchWorkers },
     limits: { ...file.limits },
     drainMs: file.drainMs ?? d.drainMs,
   };

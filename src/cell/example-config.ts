@@ -116,6 +116,12 @@ rateLimit:
   share: 1                  # 1/K when K gateway processes serve this cell (no coordination on the hot path)
   retryJitterSecMax: 1      # jitter added to Retry-After so clients do not retry in lockstep
 
+# Batch bodies of at least bytesMin are split, parsed, validated and encoded on worker threads, so big batches
+# do not hold the event loop that answers everything else (absent: one worker on 2+ cores; 0: all inline).
+batchWorkers:
+  workers: 1
+  bytesMin: 16384
+
 # Overrides of the built-in limits (units are in the names). Example:
 limits:
   batchRecordsMax: 500      # records per batch request (413 beyond)
