@@ -14,9 +14,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { limits as defaultLimits, shockError, type Limits } from '../base/index.js';
+import { limits as defaultLimits, shockError, startWorker, type Limits } from '../base/index.js';
 import type { FileLog, Log } from '../log/index.js';
 import { loadHandler } from './handler.js';
 import type { PartitionProgress } from './consumer.js';
@@ -643,14 +642,7 @@ function workerEntry(): URL {
 }
 
 function threadWorker(init: WorkerInit): WorkerHandle {
-  const entry = workerEntry();
-  // Under tsx (source), Node 20 does not apply `--import tsx` to a worker's entry: register tsx, then import.
-  const worker = entry.pathname.endsWith('.ts')
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })`,
-        { eval: true, workerData: { init } },
-      )
-    : new Worker(entry, { workerData: { init } });
+  const worker = startWorker(import.meta.url, './worker', { init });
   let error: WireError | undefined;
   worker.on('error', (err) => (error = toWire(err)));
   return endable(worker.threadId, {
