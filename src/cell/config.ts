@@ -105,6 +105,8 @@ export interface CellConfig {
     sinkPath: string;
     /** Artificial per-batch delay in the handler, for surge experiments (0 in production). */
     handlerDelayMs: number;
+    /** Nice value of the consumer threads (0–19): the ingress is scheduled before them on shared cores. */
+    niceness: number;
   };
   /** Where the consumers write: the embedded SQLite file (`consumers.sinkPath`) or a PostgreSQL database. */
   sink: SinkConfig;
@@ -141,7 +143,7 @@ export const cellConfigDefaults: CellConfig = {
     engine: 'file',
     jetstream: { servers: [], streamPrefix: 'shock', replicas: 1 },
   },
-  consumers: { group: 'sink', workers: 2, handler: '', sinkPath: '', handlerDelayMs: 0 },
+  consumers: { group: 'sink', workers: 2, handler: '', sinkPath: '', handlerDelayMs: 0, niceness: 10 },
   sink: { engine: 'sqlite', postgres: { url: '', schema: 'shock', poolMax: 2 } },
   tenants: [],
   schemas: {
@@ -253,6 +255,7 @@ export const cellConfigSchema = {
         handler: { type: 'string' },
         sinkPath: { type: 'string' },
         handlerDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },
+        niceness: { type: 'integer', minimum: 0, maximum: 19 },
       },
     },
     sink: {

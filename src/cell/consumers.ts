@@ -83,6 +83,7 @@ export async function startCellConsumers(
     handlerPath: c.handler === '' ? undefined : c.handler,
     sink: cellSinkChoice(config),
     handlerDelayMs: c.handlerDelayMs,
+    niceness: c.niceness,
     // The consume limits (batch size, retries, backoff) come from the same `limits` section as the gateway's.
     limits: config.limits,
     onEvent: (e: SupervisorEvent) => onEvent(e),

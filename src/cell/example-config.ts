@@ -50,6 +50,7 @@ consumers:
   handler: ""            # handler module path (relative to this file); "" = the built-in example handler
   sinkPath: ""           # SQLite file; "" = <dataDir>/sink.sqlite
   handlerDelayMs: 0      # artificial delay per batch, for surge experiments only
+  niceness: 10           # nice value of the consumer threads (0-19): ingress first on shared cores, consumers absorb
 
 # Where the consumers store results and dead letters, idempotently (one row per event id), fenced per partition.
 sink:

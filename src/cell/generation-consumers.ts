@@ -112,6 +112,7 @@ class Controller implements GenerationConsumers {
       handlerPath: c.handler === '' ? undefined : c.handler,
       sink: cellSinkChoice(this.config),
       handlerDelayMs: c.handlerDelayMs,
+      niceness: c.niceness,
       limits: this.config.limits,
       paused: this.paused,
       onEvent: (e) => this.onEvent({ ...e, details: { ...e.details, generation: g.gen } }),

@@ -28,6 +28,8 @@ export interface WorkerInit {
   paused: number[];
   handlerPath: string;
   handlerDelayMs: number;
+  /** Nice value of the worker's thread (0: unchanged). */
+  niceness: number;
   /** The sink each worker opens its own connection to. */
   sink: SinkChoice;
   durability: 'full' | 'normal';

@@ -56,6 +56,11 @@ export interface StartConsumersOptions {
   handlerPath?: string;
   /** Each handler call waits this long first: a slow downstream for the lab (default 0). */
   handlerDelayMs?: number;
+  /**
+   * Nice value (0–19) of each worker's thread (process mode: of the worker process), so the ingress it shares cores
+   * with is scheduled first (default 0: no change). The cell sets 10; see docs/consume.md, Scheduling.
+   */
+  niceness?: number;
   /** The sink: SQLite by path, or PostgreSQL by URL. Give this or `sinkPath`. */
   sink?: SinkChoice;
   /** The SQLite sink file (shorthand for `sink: { engine: 'sqlite', path }`). */
@@ -353,6 +358,7 @@ class Supervisor implements ConsumerSupervisor {
       paused: slot.partitions.filter((p) => this.books.get(p)!.paused),
       handlerPath: this.handlerPath,
       handlerDelayMs: this.options.handlerDelayMs ?? 0,
+      niceness: this.options.niceness ?? 0,
       sink: sinkChoiceOf(this.options),
       durability: this.options.durability ?? 'full',
       limits: this.options.limits ?? {},

@@ -6,6 +6,7 @@
  * A consumer that fails (the sink or the offset store keeps failing) ends the whole worker with an error: the
  * supervisor restarts it and every partition resumes from its committed offset. A fenced consumer ends alone.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Log } from '../log/index.js';
 import { openFileLogReader, openJetStreamLog } from '../log/index.js';
@@ -46,6 +47,7 @@ function channel(): Channel {
 async function main(): Promise<void> {
   const ch = channel();
   const init = initOf();
+  lowerPriority(init.niceness);
   const { log, publish, closeRelay } = await openLog(init);
   // The configured `limits.consumeSinkBusyTimeoutMs` (a cell's `limits` section), not only the built-in default.
   const sink = await openSink(init.sink, init.durability, init.limits.consumeSinkBusyTimeoutMs);
@@ -95,6 +97,21 @@ async function main(): Promise<void> {
     if (exit.reason === 'failed' && !stopping) throw (exit as { error: unknown }).error;
   });
   await Promise.all(exits);
+}
+
+/**
+ * Lowers this worker's scheduling priority to `niceness`. On Linux a nice value belongs to a thread and
+ * `setpriority(PRIO_PROCESS, 0)` changes only the calling one: in thread mode the worker thread, in process mode
+ * the worker process's main thread. Elsewhere it would renice the whole process, so a thread worker leaves it.
+ * Raising a nice value needs no privilege; a failure is reported and ignored (the worker runs at normal priority).
+ */
+function lowerPriority(niceness: number): void {
+  if (niceness === 0 || (parentPort !== null && process.platform !== 'linux')) return;
+  try {
+    setPriority(niceness);
+  } catch (err) {
+    process.stderr.write(`consumer worker: could not set nice ${niceness}: ${(err as Error).message}\n`);
+  }
 }
 
 /** Thread mode: `workerData.init`. Process mode: JSON in the environment variable `SHOCK_CONSUMER_INIT`. */
