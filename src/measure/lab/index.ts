@@ -3,8 +3,6 @@ export * from './recipe.js';
 export * from './fit.js';
 export * from './target.js';
 export * from './windows.js';
-export * from './capacity-driver.js';
-export * from './latency-run.js';
 export * from './latency-summary.js';
 export * from './machine.js';
 export * from './steal.js';

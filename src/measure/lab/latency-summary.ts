@@ -1,8 +1,19 @@
 /** Turns an open-loop run into the certificate's latency entry (percentiles in µs, the histogram as rows). */
 import { encodeHistogram, type LatencyHistogram } from '../histogram/index.js';
 import type { LatencyHistogram as CertificateHistogram } from '../report/certificate.js';
-import type { OpenLoopRunResult } from './latency-run.js';
 import type { LatencyRecord } from './windows.js';
+
+/** What one open-loop latency run measured: 2xx answers, timed from their intended send time, and the errors. */
+export interface LatencyRunSample {
+  /** Schedule time run, ms (shorter than planned when the run was interrupted). */
+  durationMs: number;
+  /** 2xx answers. */
+  requests: number;
+  /** Every other request sent: non-2xx answers and transport errors. */
+  errors: number;
+  firstError: string | null;
+  histogram: LatencyHistogram;
+}
 
 /** The percentile rows the report plots: 0..99.999 on HdrHistogram's log scale. */
 export const histogramPercentiles = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
@@ -20,7 +31,7 @@ export function percentileRows(histogram: LatencyHistogram): CertificateHistogra
 
 /** The windows.ndjson line of one latency run. */
 export function latencyRecordFrom(
-  run: OpenLoopRunResult,
+  run: LatencyRunSample,
   n: number,
   loadFraction: number,
   ratePerSec: number,

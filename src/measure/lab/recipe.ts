@@ -17,7 +17,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isShockError, shockError, ShockError } from '../../base/index.js';
 import { uslThroughput, type CurveBand } from '../../physics/index.js';
-import { analyzeStall, countAboveMs, encodeHistogram } from '../histogram/index.js';
+import { analyzeStall, countAboveMs, decodeHistogram } from '../histogram/index.js';
+import {
+  runOpenLoop,
+  startClosedLoop,
+  type LoadCut,
+  type LoadRequestSpec,
+  type LoadResult,
+  type LoadSession,
+} from '../load/index.js';
 import {
   certificateSchemaId,
   certificateVersion,
@@ -29,14 +37,24 @@ import {
   type CertificateLatency,
 } from '../report/certificate.js';
 import { renderCertificateHtml } from '../report/certificate-html.js';
-import { ClosedLoopDriver, type RequestShape } from './capacity-driver.js';
 import { fitWindows, pointsFromWindows, type LabFit } from './fit.js';
-import { latencyRecordFrom } from './latency-summary.js';
-import { runOpenLoopLatency } from './latency-run.js';
+import { latencyRecordFrom, type LatencyRunSample } from './latency-summary.js';
 import { describeMachine } from './machine.js';
 import { readCpuTimesOrNull, stealPctBetween } from './steal.js';
 import { checkTargetSpec, startTarget, type RunningTarget, type TargetSpec } from './target.js';
 import { appendRecord, readRecords, type LatencyRecord, type RunRecord, type WindowRecord } from './windows.js';
+
+/** What each request of the lab's load sends. */
+export interface RequestShape {
+  method: string;
+  body: string | null;
+  headers: Record<string, string>;
+}
+
+/** Per-request timeout of the lab's load: a request slower than this counts as an error. */
+const requestTimeoutMs = 30_000;
+/** Connections the latency run may open (requests beyond wait in the pool's queue, still timed from their intent). */
+const latencyConnectionsMax = 256;
 
 /** How the capacity run chooses its client concurrency at N. */
 export type ConcurrencyRule =
@@ -281,15 +299,15 @@ async function measureAtN(options: LabOptions, n: number, progress: Progress): P
   progress.report('capacity', n, `N = ${n}: starting the target`);
   const target = await startTarget(options.target, n);
   const records: WindowRecord[] = [];
-  let driver: ClosedLoopDriver | null = null;
+  let loop: CapacityLoop | null = null;
   try {
-    driver = await chooseDriver(options, target, n, progress);
+    loop = await chooseLoop(options, target, n, progress);
     let kept = 0;
     let attempt = 0;
     const attemptsMax = options.windows + options.windowRetriesMax;
     while (kept < options.windows && attempt < attemptsMax && !options.signal?.aborted) {
       progress.report('capacity', n, `N = ${n}: window ${kept + 1}/${options.windows}`);
-      const record = await measureWindow(options, driver, n, attempt);
+      const record = await measureWindow(options, loop, n, attempt);
       attempt++;
       records.push(record);
       if (record.kept) {
@@ -315,88 +333,142 @@ async function measureAtN(options: LabOptions, n: number, progress: Progress): P
     progress.advance((options.windows - kept) * options.windowMs);
     return records;
   } finally {
-    await driver?.stop();
+    await loop?.session.stop();
     await target.stop();
   }
 }
 
-async function chooseDriver(
+/**
+ * The capacity run's load at one N: one continuous closed loop (`startClosedLoop` of the load generator) of C
+ * clients, sliced into consecutive measurement windows by cuts, so there is no ramp transient inside a window. Only
+ * 2xx answers are timed: the window's histogram serves the stall filter (the recipe discards capacity-run latencies
+ * as numbers).
+ */
+interface CapacityLoop {
+  session: LoadSession;
+  concurrency: number;
+}
+
+/** The load generator's form of the lab's request. */
+function loadRequest(shape: RequestShape): LoadRequestSpec {
+  return { method: shape.method, headers: shape.headers, ...(shape.body !== null ? { body: shape.body } : {}) };
+}
+
+async function startLoop(url: string, concurrency: number, request: RequestShape): Promise<CapacityLoop> {
+  const session = await startClosedLoop({
+    url,
+    concurrency,
+    request: loadRequest(request),
+    timeoutMs: requestTimeoutMs,
+    sampleStatuses: '2xx',
+  });
+  return { session, concurrency };
+}
+
+/**
+ * Waits `durationMs` (aborting ends the wait early), then cuts the loop. Windows are contiguous: a cut runs from the
+ * previous cut (or the loop's start), so the time the caller spends between two windows belongs to the next, and
+ * completions that arrive meanwhile are neither lost nor counted against too short a duration (which would bias
+ * the throughput upwards by the gap).
+ */
+async function sliceWindow(loop: CapacityLoop, durationMs: number, signal?: AbortSignal): Promise<LoadCut> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, durationMs);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    if (signal?.aborted) done();
+    else signal?.addEventListener('abort', done, { once: true });
+  });
+  return loop.session.cut();
+}
+
+async function chooseLoop(
   options: LabOptions,
   target: RunningTarget,
   n: number,
   progress: Progress,
-): Promise<ClosedLoopDriver> {
+): Promise<CapacityLoop> {
   const rule = options.concurrency;
   if (rule.kind !== 'ramp') {
     const concurrency = rule.kind === 'n' ? n : Math.ceil(rule.factor * n) + 2;
-    const driver = new ClosedLoopDriver(target.url, concurrency, options.request);
-    await driver.measureWindow(options.warmupMs, options.signal);
+    const loop = await startLoop(target.url, concurrency, options.request);
+    await sliceWindow(loop, options.warmupMs, options.signal);
     progress.advance(options.warmupMs);
-    return driver;
+    return loop;
   }
   // Ramp the offered load until throughput stops rising (recipe step 2), each step a short probe window.
   const probeMs = Math.max(100, options.warmupMs / (rule.stepsMax + 1));
   let concurrency = Math.max(2, 2 * n);
-  let driver = new ClosedLoopDriver(target.url, concurrency, options.request);
-  let best = rateOf(await driver.measureWindow(probeMs, options.signal));
+  let loop = await startLoop(target.url, concurrency, options.request);
+  let best = rateOf(await sliceWindow(loop, probeMs, options.signal));
   for (let step = 0; step < rule.stepsMax && !options.signal?.aborted; step++) {
-    const next = new ClosedLoopDriver(target.url, concurrency * 2, options.request);
-    const rate = rateOf(await next.measureWindow(probeMs, options.signal));
+    let next: CapacityLoop;
+    try {
+      next = await startLoop(target.url, concurrency * 2, options.request);
+    } catch (err) {
+      await loop.session.stop();
+      throw err;
+    }
+    const rate = rateOf(await sliceWindow(next, probeMs, options.signal));
     if (rate < best * (1 + rule.gainMin)) {
-      await next.stop();
+      await next.session.stop();
       break;
     }
-    await driver.stop();
-    driver = next;
+    await loop.session.stop();
+    loop = next;
     concurrency *= 2;
     best = rate;
   }
   progress.advance(options.warmupMs);
-  return driver;
+  return loop;
 }
 
-function rateOf(sample: { completed: number; durationMs: number }): number {
-  return sample.durationMs > 0 ? (1000 * sample.completed) / sample.durationMs : 0;
+function rateOf(cut: LoadCut): number {
+  return cut.durationMs > 0 ? (1000 * cut.ok) / cut.durationMs : 0;
 }
 
 async function measureWindow(
   options: LabOptions,
-  driver: ClosedLoopDriver,
+  loop: CapacityLoop,
   n: number,
   attempt: number,
 ): Promise<WindowRecord> {
   const startedAt = new Date().toISOString();
   const cpuBefore = readCpuTimesOrNull();
-  const sample = await driver.measureWindow(options.windowMs, options.signal);
+  const cut = await sliceWindow(loop, options.windowMs, options.signal);
   const stealPct = stealPctBetween(cpuBefore, readCpuTimesOrNull());
-  const stall = analyzeStall(sample.histogram);
-  const aboveStall =
-    stall.stallPopulation && stall.boundaryMs !== null ? countAboveMs(sample.histogram, stall.boundaryMs) : 0;
-  const counted = sample.completed - aboveStall;
+  const histogram = decodeHistogram(cut.histograms.corrected);
+  const completed = cut.ok;
+  const stall = analyzeStall(histogram);
+  const aboveStall = stall.stallPopulation && stall.boundaryMs !== null ? countAboveMs(histogram, stall.boundaryMs) : 0;
+  const counted = completed - aboveStall;
   let reason: WindowRecord['reason'] = null;
   if (options.signal?.aborted) reason = 'interrupted';
-  else if (sample.completed === 0) reason = sample.errors > 0 ? 'errors' : 'empty';
-  else if (sample.errors > options.errorFractionMax * (sample.completed + sample.errors)) reason = 'errors';
+  else if (completed === 0) reason = cut.errors > 0 ? 'errors' : 'empty';
+  else if (cut.errors > options.errorFractionMax * (completed + cut.errors)) reason = 'errors';
   else if (stall.rerun) reason = 'stall';
   else if (stealPct !== null && stealPct > options.stealPctMax) reason = 'steal';
   return {
     kind: 'window',
     n,
-    concurrency: driver.concurrency,
+    concurrency: loop.concurrency,
     attempt,
     startedAt,
-    durationMs: sample.durationMs,
-    completed: sample.completed,
-    errors: sample.errors,
+    durationMs: cut.durationMs,
+    completed,
+    errors: cut.errors,
     aboveStall,
-    throughputPerSec: sample.durationMs > 0 ? (1000 * counted) / sample.durationMs : 0,
+    throughputPerSec: cut.durationMs > 0 ? (1000 * counted) / cut.durationMs : 0,
     ratioP99P50: stall.ratioP99P50,
     stallBoundaryMs: stall.boundaryMs,
     stealPct,
     kept: reason === null,
     reason,
-    firstError: sample.firstError,
-    histogram: encodeHistogram(sample.histogram),
+    firstError: cut.firstError,
+    histogram: cut.histograms.corrected,
   };
 }
 
@@ -433,14 +505,20 @@ async function latencyRuns(
         n,
         `latency run: open loop at ${(fraction * 100).toFixed(0)}% of X(${n}) = ${ratePerSec.toFixed(1)}/s`,
       );
-      const run = await runOpenLoopLatency({
-        url: target.url,
-        ratePerSec,
-        durationMs: spec.durationMs,
-        request: options.request,
-        seed: options.seed,
-        signal: options.signal,
-      });
+      const run = latencySample(
+        await runOpenLoop({
+          url: target.url,
+          ratePerSec,
+          arrival: 'poisson',
+          durationMs: spec.durationMs,
+          request: loadRequest(options.request),
+          seed: options.seed,
+          connections: latencyConnectionsMax,
+          timeoutMs: requestTimeoutMs,
+          sampleStatuses: '2xx',
+          signal: options.signal,
+        }),
+      );
       progress.advance(spec.durationMs);
       const total = run.requests + run.errors;
       if (run.errors > options.errorFractionMax * Math.max(1, total)) {
@@ -456,6 +534,25 @@ async function latencyRuns(
     await target.stop();
   }
   return records;
+}
+
+/**
+ * The latency run's numbers from the load generator's result: 2xx answers (the only ones timed, from their intended
+ * send time), every other request that was sent as an error, and the schedule time actually run (shorter when the
+ * signal stopped it).
+ */
+export function latencySample(result: LoadResult): LatencyRunSample {
+  let ok = 0;
+  for (const [status, count] of Object.entries(result.statusCounts)) {
+    if (Number(status) >= 200 && Number(status) < 300) ok += count;
+  }
+  return {
+    durationMs: Math.min(result.stoppedAtMs ?? result.meta.durationMs, result.meta.durationMs),
+    requests: ok,
+    errors: result.counts.sent - ok,
+    firstError: result.firstError,
+    histogram: decodeHistogram(result.histograms.corrected),
+  };
 }
 
 function assemble(

@@ -24,6 +24,8 @@ export interface EngineConfig {
   timeoutMs: number;
   intervalMs: number;
   warmupMs: number;
+  /** Which responses add histogram samples: every response (default) or only 2xx answers. */
+  sampleStatuses: SampleStatuses;
   /** Open loop: the schedule. */
   profile?: RateProfile;
   arrival?: ArrivalProcess;
@@ -42,6 +44,11 @@ export interface EngineConfig {
 
 /** What one engine measured. */
 export interface EnginePartial {
+  /** The first error of the run as text (`HTTP 500`, or the transport error's message), and when it ended. */
+  firstError: string | null;
+  firstErrorAtMs: number | null;
+  /** Schedule time at which stop() took effect (the abort signal), or null when the run ran its course. */
+  stoppedAtMs: number | null;
   scheduled: number;
   sent: number;
   dropped: number;
@@ -64,6 +71,22 @@ export interface EnginePartial {
   lastEndMs: number;
 }
 
+/** Which responses add histogram samples. */
+export type SampleStatuses = 'all' | '2xx';
+
+/** What ended since the previous cut (see LoadEngine.cut). Histograms are encoded like the partial's. */
+export interface EngineCut {
+  startMs: number;
+  durationMs: number;
+  responses: number;
+  ok: number;
+  errors: number;
+  firstError: string | null;
+  statusCounts: Record<string, number>;
+  corrected: string;
+  uncorrected: string;
+}
+
 export interface EngineProgress {
   sent: number;
   responses: number;
@@ -79,6 +102,9 @@ export function absoluteNowMs(): number {
 
 /** Extra time allowed for in-flight requests after the last send, beyond their own timeout. */
 const drainSlackMs = 1000;
+
+/** A closed-loop client pauses this long after a transport error, so a dead target does not spin the CPU. */
+export const closedLoopErrorPauseMs = 20;
 
 export class LoadEngine {
   private readonly pool: Pool;
@@ -101,6 +127,10 @@ export class LoadEngine {
   private pending: { seq: number; dueMs: number } | null = null;
   private onIdle: (() => void) | null = null;
   private schedulingDone = false;
+  private firstError: string | null = null;
+  private firstErrorAtMs: number | null = null;
+  private stoppedAtMs: number | null = null;
+  private cutState = LoadEngine.freshCut(0);
 
   constructor(private readonly config: EngineConfig) {
     assert(config.connections >= 1 && config.timeoutMs > 0 && config.intervalMs > 0, 'engine config', {
@@ -125,7 +155,44 @@ export class LoadEngine {
 
   /** Stops scheduling new requests; in-flight ones finish (bounded by the timeout). */
   stop(): void {
+    if (!this.stopped) this.stoppedAtMs = Math.max(0, absoluteNowMs() - this.config.startAtMs);
     this.stopped = true;
+  }
+
+  private static freshCut(startMs: number) {
+    return {
+      startMs,
+      responses: 0,
+      ok: 0,
+      errors: 0,
+      firstError: null as string | null,
+      statusCounts: {} as Record<string, number>,
+      corrected: createLatencyHistogram(),
+      uncorrected: createLatencyHistogram(),
+    };
+  }
+
+  /**
+   * Everything measured (past the warm-up) that ended since the previous cut, or since the start: counts, the first
+   * error, and both histograms. Cuts are contiguous — the next one starts where this one ends — so a caller can
+   * slice one continuous run into measurement windows of its own choosing (like HdrHistogram's Recorder interval
+   * histograms). The run's totals and its `intervalMs` windows are not affected.
+   */
+  cut(): EngineCut {
+    const nowMs = absoluteNowMs() - this.config.startAtMs;
+    const c = this.cutState;
+    this.cutState = LoadEngine.freshCut(nowMs);
+    return {
+      startMs: c.startMs,
+      durationMs: nowMs - c.startMs,
+      responses: c.responses,
+      ok: c.ok,
+      errors: c.errors,
+      firstError: c.firstError,
+      statusCounts: c.statusCounts,
+      corrected: encodeHistogram(c.corrected),
+      uncorrected: encodeHistogram(c.uncorrected),
+    };
   }
 
   async run(): Promise<EnginePartial> {
@@ -209,13 +276,14 @@ export class LoadEngine {
       const now = absoluteNowMs() - c.startAtMs;
       if (now >= c.durationMs) return;
       this.counts.scheduled++;
-      await new Promise<void>((resolve) => this.send(this.counts.scheduled - 1, now, now, resolve));
+      const failed = await new Promise<boolean>((resolve) => this.send(this.counts.scheduled - 1, now, now, resolve));
+      if (failed && !this.stopped) await new Promise((r) => setTimeout(r, closedLoopErrorPauseMs));
     }
   }
 
   // --- both ---
 
-  private send(seq: number, dueMs: number, nowMs: number, done?: () => void): void {
+  private send(seq: number, dueMs: number, nowMs: number, done?: (failed: boolean) => void): void {
     const c = this.config;
     this.counts.sent++;
     this.inflight++;
@@ -237,13 +305,25 @@ export class LoadEngine {
     this.counts.responses++;
     const status = handler.status;
     this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
-    if (status >= 400) this.countError(status >= 500 ? 'http_5xx' : 'http_4xx');
+    const ok = status >= 200 && status < 300;
+    if (status >= 400) this.countError(status >= 500 ? 'http_5xx' : 'http_4xx', `HTTP ${status}`, endMs);
     if (handler.dueMs < c.warmupMs) {
       this.counts.warmupExcluded++;
       return;
     }
+    const cut = this.cutState;
+    cut.responses++;
+    cut.statusCounts[status] = (cut.statusCounts[status] ?? 0) + 1;
+    if (ok) cut.ok++;
+    else {
+      cut.errors++;
+      cut.firstError ??= `HTTP ${status}`;
+    }
+    if (c.sampleStatuses === '2xx' && !ok) return;
     const correctedMs = endMs - handler.dueMs;
     const uncorrectedMs = endMs - handler.sentMs;
+    recordLatencyMs(cut.corrected, correctedMs);
+    recordLatencyMs(cut.uncorrected, uncorrectedMs);
     recordLatencyMs(this.corrected, correctedMs);
     recordLatencyMs(this.uncorrected, uncorrectedMs);
     const window = this.window(Math.floor(endMs / c.intervalMs));
@@ -254,9 +334,15 @@ export class LoadEngine {
 
   /** Called exactly once per request that failed without a complete response. No histogram sample. */
   fail(handler: ResponseHandler, err: Error): void {
-    this.finish(absoluteNowMs() - this.config.startAtMs);
+    const endMs = absoluteNowMs() - this.config.startAtMs;
+    this.finish(endMs);
+    const text = err.message || errorKind(err);
     if (handler.dueMs < this.config.warmupMs) this.counts.warmupExcluded++;
-    this.countError(errorKind(err));
+    else {
+      this.cutState.errors++;
+      this.cutState.firstError ??= text;
+    }
+    this.countError(errorKind(err), text, endMs);
   }
 
   private finish(endMs: number): void {
@@ -266,7 +352,11 @@ export class LoadEngine {
     if (this.inflight === 0 && this.schedulingDone) this.onDrained?.();
   }
 
-  private countError(kind: string): void {
+  private countError(kind: string, text: string, atMs: number): void {
+    if (this.firstError === null) {
+      this.firstError = text;
+      this.firstErrorAtMs = atMs;
+    }
     this.counts.errors++;
     this.errorsByKind[kind] = (this.errorsByKind[kind] ?? 0) + 1;
   }
@@ -309,6 +399,9 @@ export class LoadEngine {
     }
     return {
       ...this.counts,
+      firstError: this.firstError,
+      firstErrorAtMs: this.firstErrorAtMs,
+      stoppedAtMs: this.stoppedAtMs,
       statusCounts: { ...this.statusCounts },
       errorsByKind: { ...this.errorsByKind },
       corrected: encodeHistogram(this.corrected),
@@ -336,7 +429,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     private readonly engine: LoadEngine,
     readonly dueMs: number,
     readonly sentMs: number,
-    private readonly done: (() => void) | undefined,
+    private readonly done: ((failed: boolean) => void) | undefined,
   ) {}
 
   onConnect(): void {}
@@ -354,14 +447,14 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.engine.complete(this);
-    this.done?.();
+    this.done?.(false);
   }
 
   onError(err: Error): void {
     if (this.settled) return;
     this.settled = true;
     this.engine.fail(this, err);
-    this.done?.();
+    this.done?.(true);
   }
 }
 

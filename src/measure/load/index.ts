@@ -3,6 +3,7 @@ export * from './types.js';
 export {
   runOpenLoop,
   runClosedLoop,
+  startClosedLoop,
   planOpenLoop,
   planClosedLoop,
   preflight,

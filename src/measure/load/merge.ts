@@ -24,7 +24,14 @@ export function mergePartials(partials: readonly EnginePartial[]): MergedPartial
   const windows = [...windowsByIndex.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([index, w]) => ({ index, corrected: mergeEncoded(w.corrected), uncorrected: mergeEncoded(w.uncorrected) }));
+  const firstErrors = partials
+    .filter((p) => p.firstError !== null)
+    .sort((x, y) => (x.firstErrorAtMs ?? 0) - (y.firstErrorAtMs ?? 0));
+  const stops = partials.map((p) => p.stoppedAtMs).filter((t): t is number => t !== null);
   return {
+    firstError: firstErrors[0]?.firstError ?? null,
+    firstErrorAtMs: firstErrors[0]?.firstErrorAtMs ?? null,
+    stoppedAtMs: stops.length > 0 ? Math.min(...stops) : null,
     scheduled: sum('scheduled'),
     sent: sum('sent'),
     dropped: sum('dropped'),

@@ -14,9 +14,11 @@ import { compileTemplate, templateKeysMax } from './template.js';
 import type {
   ClosedLoopOptions,
   CommonLoadOptions,
+  LoadCut,
   LoadProblem,
   LoadProgress,
   LoadResult,
+  LoadSession,
   LoadWindow,
   OpenLoopOptions,
 } from './types.js';
@@ -60,6 +62,43 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<LoadRes
   const startTimeMs = Date.now();
   const partials = await runEngines(plan.configs, options);
   return buildResult(plan, partials, startTimeMs, options);
+}
+
+/**
+ * Starts a closed loop of `concurrency` clients that runs until `stop()` (or until `durationMs`/`requestsMax`, when
+ * given), and returns at once: the caller slices the one continuous run into contiguous cuts of its own length
+ * (`cut()`), e.g. measurement windows at one concurrency with no ramp inside any of them. Runs in the calling
+ * thread (`workers` must be 1). Options are validated and the target probed as for `runClosedLoop`.
+ */
+export async function startClosedLoop(options: ClosedLoopOptions): Promise<LoadSession> {
+  if ((options.workers ?? 1) !== 1) fail([`a closed-loop session runs in the calling thread: workers must be 1`]);
+  const plan = planClosedLoop({ ...options, durationMs: options.durationMs ?? Number.MAX_SAFE_INTEGER });
+  await preflight(plan.url);
+  const startTimeMs = Date.now();
+  const engine = new LoadEngine({ ...plan.configs[0], startAtMs: absoluteNowMs() });
+  const running = supervise([engine.progress.bind(engine)], () => engine.stop(), options, [engine.run()]);
+  running.catch(() => undefined); // awaited by stop(); this only keeps an early failure from going unhandled
+  let result: Promise<LoadResult> | null = null;
+  return {
+    cut(): LoadCut {
+      const c = engine.cut();
+      return {
+        startMs: c.startMs,
+        durationMs: c.durationMs,
+        responses: c.responses,
+        ok: c.ok,
+        errors: c.errors,
+        firstError: c.firstError,
+        statusCounts: c.statusCounts,
+        histograms: { corrected: c.corrected, uncorrected: c.uncorrected },
+      };
+    },
+    stop(): Promise<LoadResult> {
+      engine.stop();
+      result ??= running.then((partial) => buildResult(plan, [partial], startTimeMs, options));
+      return result;
+    },
+  };
 }
 
 interface Plan {
@@ -223,6 +262,9 @@ function checkCommon(options: CommonLoadOptions, problems: string[], concurrency
   }
   if (!(Number.isFinite(warmupMs) && warmupMs >= 0)) problems.push(`the warm-up must be ≥ 0 ms, got ${warmupMs}`);
   if (options.requestsMax !== undefined) checkInteger(problems, 'request count', options.requestsMax, 1, 1e12);
+  const sampleStatuses = options.sampleStatuses ?? 'all';
+  if (sampleStatuses !== 'all' && sampleStatuses !== '2xx')
+    problems.push(`sampleStatuses must be all or 2xx, got ${String(sampleStatuses)}`);
   const maxErrorRate = options.maxErrorRate ?? loadDefaults.maxErrorRate;
   if (!(maxErrorRate >= 0 && maxErrorRate <= 1))
     problems.push(`the max error rate must be in [0, 1], got ${maxErrorRate}`);
@@ -253,6 +295,7 @@ function checkCommon(options: CommonLoadOptions, problems: string[], concurrency
     timeoutMs,
     intervalMs,
     warmupMs,
+    sampleStatuses,
     requestsMax: options.requestsMax ?? Number.MAX_SAFE_INTEGER,
     seed,
   };
@@ -541,5 +584,7 @@ function buildResult(
     histograms: { unit: 'us', corrected: m.corrected, uncorrected: m.uncorrected },
     windows,
     stall: analyzeStall(corrected),
+    firstError: m.firstError,
+    stoppedAtMs: m.stoppedAtMs,
   };
 }

@@ -43,6 +43,11 @@ export interface CommonLoadOptions {
   intervalMs?: number;
   /** Worker threads generating load; histograms are merged. Default 1 (runs in the calling thread). */
   workers?: number;
+  /**
+   * Which responses add a histogram sample: `all` (default; an HTTP error status is a response too) or `2xx` (only
+   * 2xx answers are timed; other statuses are counted, not sampled).
+   */
+  sampleStatuses?: 'all' | '2xx';
   /** Seed for Poisson arrivals and template fields. Default 1. */
   seed?: number;
   /** A run whose error fraction exceeds this is not valid. Default 0.01. */
@@ -70,6 +75,35 @@ export interface OpenLoopOptions extends CommonLoadOptions {
 /** Closed loop: `concurrency` clients each send, wait, repeat — saturation throughput only. */
 export interface ClosedLoopOptions extends CommonLoadOptions {
   concurrency: number;
+}
+
+/**
+ * What ended since the previous cut of a running session (`LoadSession.cut`), past the warm-up. Cuts are contiguous:
+ * each starts where the previous one ended (the first at the start of the run).
+ */
+export interface LoadCut {
+  /** Start and length of the cut, ms of run time. */
+  startMs: number;
+  durationMs: number;
+  /** Complete responses (any status). */
+  responses: number;
+  /** 2xx responses. */
+  ok: number;
+  /** Every request that ended without a 2xx answer: other statuses and transport errors. */
+  errors: number;
+  /** The first of those errors as text: `HTTP 500`, or the transport error's message. */
+  firstError: string | null;
+  statusCounts: Record<string, number>;
+  /** HdrHistogram compressed base64 of µs values, like `LoadResult.histograms`. */
+  histograms: { corrected: string; uncorrected: string };
+}
+
+/** A closed loop running until stopped (`startClosedLoop`), sliced into cuts by its caller. */
+export interface LoadSession {
+  /** Ends the current cut and starts the next one. */
+  cut(): LoadCut;
+  /** Stops the clients, awaits their in-flight requests (bounded by the timeout) and returns the whole run. */
+  stop(): Promise<LoadResult>;
 }
 
 export interface LoadProgress {
@@ -158,6 +192,10 @@ export interface LoadResult {
   windows: LoadWindow[];
   /** Stall analysis of the whole measured run. */
   stall: StallAnalysis;
+  /** The first error of the run as text (`HTTP 503`, or the transport error's message); null without errors. */
+  firstError: string | null;
+  /** Run time (ms) at which the abort signal stopped the run; null when it ran its course. */
+  stoppedAtMs: number | null;
 }
 
 /** One reason a run is not valid. */
