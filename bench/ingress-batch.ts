@@ -10,37 +10,18 @@
  */
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { EventValidator, createGateway, sha256Hex } from '../src/ingress/index.js';
+import { EventValidator, createGateway } from '../src/ingress/index.js';
 import { limits } from '../src/base/index.js';
 import { openFileLog } from '../src/log/index.js';
 import { tempDir } from '../test/helpers/cli.js';
-import { postScript, runWrk } from './ingress-wrk.js';
+import { benchEvent, benchGatewayConfig, benchKey, benchSchemas, postScript, runWrk } from './ingress-wrk.js';
 
 const durationSec = Number(process.argv[2] ?? 15);
 const batchRecords = Number(process.argv[3] ?? 100);
 const connections = Number(process.argv[4] ?? 16);
-const key = 'bench-key-0123456789';
-
-const schemas = {
-  'page.view': {
-    type: 'object',
-    required: ['url'],
-    properties: { url: { type: 'string', maxLength: 2048 }, referrer: { type: 'string', maxLength: 2048 } },
-  },
-};
-
-/** One 200-byte event (JSON text) for key i. */
-function event(i: number, batch: number): string {
-  const base = {
-    type: 'page.view',
-    key: `user-${i % 97}`,
-    priority: 'normal',
-    payload: { url: `https://example.com/p/${batch}/${i}`, referrer: '' },
-  };
-  const pad = 200 - JSON.stringify(base).length;
-  base.payload.referrer = 'r'.repeat(Math.max(0, pad));
-  return JSON.stringify(base);
-}
+const key = benchKey;
+const schemas = benchSchemas;
+const event = benchEvent;
 
 const bodies = Array.from(
   { length: 8 },
@@ -83,11 +64,7 @@ async function measure(dir: string, workers: number | undefined, ceiling: number
   const log = await openFileLog({ dir: dir + '/log', partitions: 8 });
   const gateway = createGateway({
     log,
-    config: {
-      tenants: [{ id: 'bench', keyHashes: [sha256Hex(key)], ratePerSec: 1e9, burst: 1e9 }],
-      schemas,
-      batchWorkers: workers === undefined ? undefined : { workers },
-    },
+    config: benchGatewayConfig({ batchWorkers: workers === undefined ? undefined : { workers } }),
   });
   const { url } = await gateway.listen({ port: 0 });
   const script = postScript(dir, bodies, { 'content-type': 'application/json', authorization: `Bearer ${key}` });

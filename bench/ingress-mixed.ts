@@ -13,38 +13,20 @@
  */
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { createGateway, sha256Hex } from '../src/ingress/index.js';
+import { createGateway } from '../src/ingress/index.js';
 import { openFileLog } from '../src/log/index.js';
 import { runOpenLoop, type LoadResult } from '../src/measure/load/index.js';
 import { tempDir } from '../test/helpers/cli.js';
-import { postScript, runWrk, type WrkResult } from './ingress-wrk.js';
+import { benchEvent, benchGatewayConfig, benchKey, postScript, runWrk, type WrkResult } from './ingress-wrk.js';
 
 const durationSec = Number(process.argv[2] ?? 15);
 const singleRate = Number(process.argv[3] ?? 500);
-const key = 'bench-key-0123456789';
+const key = benchKey;
 const batchRecords = 500; // the default batchRecordsMax
-
-const schemas = {
-  'page.view': {
-    type: 'object',
-    required: ['url'],
-    properties: { url: { type: 'string', maxLength: 2048 }, referrer: { type: 'string', maxLength: 2048 } },
-  },
-};
-
-function event(i: number, batch: number): string {
-  const base = {
-    type: 'page.view',
-    key: `user-${i % 97}`,
-    payload: { url: `https://example.com/p/${batch}/${i}`, referrer: '' },
-  };
-  base.payload.referrer = 'r'.repeat(Math.max(0, 200 - JSON.stringify(base).length));
-  return JSON.stringify(base);
-}
 
 const bodies = Array.from(
   { length: 4 },
-  (_, b) => '[' + Array.from({ length: batchRecords }, (_, i) => event(i, b)).join(',') + ']',
+  (_, b) => '[' + Array.from({ length: batchRecords }, (_, i) => benchEvent(i, b)).join(',') + ']',
 );
 
 const single = {
@@ -67,11 +49,7 @@ async function runCase(dir: string, workers: number, batchLoad: boolean): Promis
   const log = await openFileLog({ dir: dir + '/log', partitions: 8 });
   const gateway = createGateway({
     log,
-    config: {
-      tenants: [{ id: 'bench', keyHashes: [sha256Hex(key)], ratePerSec: 1e9, burst: 1e9 }],
-      schemas,
-      batchWorkers: { workers, bytesMin: 16 * 1024 },
-    },
+    config: benchGatewayConfig({ batchWorkers: { workers, bytesMin: 16 * 1024 } }),
   });
   const { url } = await gateway.listen({ port: 0 });
   try {

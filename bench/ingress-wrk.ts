@@ -1,10 +1,46 @@
 /**
  * Helpers of the ingress benchmarks: run `wrk` (Debian package `wrk`) against a URL with a Lua script that POSTs
- * one of a few prepared bodies in rotation, and parse its summary. Not a benchmark itself.
+ * one of a few prepared bodies in rotation, and parse its summary; the schema, 200-byte events and gateway
+ * configuration the batch benchmarks share. Not a benchmark itself.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sha256Hex, type GatewayConfig } from '../src/ingress/index.js';
+
+/** The API key of the benchmark tenant. */
+export const benchKey = 'bench-key-0123456789';
+
+/** The one event type the benchmarks send. */
+export const benchSchemas = {
+  'page.view': {
+    type: 'object',
+    required: ['url'],
+    properties: { url: { type: 'string', maxLength: 2048 }, referrer: { type: 'string', maxLength: 2048 } },
+  },
+};
+
+/** A gateway configuration: one tenant with no practical rate limit, the benchmark schema. */
+export function benchGatewayConfig(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  return {
+    tenants: [{ id: 'bench', keyHashes: [sha256Hex(benchKey)], ratePerSec: 1e9, burst: 1e9 }],
+    schemas: benchSchemas,
+    ...overrides,
+  };
+}
+
+/** One 200-byte event (JSON text) for key i of batch `batch`. */
+export function benchEvent(i: number, batch: number): string {
+  const base = {
+    type: 'page.view',
+    key: `user-${i % 97}`,
+    priority: 'normal',
+    payload: { url: `https://example.com/p/${batch}/${i}`, referrer: '' },
+  };
+  const pad = 200 - JSON.stringify(base).length;
+  base.payload.referrer = 'r'.repeat(Math.max(0, pad));
+  return JSON.stringify(base);
+}
 
 export interface WrkResult {
   requests: number;
