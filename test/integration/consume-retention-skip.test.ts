@@ -48,16 +48,21 @@ async function append(log: FileLog, first: number, n: number): Promise<number> {
   return end;
 }
 
-test('consume retention skip - paused consumers behind retention resume at the first remaining offset and report the jump once', async () => {
-  const tmp = tempDir('shock-consume-retention-');
-  // ~330-byte records: a segment rolls every ~6 records; retention keeps ~3 segments.
-  const log = await openFileLog({
-    dir: join(tmp.dir, 'log'),
+/** One partition of small segments (~6 records each) with retention of about three segments. */
+function openSmallLog(dir: string) {
+  return openFileLog({
+    dir: join(dir, 'log'),
     partitions: 1,
     segmentBytesMax: 2048,
     retentionBytesMax: 6144,
     logger: () => undefined,
   });
+}
+
+test('consume retention skip - paused consumers behind retention resume at the first remaining offset and report the jump once', async () => {
+  const tmp = tempDir('shock-consume-retention-');
+  // ~330-byte records: a segment rolls every ~6 records; retention keeps ~3 segments.
+  const log = await openSmallLog(tmp.dir);
   const sinkPath = join(tmp.dir, 'sink.db');
   const events: SupervisorEvent[] = [];
   let sup: ConsumerSupervisor | undefined;
@@ -147,13 +152,7 @@ test('consume retention skip - paused consumers behind retention resume at the f
 
 test('consume retention skip - a group that never committed starts at the first remaining offset without a skip', async () => {
   const tmp = tempDir('shock-consume-retention-');
-  const log = await openFileLog({
-    dir: join(tmp.dir, 'log'),
-    partitions: 1,
-    segmentBytesMax: 2048,
-    retentionBytesMax: 6144,
-    logger: () => undefined,
-  });
+  const log = await openSmallLog(tmp.dir);
   const sinkPath = join(tmp.dir, 'sink.db');
   const events: SupervisorEvent[] = [];
   let sup: ConsumerSupervisor | undefined;

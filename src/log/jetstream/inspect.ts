@@ -7,24 +7,11 @@
  */
 import { isShockError } from '../../base/index.js';
 import { openJetStreamLogReader, type JetStreamLog, type JetStreamPartitionInfo } from './jetstream-log.js';
+import type { GroupReport } from '../file/inspect.js';
 import { jetStreamLogDefaults, type JetStreamLogOptions } from './options.js';
 
-export interface JetStreamGroupReport {
-  group: string;
-  partitions: {
-    partition: number;
-    committed: number;
-    lag: number;
-    /** The committed offset is below the stream's first message: retention removed records before the group. */
-    behindRetention: boolean;
-    /**
-     * Records retention removed before the group consumed them: counted at the group's commits that moved it past
-     * the first offset (kept in the offsets bucket), plus offsetStart − committed while it is behind now.
-     */
-    removedBeforeConsumed: number;
-  }[];
-  lagTotal: number;
-}
+/** A group's offsets, lag and retention gap per partition: the same report as the file log's. */
+export type JetStreamGroupReport = GroupReport;
 
 export interface JetStreamProblem {
   kind: 'corrupt';
