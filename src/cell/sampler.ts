@@ -5,6 +5,12 @@
  * per sample), so it means "how far behind" in the seed's §7.2 sense. During a reshard the lag covers every
  * generation still consumed: the active one's partitions, then the draining one's (up to its sealed end), so the
  * scaling signal does not under-read while the old generation's backlog drains.
+ *
+ * Lag in events is not sampled: `stats()` and `lag()` compute it at each call from the log's durable end offsets and
+ * the group's committed offsets (both read synchronously, no record is read), so `lagEvents: 0` means every event
+ * the log holds is committed now, not a second ago. Lag in seconds needs a record read and stays the sample's,
+ * aged by the time since the sample while the same record is still the oldest, and 0 as soon as a partition has no
+ * lag in events. Rates and the one-minute series are the sampler's.
  */
 import type { GatewayStats } from '../ingress/index.js';
 import type { Log } from '../log/index.js';
@@ -52,7 +58,10 @@ export interface CellSamplerOptions {
 export class CellSampler {
   private readonly series = new RateSeries(61);
   private readonly lagSeries: number[] = [];
+  /** The last sample's lag per partition (its seconds are what `lag()` and `stats()` report, aged). */
   private partitionLag: PartitionLag[] = [];
+  /** When the last sample read the lag (Date.now()). */
+  private partitionLagAtMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
   private consumerLatest: ConsumerFigures = {
@@ -84,7 +93,9 @@ export class CellSampler {
     try {
       this.consumerLatest = this.o.consumers();
       const g = this.o.gateway();
-      this.partitionLag = await this.readLag();
+      const lagAtMs = Date.now();
+      this.partitionLag = await this.readLag(lagAtMs);
+      this.partitionLagAtMs = lagAtMs;
       const lagTotal = this.partitionLag.reduce((sum, p) => sum + p.lagEvents, 0);
       this.lagSeries.push(lagTotal);
       if (this.lagSeries.length > 60) this.lagSeries.shift();
@@ -98,8 +109,9 @@ export class CellSampler {
     }
   }
 
+  /** The lag now (events: end − committed at this call; seconds: the last sample's, see the header). */
   lag(): PartitionLag[] {
-    return this.partitionLag;
+    return this.lagNow(this.o.consumers());
   }
 
   consumerTotals(): { consumed: number; dlqWrites: number; paused: boolean } {
@@ -111,8 +123,9 @@ export class CellSampler {
   stats(cell: CellStats['cell']): SampledCellStats {
     const g = this.o.gateway();
     const c = this.o.consumers();
-    const lagEvents = this.partitionLag.reduce((sum, p) => sum + p.lagEvents, 0);
-    const lagSecondsMax = this.partitionLag.reduce((m, p) => (p.lagSeconds > m ? p.lagSeconds : m), 0);
+    const partitions = this.lagNow(c);
+    const lagEvents = partitions.reduce((sum, p) => sum + p.lagEvents, 0);
+    const lagSecondsMax = partitions.reduce((m, p) => (p.lagSeconds > m ? p.lagSeconds : m), 0);
     return {
       cell,
       ingress: {
@@ -148,7 +161,7 @@ export class CellSampler {
         consumedPerSec: round1(this.series.ratePerSec('consumed')),
         consumedTotal: c.consumed,
         dlqWrites: c.dlqWrites,
-        partitions: this.partitionLag,
+        partitions,
       },
       series: {
         acceptedPerSec: this.series.seriesPerSec('accepted').map(round1),
@@ -159,11 +172,50 @@ export class CellSampler {
     };
   }
 
-  private async readLag(): Promise<PartitionLag[]> {
-    const out: PartitionLag[] = [];
+  /**
+   * Every partition of every generation in `c`, with end − committed read now, and the last sample's lag in
+   * seconds: aged by the time since the sample while the same record is the oldest uncommitted one, 0 when the
+   * partition has no lag. Synchronous (no record is read), so a request sees the offsets of its own moment.
+   */
+  private lagNow(c: ConsumerFigures): PartitionLag[] {
     const nowMs = Date.now();
-    const c = this.consumerLatest;
+    const sampled = new Map(this.partitionLag.map((p) => [lagKey(p.generation, p.partition), p]));
+    const out: PartitionLag[] = [];
+    for (const at of this.partitionsOf(c)) {
+      const lag = lagEventsOf(at);
+      let lagSeconds = 0;
+      const before = sampled.get(lagKey(at.generation, at.partition));
+      if (lag.lagEvents > 0 && before !== undefined && before.lagEvents > 0) {
+        const sameOldest = before.offsetCommitted === lag.offsetCommitted && before.lagSeconds > 0;
+        lagSeconds = before.lagSeconds + (sameOldest ? Math.max(0, nowMs - this.partitionLagAtMs) / 1000 : 0);
+      }
+      out.push(partitionLag(at.partition, at.generation, { ...lag, lagSeconds: round3(lagSeconds) ?? 0 }));
+    }
+    return out;
+  }
+
+  /** One sample's lag: end − committed, and the age of the record at the committed offset. */
+  private async readLag(nowMs: number): Promise<PartitionLag[]> {
+    const out: PartitionLag[] = [];
     // Each generation's own log: a reshard during this sample (it awaits reads) cannot mix two generations up.
+    for (const at of this.partitionsOf(this.consumerLatest)) {
+      const lag = lagEventsOf(at);
+      let lagSeconds = 0;
+      if (lag.lagEvents > 0) {
+        try {
+          const [oldest] = await at.log.read(at.partition, lag.offsetCommitted, { recordsMax: 1 });
+          if (oldest) lagSeconds = Math.max(0, (nowMs - oldest.timestampMs) / 1000);
+        } catch {
+          // The log may be closing (a generation retiring), or the record just left retention: this sample keeps 0 s.
+        }
+      }
+      out.push(partitionLag(at.partition, at.generation, { ...lag, lagSeconds: round3(lagSeconds) ?? 0 }));
+    }
+    return out;
+  }
+
+  /** The partitions whose lag counts: every generation still consumed (file log), or the log's partitions. */
+  private partitionsOf(c: ConsumerFigures): PartitionAt[] {
     const generations: ConsumedGeneration[] = c.generations ?? [
       {
         generation: -1,
@@ -173,6 +225,7 @@ export class CellSampler {
         offsetEnd: null,
       },
     ];
+    const out: PartitionAt[] = [];
     for (const g of generations) {
       const generation = c.generations === undefined ? undefined : g.generation;
       for (let p = 0; p < g.partitions; p++) {
@@ -182,37 +235,52 @@ export class CellSampler {
         } catch {
           continue; // a generation retired (its log closed) since the figures were read: nothing left in it
         }
-        const end = g.offsetEnd?.[p] ?? state.offsetEnd;
-        out.push(await lagOf(g.log, p, generation, state.offsetStart, end, g.offsetCommitted[p] ?? 0, nowMs));
+        out.push({
+          generation,
+          log: g.log,
+          partition: p,
+          offsetStart: state.offsetStart,
+          offsetEnd: g.offsetEnd?.[p] ?? state.offsetEnd,
+          reported: g.offsetCommitted[p] ?? 0,
+        });
       }
     }
     return out;
   }
 }
 
-/** One partition's lag: end − committed, and the age of the record at the committed offset. */
-async function lagOf(
-  log: Pick<Log, 'read'>,
+/** One partition of a generation whose lag counts, with its offsets as read. */
+interface PartitionAt {
+  generation: number | undefined;
+  log: Pick<Log, 'read'>;
+  partition: number;
+  offsetStart: number;
+  /** The live end, or a sealed generation's end. */
+  offsetEnd: number;
+  /** The group's committed offset as reported. */
+  reported: number;
+}
+
+/** end − committed, the committed offset taken within the partition's retained range. */
+function lagEventsOf(at: { offsetStart: number; offsetEnd: number; reported: number }): {
+  offsetEnd: number;
+  offsetCommitted: number;
+  lagEvents: number;
+} {
+  const committed = Math.max(at.offsetStart, Math.min(at.reported, at.offsetEnd));
+  return { offsetEnd: at.offsetEnd, offsetCommitted: committed, lagEvents: Math.max(0, at.offsetEnd - committed) };
+}
+
+function partitionLag(
   partition: number,
   generation: number | undefined,
-  offsetStart: number,
-  offsetEnd: number,
-  reported: number,
-  nowMs: number,
-): Promise<PartitionLag> {
-  const committed = Math.max(offsetStart, Math.min(reported, offsetEnd));
-  const lagEvents = Math.max(0, offsetEnd - committed);
-  let lagSeconds = 0;
-  if (lagEvents > 0) {
-    try {
-      const [oldest] = await log.read(partition, committed, { recordsMax: 1 });
-      if (oldest) lagSeconds = Math.max(0, (nowMs - oldest.timestampMs) / 1000);
-    } catch {
-      // The log may be closing (a generation retiring), or the record just left retention: this sample keeps 0 s.
-    }
-  }
-  const figures = { offsetEnd, offsetCommitted: committed, lagEvents, lagSeconds: round3(lagSeconds) ?? 0 };
+  figures: { offsetEnd: number; offsetCommitted: number; lagEvents: number; lagSeconds: number },
+): PartitionLag {
   return generation === undefined ? { partition, ...figures } : { partition, generation, ...figures };
+}
+
+function lagKey(generation: number | undefined, partition: number): string {
+  return `${generation ?? ''}:${partition}`;
 }
 
 function round1(x: number): number {

@@ -1,7 +1,8 @@
 /**
  * The JSON of `GET /v1/stats` (and `GET /admin/stats`): what the dashboard draws and what benchmarks sample once a
  * second. Rates are per second over the last sampled second; latency quantiles are the gateway's, over its most
- * recent 202 answers of the last 10 s (from the request reaching the gateway to the durable answer).
+ * recent 202 answers of the last 10 s (from the request reaching the gateway to the durable answer). Lag in events
+ * is read at the request (durable end − committed, sampler.ts); lag in seconds comes from the last sample.
  */
 import type { ReshardStatus } from './generation-consumers.js';
 

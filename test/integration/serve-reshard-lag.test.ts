@@ -56,11 +56,12 @@ test('serve reshard lag - the draining generation counts in shock_consumer_lag a
     assert.equal(reshard.status, 200, reshard.text);
     await post(10, 40);
 
-    // The sampler reads lag once a second: wait for a sample taken after the last event.
+    // Lag in events is read at each request (50 at once); lag in seconds comes from the once-a-second sample: wait
+    // for one taken while the events wait.
     let stats: any;
     await waitUntil(async () => {
       stats = (await request(`${serve.url}/v1/stats`)).body;
-      return stats.consumers.lagEvents === 50;
+      return stats.consumers.lagEvents === 50 && stats.consumers.lagSecondsMax > 0;
     }, 15_000);
     assert.equal(stats.reshard.state, 'draining');
     const parts = stats.consumers.partitions as { partition: number; generation: number; lagEvents: number }[];
