@@ -41,7 +41,10 @@ export interface ReshardStatus {
   /** The active generation (appends go there). */
   generation: number;
   partitions: number;
-  /** `draining` while an older generation is consumed to its sealed end; `idle` otherwise. */
+  /**
+   * `draining` while an older generation is consumed to its sealed end and until its directory is removed; `idle`
+   * otherwise (a retired generation's directory is gone by then).
+   */
   state: 'idle' | 'draining';
   generations: GenerationStatus[];
   /** The last failure to retire a drained generation (retried every check), or null. */

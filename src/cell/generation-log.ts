@@ -90,7 +90,8 @@ export interface GenerationLog extends FileLog {
   reshard(partitions: number): Promise<GenerationManifest>;
   /**
    * Retires the oldest sealed generation once its consumers committed its sealed end: manifest first (durable),
-   * then its log is closed and its directory removed.
+   * then its log is closed and its directory removed; `manifest()` shows it retired once the directory is gone
+   * (until then it reads sealed, its log no longer open).
    */
   retire(gen: number): Promise<void>;
   /**
@@ -307,12 +308,19 @@ class GenerationLogImpl implements GenerationLog {
 
   async retire(gen: number): Promise<void> {
     const retired = retireGeneration(this.current, gen);
+    // Durable first: from here a restart removes the directory (removeUnnamedDirs) whatever happens next.
     await writeManifest(this.dataDir, retired);
-    this.current = retired;
     const g = this.open.get(gen);
     this.open.delete(gen);
-    await g?.log.close();
-    await removeGenerationDir(this.dataDir, generationOf(retired, gen).dir);
+    try {
+      await g?.log.close();
+      await removeGenerationDir(this.dataDir, generationOf(retired, gen).dir);
+    } finally {
+      // The manifest this process shows (the reshard status, the lag) says retired only once the directory is gone,
+      // so whoever reads `idle` finds it gone. Should the close or the removal fail, it says retired all the same (it
+      // is, on disk): the consumers go on to the next generation and the next start removes the directory.
+      this.current = retired;
+    }
   }
 
   close(): Promise<void> {

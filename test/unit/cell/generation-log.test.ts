@@ -64,6 +64,32 @@ test('generation log - appends in flight at the switch settle into the sealed en
   }
 });
 
+test('generation log - retire: the process shows a generation retired only once its directory is gone', async () => {
+  const t = tempDir('shock-genlog-');
+  try {
+    await fillLog(join(t.dir, 'log'), 2, 50);
+    const log = await openGenerationLog(t.dir, 2, {});
+    await log.reshard(4);
+    const dir = join(t.dir, 'log');
+    let done = false;
+    const retiring = log.retire(0).finally(() => (done = true));
+    // Every turn until it resolves: whenever this process shows generation 0 retired, its directory is gone.
+    while (!done) {
+      if (log.manifest().generations[0].state === 'retired') {
+        assert.equal(existsSync(dir), false, 'shown retired while its directory exists');
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await retiring;
+    assert.equal(log.manifest().generations[0].state, 'retired');
+    assert.equal(existsSync(dir), false);
+    assert.equal((await readManifest(t.dir))!.generations[0].state, 'retired');
+    await log.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('generation log - crash before the manifest write: the unnamed new directory is removed, nothing changed', async () => {
   const t = tempDir('shock-genlog-');
   try {
