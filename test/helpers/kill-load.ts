@@ -52,12 +52,27 @@ export async function batchSender(
   }
 }
 
-/** Waits until a cell's consumers run on every partition with no lag. */
+/**
+ * Waits until a cell's consumers run and have committed everything the log holds: no lag on any partition
+ * `/v1/stats` lists — the active generation's `partitions`, and during a reshard a draining generation's as well
+ * (lag is read at the request, so 0 means drained now).
+ */
 export async function waitDrained(url: string, partitions: number, timeoutMs = 60_000): Promise<void> {
   await waitUntil(
     async () => {
-      const s = (await request(`${url}/v1/stats`)).body;
-      return s.consumers.running && s.consumers.lagEvents === 0 && s.consumers.partitions.length === partitions;
+      const s = (await request(`${url}/v1/stats`)).body as {
+        reshard?: { generation: number };
+        consumers: { running: boolean; lagEvents: number; partitions: { generation?: number; lagEvents: number }[] };
+      };
+      const listed = s.consumers.partitions;
+      // The active generation's entries (every entry on an engine without generations).
+      const active = listed.filter((p) => p.generation === undefined || p.generation === s.reshard?.generation);
+      return (
+        s.consumers.running &&
+        s.consumers.lagEvents === 0 &&
+        listed.every((p) => p.lagEvents === 0) &&
+        active.length === partitions
+      );
     },
     timeoutMs,
     200,
