@@ -4,17 +4,73 @@
  * present, valid and unchanged. Repeat on the same directory.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { mulberry32, randomInt } from '../../src/base/index.js';
 import { openFileLog } from '../../src/log/index.js';
+import { readJournalFiles } from '../../src/log/file/journal.js';
+import { parseSegmentName, segmentName } from '../../src/log/file/segment.js';
 import { repoRoot } from './cli.js';
 import { readAll } from './log-records.js';
 
-/** Small segments so that crashes also land around segment rolls. */
-export const CRASH_LOG_OPTIONS = { partitions: 2, segmentBytesMax: 32 * 1024, groupCommitWindowMs: 0 } as const;
+/**
+ * Small segments so that crashes also land around segment rolls; a small journal so that they land around its
+ * checkpoints too. Every sync round goes through the journal (no round is large enough to sync its own segment),
+ * which is what lets `dropUnsyncedSegmentTails` know exactly which segment bytes a power loss could take.
+ */
+export const CRASH_LOG_OPTIONS = {
+  partitions: 2,
+  segmentBytesMax: 32 * 1024,
+  groupCommitWindowMs: 0,
+  journalBytesMax: 16 * 1024,
+  journalWriteBytesMax: 2 ** 30,
+} as const;
+
+/**
+ * FAKE power loss (a real one cannot be produced here): drops from each partition's active segment every byte the
+ * journal still holds for it, the most a power loss could take — with every round journaled, what precedes a segment's first entry in
+ * the journal files left was made durable by a checkpoint or a roll before the older files were removed. Half of the
+ * cut tails are replaced by random bytes (blocks written back out of order). Returns the segments cut.
+ */
+export async function dropUnsyncedSegmentTails(dir: string, rng: { next(): number }): Promise<number> {
+  // Only the active (newest) segment of a partition: a segment that rolled was fdatasynced at its roll.
+  const active = new Map<number, number>();
+  if (!existsSync(join(dir, 'partitions'))) return 0; // killed before the log was created
+  for (const p of readdirSync(join(dir, 'partitions'))) {
+    const bases = readdirSync(join(dir, 'partitions', p))
+      .map(parseSegmentName)
+      .filter((b): b is number => b !== undefined);
+    if (bases.length > 0) active.set(Number(p), Math.max(...bases));
+  }
+  const first = new Map<string, number>();
+  for (const f of await readJournalFiles(dir)) {
+    for (const e of f.entries) {
+      if (active.get(e.partition) !== e.segmentBase) continue;
+      const path = join(dir, 'partitions', String(e.partition), segmentName(e.segmentBase));
+      first.set(path, Math.min(first.get(path) ?? Infinity, e.position));
+    }
+  }
+  let cut = 0;
+  for (const [path, position] of first) {
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      continue; // removed by retention
+    }
+    if (position >= size) continue;
+    truncateSync(path, position);
+    cut++;
+    if (rng.next() < 0.5) {
+      const junk = Buffer.alloc(1 + randomInt(rng, size - position));
+      for (let i = 0; i < junk.length; i++) junk[i] = randomInt(rng, 256);
+      appendFileSync(path, junk);
+    }
+  }
+  return cut;
+}
 
 /** The value of record `seq` of an appender in a run (variable length, so frames straddle pages). */
 export function recordValue(run: number, appender: number, seq: number): string {
@@ -29,6 +85,9 @@ export interface CrashCycle {
   offsetEnds: number[];
   /** Recovery truncated a torn tail in this cycle. */
   truncated: boolean;
+  /** Segments cut by the fake power loss (`powerLoss`), and whether recovery replayed the journal. */
+  segmentsCut: number;
+  replayed: boolean;
 }
 
 const childEntry = new URL('./log-crash-child.ts', import.meta.url).pathname;
@@ -60,6 +119,8 @@ export async function runCrashCycles(opts: {
   cycles: number;
   seed: number;
   killAfterMsMax: number;
+  /** After each kill, also drop the segments' unsynced tails (`dropUnsyncedSegmentTails`) before reopening. */
+  powerLoss?: boolean;
   onCycle?: (c: CrashCycle) => void;
 }): Promise<CrashCycle[]> {
   const rng = mulberry32(opts.seed);
@@ -75,7 +136,7 @@ export async function runCrashCycles(opts: {
 }
 
 async function crashOnce(
-  opts: { dir: string; killAfterMsMax: number; onCycle?: (c: CrashCycle) => void },
+  opts: { dir: string; killAfterMsMax: number; powerLoss?: boolean; onCycle?: (c: CrashCycle) => void },
   childFile: string,
   run: number,
   rng: { next(): number },
@@ -92,11 +153,16 @@ async function crashOnce(
       1 + randomInt(rng, opts.killAfterMsMax),
       expected,
     );
+    const segmentsCut = opts.powerLoss ? await dropUnsyncedSegmentTails(opts.dir, rng) : 0;
     let truncated = false;
+    let replayed = false;
     const log = await openFileLog({
       dir: opts.dir,
       ...CRASH_LOG_OPTIONS,
-      logger: (e) => (truncated ||= /truncated/.test(e.message)),
+      logger: (e) => {
+        truncated ||= /truncated/.test(e.message);
+        replayed ||= /from the journal/.test(e.message);
+      },
     });
     try {
       const offsetEnds: number[] = [];
@@ -114,7 +180,7 @@ async function crashOnce(
             );
         }
       }
-      const cycle = { run, acked, offsetEnds, truncated };
+      const cycle = { run, acked, offsetEnds, truncated, segmentsCut, replayed };
       opts.onCycle?.(cycle);
       return cycle;
     } finally {

@@ -225,6 +225,14 @@ function formatReport(report: LogReport, verified: boolean): string {
     report.writerPid === null ? 'none' : `pid ${report.writerPid} (running: the newest bytes may still be in flight)`;
   lines.push(`log ${report.dir}: ${report.partitions} partition(s), writer: ${writer}`);
   lines.push(formatRetention(report.retention));
+  const j = report.journal;
+  if (j.files > 0) {
+    const state =
+      report.writerPid === null
+        ? 'left by a writer that did not close cleanly: the next open writes back what a segment lost'
+        : 'in use by the writer';
+    lines.push(`journal: ${j.files} file(s), ${j.entries} entries, ${j.bytes} bytes of records (${state})`);
+  }
   if (report.dataDir !== undefined) {
     lines.push(
       `(one generation of the data directory ${report.dataDir}: \`shock log inspect ${report.dataDir}\` shows every generation and the lag across them)`,

@@ -8,6 +8,7 @@
  *   log.json                      {"format":"shock-log","version":1,"partitions":P}
  *   partitions/<p>/<base>.log     segments, named by the offset of their first record
  *   partitions/<p>/<base>.index   sparse offset index of each segment
+ *   journal/<seq>.wal             the shared journal (journal.ts; absent after a clean close)
  *   offsets/<group>/<p>.json      committed consumer offsets
  * ```
  */
@@ -19,8 +20,10 @@ import { fsyncDir, io, isNotFound, writeFileAtomic } from './io.js';
 import { acquireLock, type DirLock } from './lock.js';
 import { FileOffsetStore } from './offsets.js';
 import { resolveOptions, type FileLogOptions, type ResolvedFileLogOptions } from './options.js';
+import { Journal, readJournalFiles, removeJournalFiles, replayPartition, type JournalStats } from './journal.js';
 import { PartitionWriter, type PartitionStats } from './partition.js';
 import { recoverPartition } from './recover.js';
+import { segmentName } from './segment.js';
 import { SharedOffsets } from './shared-state.js';
 
 export const META_NAME = 'log.json';
@@ -35,6 +38,8 @@ const RETENTION_CHECK_MS = 60_000;
 /** Counters of the whole log and of each partition. */
 export interface FileLogStats {
   partitions: PartitionStats[];
+  /** The shared journal's counters; null when the log runs without it (`journal: false`). */
+  journal: JournalStats | null;
 }
 
 /** The file log, open for writing by this process. */
@@ -107,21 +112,60 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
     if (created !== undefined) await fsyncDir(o.dir);
     await writeRetention(o, o.retentionHeld);
     const shared = SharedOffsets.create(o.partitions);
+    // A journal left by a crash is replayed whether or not this open uses one (the option may have changed).
+    const journalFiles = await readJournalFiles(o.dir);
+    const entries = journalFiles.flatMap((f) => f.entries);
+    for (const f of journalFiles) {
+      if (f.tornBytes > 0)
+        o.logger({
+          level: 'info',
+          message: `ignored a torn tail of ${f.tornBytes} bytes at the end of ${f.path} (never acknowledged)`,
+          details: { file: f.path, bytes: f.tornBytes },
+        });
+    }
     const writers: PartitionWriter[] = [];
+    const journal = o.journal
+      ? await Journal.create(
+          {
+            dir: o.dir,
+            journalBytesMax: o.journalBytesMax,
+            checkpoint: async () => {
+              await Promise.all(writers.map((w) => w.syncSegment()));
+            },
+            logger: o.logger,
+          },
+          journalFiles.length > 0 ? journalFiles[journalFiles.length - 1].seq + 1 : 0,
+        )
+      : undefined;
+    const recoverOptions = {
+      lengthMax: o.recordBytesMax - 4,
+      offsetBase: o.offsetBase,
+      indexIntervalBytes: o.indexIntervalBytes,
+      logger: o.logger,
+    };
     for (let p = 0; p < o.partitions; p++) {
       const dir = join(root, String(p));
-      const segments = await recoverPartition(dir, p, {
-        lengthMax: o.recordBytesMax - 4,
-        offsetBase: o.offsetBase,
-        indexIntervalBytes: o.indexIntervalBytes,
-        logger: o.logger,
-      });
-      const w = new PartitionWriter(dir, p, segments, o, (part, start, end) => shared.publish(part, start, end));
+      let segments = await recoverPartition(dir, p, recoverOptions);
+      if (entries.some((e) => e.partition === p)) {
+        const replayed = await replayPartition(dir, p, segments, entries, (b) => join(dir, segmentName(b)), o.logger);
+        // Sizes, offsets and the index of what was written back.
+        if (replayed > 0) segments = await recoverPartition(dir, p, recoverOptions);
+      }
+      const w = new PartitionWriter(
+        dir,
+        p,
+        segments,
+        o,
+        (part, start, end) => shared.publish(part, start, end),
+        journal,
+      );
       writers.push(w);
       await w.start();
       await w.applyRetention(Date.now());
     }
-    return new FileLogImpl(o, writers, shared, lock);
+    // Every partition holds (fdatasynced) what the old journal files held: they may go.
+    await removeJournalFiles(o.dir, journalFiles);
+    return new FileLogImpl(o, writers, shared, lock, journal);
   } catch (err) {
     await lock.release();
     throw err;
@@ -189,6 +233,7 @@ class FileLogImpl implements FileLog {
     private readonly writers: PartitionWriter[],
     private readonly shared: SharedOffsets,
     private readonly lock: DirLock,
+    private readonly journal: Journal | undefined,
   ) {
     this.partitions = o.partitions;
     this.dir = o.dir;
@@ -221,7 +266,7 @@ class FileLogImpl implements FileLog {
   }
 
   stats(): FileLogStats {
-    return { partitions: this.writers.map((w) => w.stats()) };
+    return { partitions: this.writers.map((w) => w.stats()), journal: this.journal?.stats() ?? null };
   }
 
   shareState(): SharedArrayBuffer {
@@ -239,7 +284,9 @@ class FileLogImpl implements FileLog {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.retentionTimer) clearInterval(this.retentionTimer);
-      await Promise.all(this.writers.map((w) => w.close()));
+      const durable = await Promise.all(this.writers.map((w) => w.close()));
+      // Each partition fdatasynced its segment: the journal is no longer needed, unless one of them failed.
+      await this.journal?.close(durable.every(Boolean));
       this.shared.close();
       await this.lock.release();
     })();

@@ -4,6 +4,7 @@
  * nothing, so it works beside a running writer and on a read-only file system. A writer still appending may make
  * the newest bytes look torn: the report says when the directory's writer lock is held.
  */
+import { readJournalFiles } from './journal.js';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shockError } from '../../base/index.js';
@@ -79,8 +80,24 @@ export interface LogReport {
    * directory has no record of it (a log written before it was kept).
    */
   retention: RetentionRecord | null;
+  /**
+   * The shared journal's files (docs/log.md, "Journal"). A running writer has one; without a writer, files mean it
+   * did not close cleanly: the next open writes back anything they hold that a segment lost.
+   */
+  journal: { files: number; entries: number; bytes: number };
   /** Set when the directory is one generation of a data directory that resharded (inspect the data directory). */
   dataDir?: string;
+}
+
+async function journalSummary(dir: string): Promise<LogReport['journal']> {
+  const files = await readJournalFiles(dir);
+  let entries = 0;
+  let bytes = 0;
+  for (const f of files) {
+    entries += f.entries.length;
+    for (const e of f.entries) bytes += e.payload.length;
+  }
+  return { files: files.length, entries, bytes };
 }
 
 /** Opens nothing for writing: returns the partition count or throws a clear error when `dir` holds no log. */
@@ -151,6 +168,7 @@ export async function inspectLog(dir: string, opts: { verify?: boolean } = {}): 
     ...(opts.verify ? { recordsVerified } : {}),
     problems,
     retention: (await readRetention(dir)) ?? null,
+    journal: await journalSummary(dir),
     ...(inDataDir ? { dataDir: parent } : {}),
   };
 }

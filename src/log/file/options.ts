@@ -3,6 +3,7 @@
  */
 import { limits, shockError } from '../../base/index.js';
 import { MAX_AGE_MIN_MS, parseDurationMs } from '../jetstream/options.js';
+import { JOURNAL_PAYLOAD_MAX } from './journal.js';
 
 /** One event the log reports (a torn tail truncated, a partition failed, segments removed by retention). */
 export interface LogEvent {
@@ -46,6 +47,16 @@ export interface FileLogOptions {
    * "Retention and generations"); `FileLog.holdRetention()` does the same on an open log.
    */
   retentionHeld?: boolean;
+  /**
+   * The shared journal (default true; docs/adr/004-shared-journal.md): a partition's sync round of at most
+   * `journalWriteBytesMax` bytes is also written to one write-ahead file shared by all partitions, and one
+   * fdatasync of that file makes every partition's round durable. False: every round fdatasyncs its own segment.
+   */
+  journal?: boolean;
+  /** A sync round larger than this fdatasyncs its own segment instead of the journal (default 64 KiB). */
+  journalWriteBytesMax?: number;
+  /** A journal file this large is retired at the next round: segments fdatasynced, file removed (default 64 MiB). */
+  journalBytesMax?: number;
   /** Largest record, header included (default `limits.recordBytesMax`). */
   recordBytesMax?: number;
   /** One sparse index entry per this many bytes (default `limits.indexIntervalBytes`). */
@@ -64,6 +75,11 @@ export type ResolvedFileLogOptions = Readonly<
 
 /** See `FileLogOptions.groupCommitWindowMs`; `limits.groupCommitWindowMs` is the longest window worth setting. */
 export const GROUP_COMMIT_WINDOW_MS_DEFAULT = 0;
+
+/** See `FileLogOptions.journal` and the two journal sizes. */
+export const JOURNAL_DEFAULT = true;
+export const JOURNAL_WRITE_BYTES_MAX_DEFAULT = 64 * 1024;
+export const JOURNAL_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
 /** Largest partition count one log accepts (each partition holds two open files). */
 export const PARTITIONS_MAX = 4096;
@@ -88,6 +104,9 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
     retentionBytesMax: o.retentionBytesMax,
     retentionMs: o.retentionMs,
     retentionHeld: o.retentionHeld === true,
+    journal: o.journal ?? JOURNAL_DEFAULT,
+    journalWriteBytesMax: o.journalWriteBytesMax ?? JOURNAL_WRITE_BYTES_MAX_DEFAULT,
+    journalBytesMax: o.journalBytesMax ?? JOURNAL_BYTES_MAX_DEFAULT,
     recordBytesMax: o.recordBytesMax ?? limits.recordBytesMax,
     indexIntervalBytes: o.indexIntervalBytes ?? limits.indexIntervalBytes,
     logger: o.logger ?? defaultLogger,
@@ -98,6 +117,9 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
   check(problems, 'groupCommitBytesMax', r.groupCommitBytesMax, 1, 1024 ** 3);
   check(problems, 'groupCommitRecordsMax', r.groupCommitRecordsMax, 1, 10_000_000);
   check(problems, 'recordBytesMax', r.recordBytesMax, 64, SEGMENT_BYTES_LIMIT);
+  if (typeof r.journal !== 'boolean') problems.push(`journal must be true or false, got ${String(r.journal)}`);
+  check(problems, 'journalWriteBytesMax', r.journalWriteBytesMax, 0, JOURNAL_PAYLOAD_MAX);
+  check(problems, 'journalBytesMax', r.journalBytesMax, 1, Number.MAX_SAFE_INTEGER);
   check(problems, 'indexIntervalBytes', r.indexIntervalBytes, 1, SEGMENT_BYTES_LIMIT);
   if (r.retentionBytesMax !== undefined)
     check(problems, 'retentionBytesMax', r.retentionBytesMax, 1, Number.MAX_SAFE_INTEGER);

@@ -21,6 +21,7 @@ import { checkAppendRecords, encodeRecords, recordBytes } from '../record.js';
 import type { AppendRecord, AppendResult, LogRecord } from '../log.js';
 import { datasyncFd, fsyncDir, io, ioSync, isNotFound, translateIoError, writeFullySync } from './io.js';
 import type { LogEvent, ResolvedFileLogOptions } from './options.js';
+import type { Journal } from './journal.js';
 import { readPartition, type ReadCursor, type ReadLimits, type SegmentView } from './read.js';
 import { createSegmentFile, type SegmentInfo } from './recover.js';
 import { encodeIndexEntries, indexName, segmentName, type IndexEntry } from './segment.js';
@@ -131,6 +132,8 @@ export class PartitionWriter {
     segments: SegmentInfo[],
     private readonly o: ResolvedFileLogOptions,
     private readonly publish: (partition: number, offsetStart: number, offsetEnd: number) => void,
+    /** The log's shared journal (docs/adr/004-shared-journal.md); without it every sync is the segment's own. */
+    private readonly journal?: Journal,
   ) {
     assert(segments.length > 0, 'a partition has at least one segment');
     this.dir = root;
@@ -334,12 +337,43 @@ export class PartitionWriter {
     this.written.push(batch);
   }
 
-  /** Starts an fdatasync covering every batch written so far (all their writes have completed). */
+  /**
+   * Starts an fdatasync covering every batch written so far (all their writes have completed): the journal's, when
+   * the batches are small enough to be journaled, else the segment's own.
+   */
   private startSync(): void {
-    const fd = this.fh!.fd;
-    const path = this.segmentPath(this.segments[this.segments.length - 1]);
+    const active = this.segments[this.segments.length - 1];
+    const path = this.segmentPath(active);
     const t0 = performance.now();
-    const done = datasyncFd(fd, path).then(() => {
+    let bytes = 0;
+    let records = 0;
+    for (const b of this.written) {
+      bytes += b.bytes;
+      records += b.records;
+    }
+    let synced: Promise<void>;
+    if (this.journal && bytes <= this.o.journalWriteBytesMax) {
+      const payloads: Buffer[] = [];
+      for (const b of this.written) for (const p of b.items) payloads.push(p.buf);
+      try {
+        this.journal.append(
+          {
+            partition: this.partition,
+            segmentBase: active.base,
+            position: this.writeEnd - bytes,
+            offsetFirst: this.written[0].items[0].offsetFirst,
+            records,
+          },
+          payloads,
+        );
+        synced = this.journal.sync();
+      } catch (err) {
+        synced = Promise.reject(err);
+      }
+    } else {
+      synced = datasyncFd(this.fh!.fd, path);
+    }
+    const done = synced.then(() => {
       const fsyncMs = performance.now() - t0;
       this.s.fsyncs++;
       this.s.fsyncMsSum += fsyncMs;
@@ -425,6 +459,9 @@ export class PartitionWriter {
         offsetEnd: this.offsetEndDurable,
       },
     );
+    // With the journal, the old segment's tail may be durable only there: make it durable in the segment itself
+    // before the journal may drop it (a checkpoint syncs only active segments).
+    if (this.journal) await datasyncFd(this.fh!.fd, this.segmentPath(this.segments[this.segments.length - 1]));
     await this.closeFiles();
     await createSegmentFile(this.dir, base);
     const seg: SegmentInfo = { base, sizeBytes: 0, offsetNext: base, index: [], bytesSinceIndex: 0, timestampMsMax: 0 };
@@ -590,14 +627,42 @@ export class PartitionWriter {
     };
   }
 
-  /** Flushes what is queued (unless failed), answers waiters, closes files. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * fdatasyncs the active segment, so that the journal entries written before this call are no longer needed (a
+   * checkpoint). A segment that rolled meanwhile was fdatasynced at its roll. Throws on a failed partition: its
+   * segment may lack what the journal holds, and the journal must keep it.
+   */
+  async syncSegment(): Promise<void> {
+    if (this.failure) throw this.failedError();
+    const fh = this.fh;
+    if (!fh) return;
+    await fh.datasync().catch((err: unknown) => {
+      if (this.fh !== fh) return; // closed by a roll, which fdatasynced it first
+      throw translateIoError(err, 'fdatasync', this.segmentPath(this.segments[this.segments.length - 1]));
+    });
+  }
+
+  /**
+   * Flushes what is queued (unless failed), answers waiters, closes files. With the journal the active segment is
+   * fdatasynced first; returns false when the segment may lack acknowledged records that only the journal holds (a
+   * failed partition), so the journal must be kept for the next open.
+   */
+  async close(): Promise<boolean> {
+    if (this.closed) return this.failure === undefined;
     this.closed = true;
     this.startFlush();
     while (this.flushing) await this.flushing;
     this.wake(true);
+    let durable = this.failure === undefined;
+    if (this.journal && durable && this.fh) {
+      try {
+        await datasyncFd(this.fh.fd, this.segmentPath(this.segments[this.segments.length - 1]));
+      } catch {
+        durable = false;
+      }
+    }
     await this.closeFiles();
+    return durable;
   }
 
   private async closeFiles(): Promise<void> {

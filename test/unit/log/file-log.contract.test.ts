@@ -6,3 +6,8 @@ runLogContract('file log', async (partitions) => {
   const { dir, cleanup } = tempDir('shock-logcontract-');
   return { log: await openFileLog({ dir, partitions, segmentBytesMax: 128 }), cleanup };
 });
+
+runLogContract('file log without the journal', async (partitions) => {
+  const { dir, cleanup } = tempDir('shock-logcontract-');
+  return { log: await openFileLog({ dir, partitions, segmentBytesMax: 128, journal: false }), cleanup };
+});
