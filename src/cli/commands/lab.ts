@@ -26,7 +26,12 @@ import {
   type LabProgress,
   type LabResult,
 } from '../../measure/lab/index.js';
-import type { Certificate, CertificateConstraints } from '../../measure/report/certificate.js';
+import {
+  latencyValidity,
+  latencyVerdictText,
+  type Certificate,
+  type CertificateConstraints,
+} from '../../measure/report/certificate.js';
 import { isInteractive, printJson, printText } from '../output.js';
 import { parseDurationMs, parseNumber } from '../parse.js';
 
@@ -47,6 +52,7 @@ interface LabCommandOptions {
   latency: boolean;
   latencyDuration: string;
   latencyN?: number;
+  latencyMaxInflight?: number;
   keys: CertificateConstraints['keys'];
   zipfExponent?: number;
   fsync: CertificateConstraints['fsync'];
@@ -134,10 +140,18 @@ export function formatCertificateSummary(c: Certificate, outDir: string | null):
   } else {
     lines.push('  no fit');
   }
-  for (const l of c.latency)
+  for (const l of c.latency) {
+    const validity = latencyValidity(l);
+    const flag =
+      validity === 'valid'
+        ? ''
+        : validity === 'invalid'
+          ? ` — NOT VALID: ${latencyVerdictText(l).replace(/^not valid: /, '')}`
+          : ' — validity unknown';
     lines.push(
-      `  latency at ${(l.loadFraction * 100).toFixed(0)}% of X(${l.n}) = ${fmt(l.ratePerSec)}/s: p50 ${fmt(l.latencyUsP50 / 1000)} ms, p99 ${fmt(l.latencyUsP99 / 1000)} ms (open loop, ${l.requests} requests)`,
+      `  latency at ${(l.loadFraction * 100).toFixed(0)}% of X(${l.n}) = ${fmt(l.ratePerSec)}/s: p50 ${fmt(l.latencyUsP50 / 1000)} ms, p99 ${fmt(l.latencyUsP99 / 1000)} ms (open loop, ${l.requests} requests)${flag}`,
     );
+  }
   for (const w of [...c.warnings, ...(f?.warnings ?? [])]) lines.push(`  warning: ${w}`);
   if (outDir) lines.push(`  wrote ${join(outDir, 'certificate.json')}, report.html, windows.ndjson`);
   return lines.join('\n');
@@ -250,6 +264,7 @@ function labOptionsFrom(o: LabCommandOptions): LabOptions {
           loadFractions: [0.8, 0.2],
           durationMs: parseDurationMs(o.latencyDuration, '--latency-duration'),
           n: o.latencyN ?? null,
+          maxInflight: o.latencyMaxInflight ?? null,
         }
       : null,
     constraints: {
@@ -421,6 +436,11 @@ export function register(program: Command): void {
       '--latency-n <n>',
       'N of the latency run (default: the largest N within the autoscaler ceiling)',
       parseNumber('--latency-n', { min: 1, integer: true }),
+    )
+    .option(
+      '--latency-max-inflight <n>',
+      'most requests outstanding in the latency run; an arrival beyond is dropped and the run marked not valid (connections: at most this, at most 256)',
+      parseNumber('--latency-max-inflight', { min: 1, integer: true }),
     )
     .addOption(
       new Option('--keys <distribution>', 'assumed traffic distribution')

@@ -1,6 +1,6 @@
 /** Turns an open-loop run into the certificate's latency entry (percentiles in µs, the histogram as rows). */
 import { encodeHistogram, type LatencyHistogram } from '../histogram/index.js';
-import type { LatencyHistogram as CertificateHistogram } from '../report/certificate.js';
+import type { LatencyHistogram as CertificateHistogram, LatencyVerdict } from '../report/certificate.js';
 import type { LatencyRecord } from './windows.js';
 
 /** What one open-loop latency run measured: 2xx answers, timed from their intended send time, and the errors. */
@@ -13,6 +13,8 @@ export interface LatencyRunSample {
   errors: number;
   firstError: string | null;
   histogram: LatencyHistogram;
+  /** The load generator's verdict: whether the scheduled load was applied (absent: not known). */
+  verdict?: LatencyVerdict;
 }
 
 /** The percentile rows the report plots: 0..99.999 on HdrHistogram's log scale. */
@@ -51,6 +53,7 @@ export function latencyRecordFrom(
     latencyUsP999: at(99.9),
     latencyUsMax: h.totalCount === 0 ? 0 : h.maxValue,
     histogram: percentileRows(h),
+    ...(run.verdict ? { verdict: run.verdict } : {}),
     encodedHistogram: encodeHistogram(h),
   };
 }

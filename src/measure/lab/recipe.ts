@@ -31,6 +31,8 @@ import {
   certificateVersion,
   driftTriggersFrom,
   formatCertificate,
+  latencyValidity,
+  latencyVerdictText,
   type Certificate,
   type CertificateConstraints,
   type CertificateFloors,
@@ -42,7 +44,14 @@ import { latencyRecordFrom, type LatencyRunSample } from './latency-summary.js';
 import { describeMachine } from './machine.js';
 import { readCpuTimesOrNull, stealPctBetween } from './steal.js';
 import { checkTargetSpec, startTarget, type RunningTarget, type TargetSpec } from './target.js';
-import { appendRecord, readRecords, type LatencyRecord, type RunRecord, type WindowRecord } from './windows.js';
+import {
+  appendRecord,
+  readRecords,
+  type LatencyRecord,
+  type RampRecord,
+  type RunRecord,
+  type WindowRecord,
+} from './windows.js';
 
 /** What each request of the lab's load sends. */
 export interface RequestShape {
@@ -55,6 +64,8 @@ export interface RequestShape {
 const requestTimeoutMs = 30_000;
 /** Connections the latency run may open (requests beyond wait in the pool's queue, still timed from their intent). */
 const latencyConnectionsMax = 256;
+/** Most requests the latency run keeps outstanding by default (the load generator's default). */
+export const latencyMaxInflightDefault = 10_000;
 
 /** How the capacity run chooses its client concurrency at N. */
 export type ConcurrencyRule =
@@ -75,7 +86,16 @@ export interface LabOptions {
   windowRetriesMax: number;
   /** A window with more than this fraction of errors means the target is failing. */
   errorFractionMax: number;
-  latency: { loadFractions: number[]; durationMs: number; n: number | null } | null;
+  latency: {
+    loadFractions: number[];
+    durationMs: number;
+    n: number | null;
+    /**
+     * Most requests outstanding in the latency run (default 10 000); an arrival beyond is dropped and counted, and
+     * the run is then not valid. Connections are at most this many (and at most 256).
+     */
+    maxInflight?: number | null;
+  } | null;
   constraints: CertificateConstraints;
   floors: CertificateFloors;
   outDir: string | null;
@@ -120,6 +140,9 @@ export function checkLabOptions(options: LabOptions): string[] {
   if (options.latency) {
     for (const f of options.latency.loadFractions)
       if (!(f > 0 && f < 1)) problems.push(`latency load fractions must be in (0, 1), got ${f}`);
+    const inflight = options.latency.maxInflight;
+    if (inflight !== undefined && inflight !== null && !(Number.isInteger(inflight) && inflight >= 1))
+      problems.push(`--latency-max-inflight must be a whole number >= 1, got ${inflight}`);
   }
   return problems;
 }
@@ -192,7 +215,9 @@ export async function runLab(options: LabOptions): Promise<LabResult> {
   for (const n of options.plan) {
     if (options.signal?.aborted) break;
     try {
-      const measured = await measureAtN(options, n, progress);
+      const measured = await measureAtN(options, n, progress, (ramp) => {
+        if (windowsPath) appendRecord(windowsPath, ramp);
+      });
       for (const w of measured) {
         windows.push(w);
         if (windowsPath) appendRecord(windowsPath, w);
@@ -295,13 +320,18 @@ function prepareOutDir(outDir: string | null): string | null {
   }
 }
 
-async function measureAtN(options: LabOptions, n: number, progress: Progress): Promise<WindowRecord[]> {
+async function measureAtN(
+  options: LabOptions,
+  n: number,
+  progress: Progress,
+  onRamp: (ramp: RampRecord) => void,
+): Promise<WindowRecord[]> {
   progress.report('capacity', n, `N = ${n}: starting the target`);
   const target = await startTarget(options.target, n);
   const records: WindowRecord[] = [];
   let loop: CapacityLoop | null = null;
   try {
-    loop = await chooseLoop(options, target, n, progress);
+    loop = await chooseLoop(options, target, n, progress, onRamp);
     let kept = 0;
     let attempt = 0;
     const attemptsMax = options.windows + options.windowRetriesMax;
@@ -390,6 +420,7 @@ async function chooseLoop(
   target: RunningTarget,
   n: number,
   progress: Progress,
+  onRamp: (ramp: RampRecord) => void,
 ): Promise<CapacityLoop> {
   const rule = options.concurrency;
   if (rule.kind !== 'ramp') {
@@ -399,29 +430,60 @@ async function chooseLoop(
     progress.advance(options.warmupMs);
     return loop;
   }
-  // Ramp the offered load until throughput stops rising (recipe step 2), each step a short probe window.
+  // Ramp the offered load until throughput stops rising (recipe step 2): 2N, 4N, ... clients, each step a short
+  // probe window. Each step's loop runs alone (the previous one is stopped first), so its probe measures the target
+  // at that concurrency and not shared with the step before. When a doubling gains less than `gainMin`, the ramp
+  // returns to the concurrency before it (the last that gained) and lets it settle for one probe.
   const probeMs = Math.max(100, options.warmupMs / (rule.stepsMax + 1));
+  const steps: RampRecord['steps'] = [];
+  const say = (text: string) => progress.report('capacity', n, `N = ${n}: ramp ${text}`);
   let concurrency = Math.max(2, 2 * n);
   let loop = await startLoop(target.url, concurrency, options.request);
   let best = rateOf(await sliceWindow(loop, probeMs, options.signal));
-  for (let step = 0; step < rule.stepsMax && !options.signal?.aborted; step++) {
-    let next: CapacityLoop;
-    try {
-      next = await startLoop(target.url, concurrency * 2, options.request);
-    } catch (err) {
-      await loop.session.stop();
-      throw err;
-    }
-    const rate = rateOf(await sliceWindow(next, probeMs, options.signal));
-    if (rate < best * (1 + rule.gainMin)) {
-      await next.session.stop();
+  steps.push({ concurrency, ratePerSec: best, gain: null });
+  say(`concurrency ${concurrency}: ${best.toFixed(1)}/s`);
+  let stop: RampRecord['stop'] = 'steps';
+  for (let step = 0; step < rule.stepsMax; step++) {
+    if (options.signal?.aborted) {
+      stop = 'interrupted';
       break;
     }
+    const next = concurrency * 2;
     await loop.session.stop();
-    loop = next;
-    concurrency *= 2;
+    loop = await startLoop(target.url, next, options.request);
+    const rate = rateOf(await sliceWindow(loop, probeMs, options.signal));
+    if (options.signal?.aborted) {
+      // The probe was cut short: no verdict on this step, and no windows follow.
+      concurrency = next;
+      stop = 'interrupted';
+      break;
+    }
+    const gain = best > 0 ? rate / best - 1 : rate > 0 ? Infinity : 0;
+    steps.push({ concurrency: next, ratePerSec: rate, gain: Number.isFinite(gain) ? gain : null });
+    if (!(gain >= rule.gainMin)) {
+      say(
+        `concurrency ${next}: ${rate.toFixed(1)}/s, ${(gain * 100).toFixed(1)}% < ${(rule.gainMin * 100).toFixed(0)}%: back to ${concurrency}`,
+      );
+      stop = 'gain';
+      await loop.session.stop();
+      loop = await startLoop(target.url, concurrency, options.request);
+      await sliceWindow(loop, probeMs, options.signal);
+      break;
+    }
+    say(`concurrency ${next}: ${rate.toFixed(1)}/s, +${(gain * 100).toFixed(1)}%`);
+    concurrency = next;
     best = rate;
   }
+  onRamp({
+    kind: 'ramp',
+    n,
+    gainMin: rule.gainMin,
+    stepsMax: rule.stepsMax,
+    probeMs,
+    steps,
+    stop,
+    concurrency,
+  });
   progress.advance(options.warmupMs);
   return loop;
 }
@@ -494,6 +556,7 @@ async function latencyRuns(
     { gamma: fitted.fit.gamma.value, alpha: fitted.fit.alpha.value, beta: fitted.fit.beta.value },
     n,
   );
+  const maxInflight = spec.maxInflight ?? latencyMaxInflightDefault;
   const target = await startTarget(options.target, n);
   const records: LatencyRecord[] = [];
   try {
@@ -513,7 +576,8 @@ async function latencyRuns(
           durationMs: spec.durationMs,
           request: loadRequest(options.request),
           seed: options.seed,
-          connections: latencyConnectionsMax,
+          connections: Math.min(latencyConnectionsMax, maxInflight),
+          maxInflight,
           timeoutMs: requestTimeoutMs,
           sampleStatuses: '2xx',
           signal: options.signal,
@@ -528,7 +592,11 @@ async function latencyRuns(
           { n },
         );
       }
-      records.push(latencyRecordFrom(run, n, fraction, ratePerSec));
+      const record = latencyRecordFrom(run, n, fraction, ratePerSec);
+      records.push(record);
+      if (record.verdict && !record.verdict.valid) {
+        progress.report('latency', n, `latency run at ${(fraction * 100).toFixed(0)}%: ${latencyVerdictText(record)}`);
+      }
     }
   } finally {
     await target.stop();
@@ -538,8 +606,9 @@ async function latencyRuns(
 
 /**
  * The latency run's numbers from the load generator's result: 2xx answers (the only ones timed, from their intended
- * send time), every other request that was sent as an error, and the schedule time actually run (shorter when the
- * signal stopped it).
+ * send time), every other request that was sent as an error, the schedule time actually run (shorter when the
+ * signal stopped it), and the generator's verdict (was the scheduled load applied: no drops, rate held, no lag,
+ * errors within its threshold).
  */
 export function latencySample(result: LoadResult): LatencyRunSample {
   let ok = 0;
@@ -552,6 +621,13 @@ export function latencySample(result: LoadResult): LatencyRunSample {
     errors: result.counts.sent - ok,
     firstError: result.firstError,
     histogram: decodeHistogram(result.histograms.corrected),
+    verdict: {
+      valid: result.valid,
+      problems: result.problems.map((p) => ({ code: p.code, message: p.message })),
+      ratePerSecAchieved: result.ratePerSecAchieved,
+      dropped: result.counts.dropped,
+      schedulingLagMsP99: result.schedulingLagMs.p99,
+    },
   };
 }
 
@@ -572,6 +648,12 @@ function assemble(
     warnings.push(`${discarded.length} window(s) discarded: ${[...reasons].map(([r, c]) => `${c} ${r}`).join(', ')}`);
   }
   if (run.constraints.keys === 'uniform') warnings.push('uniform-synthetic baseline; hot-key correction unknown');
+  for (const l of latency) {
+    if (latencyValidity(l) === 'invalid')
+      warnings.push(
+        `the latency run at ${(l.loadFraction * 100).toFixed(0)}% of X(${l.n}) is ${latencyVerdictText(l)}; its percentiles are for a load that was not applied`,
+      );
+  }
   const certificateLatency: CertificateLatency[] = latency.map((l) => {
     const { kind: _kind, encodedHistogram: _encoded, ...rest } = l;
     return rest;

@@ -3,7 +3,9 @@
  * be re-fitted without re-measuring (`shock lab --refit DIR`) and an interrupted run leaves everything it measured.
  *
  * Lines are `{"kind":"run",...}` (the run's settings, first), `{"kind":"window",...}` (one capacity window each,
- * kept or discarded, with its HDR histogram) and `{"kind":"latency",...}` (one open-loop latency run each).
+ * kept or discarded, with its HDR histogram), `{"kind":"ramp",...}` (a command target's concurrency ramp at one N,
+ * before its windows) and `{"kind":"latency",...}` (one open-loop latency run each). Readers skip kinds they do not
+ * know, so older files (without ramp lines) read the same.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { shockError } from '../../base/index.js';
@@ -61,6 +63,24 @@ export interface WindowRecord {
   histogram: string;
 }
 
+/** The concurrency ramp at one N (command targets without --concurrency-factor). */
+export interface RampRecord {
+  kind: 'ramp';
+  n: number;
+  /** The least relative throughput gain of a doubling that continues the ramp (0.05). */
+  gainMin: number;
+  /** Most doublings after the first step. */
+  stepsMax: number;
+  /** Length of each step's probe window, ms. */
+  probeMs: number;
+  /** Each step: its client concurrency, the throughput of its probe and the gain over the best step before. */
+  steps: Array<{ concurrency: number; ratePerSec: number; gain: number | null }>;
+  /** Why the ramp stopped: a doubling gained less than gainMin, it ran stepsMax doublings, or it was interrupted. */
+  stop: 'gain' | 'steps' | 'interrupted';
+  /** The concurrency the windows at this N were measured with. */
+  concurrency: number;
+}
+
 /** One latency run. */
 export interface LatencyRecord extends CertificateLatency {
   kind: 'latency';
@@ -69,7 +89,7 @@ export interface LatencyRecord extends CertificateLatency {
 }
 
 /** Any line of windows.ndjson. */
-export type LabRecord = RunRecord | WindowRecord | LatencyRecord;
+export type LabRecord = RunRecord | WindowRecord | RampRecord | LatencyRecord;
 
 /** Appends one record (synchronously, so a crash loses at most the line being written). */
 export function appendRecord(path: string, record: LabRecord): void {
@@ -81,7 +101,12 @@ export function appendRecord(path: string, record: LabRecord): void {
 }
 
 /** The records of a run directory's windows.ndjson; a torn last line (a crash mid-write) is ignored. */
-export function readRecords(path: string): { run: RunRecord; windows: WindowRecord[]; latency: LatencyRecord[] } {
+export function readRecords(path: string): {
+  run: RunRecord;
+  windows: WindowRecord[];
+  ramps: RampRecord[];
+  latency: LatencyRecord[];
+} {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -108,6 +133,7 @@ export function readRecords(path: string): { run: RunRecord; windows: WindowReco
   return {
     run,
     windows: records.filter((r): r is WindowRecord => r.kind === 'window'),
+    ramps: records.filter((r): r is RampRecord => r.kind === 'ramp'),
     latency: records.filter((r): r is LatencyRecord => r.kind === 'latency'),
   };
 }

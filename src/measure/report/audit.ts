@@ -4,7 +4,7 @@
  * question the certificate cannot answer is not a pass: the seed's rule is that a team unable to answer from
  * measurements is interior by definition.
  */
-import type { Certificate } from './certificate.js';
+import { latencyValidity, latencyVerdictText, type Certificate } from './certificate.js';
 
 /** One question and its answer. */
 export interface AuditAnswer {
@@ -101,6 +101,13 @@ function q4(c: Certificate): AuditAnswer {
       answer: 'unknown — measure: the latency run did not complete (re-run `shock lab`)',
     };
   const base = `p99 at 80% = ${fmt(at80.latencyUsP99 / 1000)} ms (open loop, CO-free, ${at80.requests} requests at N = ${at80.n})`;
+  const invalid = [at80, at20].filter((l) => l !== undefined && latencyValidity(l) === 'invalid');
+  if (invalid.length > 0)
+    return {
+      question,
+      status: 'unknown',
+      answer: `unknown — measure again: ${invalid.map((l) => `the ${(l!.loadFraction * 100).toFixed(0)}% latency run is ${latencyVerdictText(l!)}`).join('; ')} (${base}, measured under a load that was not applied)`,
+    };
   if (!at20)
     return { question, status: 'warning', answer: `${base}; p99 at 20% unknown — measure it with the 20% latency run` };
   const ratio = at80.latencyUsP99 / Math.max(1, at20.latencyUsP99);

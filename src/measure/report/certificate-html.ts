@@ -5,7 +5,13 @@
  * `renderDemoHtml` puts the demonstration's three designs on one chart.
  */
 import { uslThroughput } from '../../physics/index.js';
-import type { Certificate, CertificateFit, Estimate } from './certificate.js';
+import {
+  latencyValidity,
+  latencyVerdictText,
+  type Certificate,
+  type CertificateFit,
+  type Estimate,
+} from './certificate.js';
 import { escapeXml, renderPlot, type PlotMarker, type PlotSeries } from './certificate-plot.js';
 
 /** The band of X(N) from the bootstrap, when the fit had intervals. */
@@ -124,7 +130,7 @@ export function throughputPlot(c: Certificate, band: BandInput | null, id = 'thr
 function latencyPlot(c: Certificate): string {
   const colors = ['#2e7d32', '#00838f', '#6d4c41'];
   const series: PlotSeries[] = c.latency.map((l, i) => ({
-    name: `${(l.loadFraction * 100).toFixed(0)}% load, N = ${l.n}`,
+    name: `${(l.loadFraction * 100).toFixed(0)}% load, N = ${l.n}${latencyValidity(l) === 'invalid' ? ' (NOT VALID)' : ''}`,
     color: colors[i % colors.length],
     curve: l.histogram.percentiles
       .filter((p) => p.percentile < 100)
@@ -186,9 +192,17 @@ function latencyTable(c: Certificate): string {
       fmtNumber(l.latencyUsP99 / 1000),
       fmtNumber(l.latencyUsP999 / 1000),
       fmtNumber(l.latencyUsMax / 1000),
+      latencyValidity(l) === 'valid'
+        ? 'valid'
+        : `<span class="warn">${escapeXml(latencyValidity(l) === 'invalid' ? latencyVerdictText(l).replace(/^not valid/, 'NOT VALID') : 'unknown')}</span>`,
     ]),
   );
-  return `<table>${row(['load', 'N', 'rate (req/s)', 'requests', 'errors', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms'], true)}${rows.join('')}</table>`;
+  const invalid = c.latency.filter((l) => latencyValidity(l) === 'invalid');
+  const note =
+    invalid.length > 0
+      ? `<p class="warn">${invalid.length} latency run(s) not valid: the load generator did not apply the scheduled load, so their percentiles are not the latency at that load.</p>`
+      : '';
+  return `${note}<table>${row(['load', 'N', 'rate (req/s)', 'requests', 'errors', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'verdict'], true)}${rows.join('')}</table>`;
 }
 
 function keyValueTable(entries: Array<[string, string]>): string {

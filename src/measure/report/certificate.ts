@@ -75,6 +75,24 @@ export interface CertificateLatency {
   latencyUsP999: number;
   latencyUsMax: number;
   histogram: LatencyHistogram;
+  /**
+   * The load generator's validity verdict of the run (`runOpenLoop`'s `valid` and `problems`). Absent in
+   * certificates written before it was recorded: validity unknown.
+   */
+  verdict?: LatencyVerdict;
+}
+
+/** Whether an open-loop latency run applied the load it was asked to apply (see docs/measure-load.md). */
+export interface LatencyVerdict {
+  valid: boolean;
+  /** Why it is not valid (empty when valid): `dropped`, `rate_not_held`, `lag`, `errors`, `no_responses`. */
+  problems: Array<{ code: string; message: string }>;
+  /** Requests sent per second over the middle of the schedule, as the generator measured it. */
+  ratePerSecAchieved: number;
+  /** Arrivals not sent because too many requests were outstanding. */
+  dropped: number;
+  /** p99 of how late requests were sent relative to their intended time, ms. */
+  schedulingLagMsP99: number;
 }
 
 /** The assumed constraints: the conditions the numbers hold under (seed: "synthetic traffic mismatch"). */
@@ -295,6 +313,26 @@ export const certificateJsonSchema = {
           latencyUsP99: { type: 'number' },
           latencyUsP999: { type: 'number' },
           latencyUsMax: { type: 'number' },
+          verdict: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['valid', 'problems', 'ratePerSecAchieved', 'dropped', 'schedulingLagMsP99'],
+            properties: {
+              valid: { type: 'boolean' },
+              problems: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['code', 'message'],
+                  properties: { code: { type: 'string' }, message: { type: 'string' } },
+                },
+              },
+              ratePerSecAchieved: { type: 'number', minimum: 0 },
+              dropped: { type: 'integer', minimum: 0 },
+              schedulingLagMsP99: { type: 'number', minimum: 0 },
+            },
+          },
           histogram: {
             type: 'object',
             additionalProperties: false,
@@ -444,4 +482,45 @@ export function driftTriggersFrom(fit: CertificateFit | null): CertificateDriftT
     shadowFrontierFloorPerSec: fit.xMaxPerSec === null ? null : fit.xMaxPerSec * 0.85,
     rules,
   };
+}
+
+function shortNumber(v: number): string {
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(1) : v.toPrecision(2);
+}
+
+/** One problem of a latency run's verdict in words, with its numbers. */
+function problemText(l: CertificateLatency, verdict: LatencyVerdict, code: string, message: string): string {
+  switch (code) {
+    case 'rate_not_held':
+      return `rate not held (achieved ${shortNumber(verdict.ratePerSecAchieved)} of ${shortNumber(l.ratePerSec)}/s)`;
+    case 'dropped':
+      return `${verdict.dropped} arrivals dropped (too many requests outstanding)`;
+    case 'lag':
+      return `the generator fell behind (p99 send lag ${shortNumber(verdict.schedulingLagMsP99)} ms)`;
+    case 'errors':
+      return `errors (${l.errors} of ${l.requests + l.errors} requests)`;
+    case 'no_responses':
+      return 'no responses';
+    default:
+      return message;
+  }
+}
+
+/** `valid`, `invalid`, or `unknown` (a certificate written before the verdict was recorded). */
+export function latencyValidity(l: CertificateLatency): 'valid' | 'invalid' | 'unknown' {
+  if (!l.verdict) return 'unknown';
+  return l.verdict.valid ? 'valid' : 'invalid';
+}
+
+/**
+ * The verdict of a latency run in words: `valid`, `validity unknown (...)`, or `not valid: rate not held (achieved
+ * X of Y/s); ...` — a latency figure from a run that is not valid was measured under a load that was not applied.
+ */
+export function latencyVerdictText(l: CertificateLatency): string {
+  const verdict = l.verdict;
+  if (!verdict) return 'validity unknown (not recorded by the shock that wrote this certificate)';
+  if (verdict.valid) return 'valid';
+  const reasons = verdict.problems.map((p) => problemText(l, verdict, p.code, p.message));
+  return `not valid: ${reasons.length > 0 ? reasons.join('; ') : 'no reason recorded'}`;
 }

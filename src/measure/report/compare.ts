@@ -5,7 +5,7 @@
  * regression (something got worse and nothing better), or no move beyond the noise. It also evaluates B against
  * A's drift triggers.
  */
-import type { Certificate, Estimate } from './certificate.js';
+import { latencyValidity, type Certificate, type Estimate } from './certificate.js';
 
 /** Which way is better for a coordinate. */
 type Better = 'higher' | 'lower';
@@ -79,6 +79,12 @@ function point(value: number | null | undefined): Estimate | null {
 function p99At80(c: Certificate): Estimate | null {
   const run = c.latency.find((l) => Math.abs(l.loadFraction - 0.8) < 0.05);
   return run ? point(run.latencyUsP99) : null;
+}
+
+/** Whether the 80% latency run was measured under a load the generator did not apply (see latencyVerdictText). */
+function p99At80Invalid(c: Certificate): boolean {
+  const run = c.latency.find((l) => Math.abs(l.loadFraction - 0.8) < 0.05);
+  return run !== undefined && latencyValidity(run) === 'invalid';
 }
 
 function peakMeasured(c: Certificate): number | null {
@@ -170,7 +176,9 @@ export function compareCertificates(a: Certificate, b: Certificate): Comparison 
     movement('β', '', 'lower', fa?.beta ?? null, fb?.beta ?? null),
     movement('N_max', '', 'higher', fa?.nMax ?? null, fb?.nMax ?? null),
     movement('X_max', 'req/s', 'higher', point(fa?.xMaxPerSec), point(fb?.xMaxPerSec)),
-    movement('p99 at 80% load', 'µs', 'lower', p99At80(a), p99At80(b)),
+    p99At80Invalid(a) || p99At80Invalid(b)
+      ? movement('p99 at 80% load (a latency run not valid: not compared)', 'µs', 'lower', null, null)
+      : movement('p99 at 80% load', 'µs', 'lower', p99At80(a), p99At80(b)),
   ];
   return {
     before: { name: a.subject.name, createdAt: a.createdAt },
