@@ -6,7 +6,8 @@
  * A 200-byte record (empty key, 200-byte value) takes 230 bytes on disk (30-byte header), so the sequential anchor
  * in records/s is its bytes/s ÷ 230. Then the log: C concurrent appenders each awaiting one-record appends
  * (every caller answered only after the fdatasync covering its record), one-record appends with a single appender
- * (latency at low load, for the group-commit window 0 and 1 ms), and 100-record appends.
+ * (latency at low load, for the group-commit window 0 and 1 ms), and 100-record appends. Then 8 partitions with 8 and
+ * 64 appenders (appender i writes partition i mod 8), with the shared journal and without it.
  *
  * Run: node --import tsx bench/log-append.ts [--dir DIR] [--seconds S]   (default DIR: the OS temp dir; S = 3)
  * Prints one table with records/s and the ratios to the anchors, and a JSON line for BENCHMARKS.md.
@@ -87,10 +88,11 @@ async function logRun(
   appenders: number,
   recordsPerAppend: number,
   groupCommitWindowMs: number,
+  { partitions = 1, journal = true }: { partitions?: number; journal?: boolean } = {},
 ): Promise<Row> {
   if (only && !name.includes(only)) return { name, recordsPerSec: NaN };
-  const dir = join(root, `log-${appenders}-${recordsPerAppend}-${groupCommitWindowMs}`);
-  const log = await openFileLog({ dir, partitions: 1, groupCommitWindowMs });
+  const dir = join(root, `log-${appenders}-${recordsPerAppend}-${groupCommitWindowMs}-${partitions}-${journal}`);
+  const log = await openFileLog({ dir, partitions, groupCommitWindowMs, journal });
   const batch = Array.from({ length: recordsPerAppend }, () => ({
     key: Buffer.alloc(0),
     value: Buffer.alloc(VALUE_BYTES, 7),
@@ -99,25 +101,33 @@ async function logRun(
   const until = t0 + seconds * 1000;
   let appends = 0;
   let latencyMsSum = 0;
-  async function appender(): Promise<void> {
+  async function appender(_: unknown, i: number): Promise<void> {
     while (performance.now() < until) {
       const started = performance.now();
-      await log.append(0, batch);
+      await log.append(i % partitions, batch);
       latencyMsSum += performance.now() - started;
       appends++;
     }
   }
   await Promise.all(Array.from({ length: appenders }, appender));
   const s = (performance.now() - t0) / 1000;
-  const stats = log.stats().partitions[0];
+  const stats = log.stats();
+  let records = 0;
+  let rounds = 0;
+  for (const p of stats.partitions) {
+    records += p.records;
+    rounds += p.fsyncs;
+  }
+  // fdatasyncs the disk ran: the journal's, plus the rounds that synced their own segment.
+  const fsyncs = stats.journal ? stats.journal.syncs + rounds - stats.journal.entries : rounds;
   await log.close();
   rmSync(dir, { recursive: true, force: true });
   return {
     name,
-    recordsPerSec: stats.records / s,
-    fsyncsPerSec: stats.fsyncs / s,
+    recordsPerSec: records / s,
+    fsyncsPerSec: fsyncs / s,
     latencyMsMean: latencyMsSum / appends,
-    recordsPerFsync: stats.records / stats.fsyncs,
+    recordsPerFsync: records / fsyncs,
   };
 }
 
@@ -250,6 +260,13 @@ try {
   for (const c of [64, 512, 4096]) rows.push(await logRun(`log: ${c} appenders, 1 record/append`, c, 1, 0));
   rows.push(await logRun('log: 64 appenders, 100 records/append', 64, 100, 0));
   rows.push(await logRun('log: 256 appenders, 100 records/append', 256, 100, 0));
+  // The shared journal (docs/adr/004-shared-journal.md) against one fdatasync per partition round, same run.
+  for (const appenders of [8, 64]) {
+    for (const journal of [false, true]) {
+      const name = `log: 8 partitions, ${appenders} appenders, 1 rec, ${journal ? 'journal' : 'no journal'}`;
+      rows.push(await logRun(name, appenders, 1, 0, { partitions: 8, journal }));
+    }
+  }
   console.log('');
   console.log(
     'case'.padEnd(46) +

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openFileLog } from '../../src/log/index.js';
+import { encodeJournalEntry, journalName } from '../../src/log/file/journal.js';
+import { segmentName } from '../../src/log/file/segment.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
 async function makeLog(dir: string): Promise<void> {
@@ -32,6 +34,32 @@ test('log cli - inspect shows partitions, segments, offsets and lag per group', 
     assert.deepEqual(report.problems, []);
     assert.equal(report.groups[0].partitions[0].lag, 7);
     assert.ok(report.partitionReports[1].segments.length > 1);
+    assert.deepEqual(report.journal, { files: 0, entries: 0, bytes: 0 }, 'a clean close leaves no journal');
+  } finally {
+    cleanup();
+  }
+});
+
+test('log cli - inspect shows a journal a writer left behind, and the next open replays and removes it', async () => {
+  const { dir, cleanup } = tempDir('shock-logcli-');
+  try {
+    await makeLog(dir);
+    // What a crashed writer leaves: a journal entry holding partition 0's record (already in its segment too).
+    const payload = readFileSync(join(dir, 'partitions', '0', segmentName(0)));
+    writeFileSync(
+      join(dir, 'journal', journalName(4)),
+      encodeJournalEntry({ partition: 0, segmentBase: 0, position: 0, offsetFirst: 0, records: 1, payload }),
+    );
+    const text = await runCli(['log', 'inspect', dir]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      /journal: 1 file\(s\), 1 entries, \d+ bytes of records \(left by a writer that did not close/,
+    );
+    const log = await openFileLog({ dir, partitions: 2 });
+    await log.close();
+    const json = JSON.parse((await runCli(['log', 'inspect', dir, '--json'])).stdout);
+    assert.deepEqual(json.journal, { files: 0, entries: 0, bytes: 0 });
   } finally {
     cleanup();
   }
