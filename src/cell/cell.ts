@@ -125,6 +125,7 @@ function openCellLog(config: CellConfig): Promise<GenerationLog | JetStreamLog> 
   return openGenerationLog(config.dataDir, partitions, {
     groupCommitWindowMs: config.log.groupCommitWindowMs,
     segmentBytesMax: config.log.segmentBytesMax,
+    journal: config.log.journal,
     retention: config.log.retention,
   });
 }

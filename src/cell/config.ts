@@ -71,6 +71,11 @@ export interface CellConfig {
     groupCommitWindowMs: number;
     segmentBytesMax: number;
     /**
+     * The file engine's shared journal (docs/adr/004-shared-journal.md): one fdatasync makes the small appends of
+     * every partition durable. `false`: each partition's group commit fdatasyncs its own segment.
+     */
+    journal: boolean;
+    /**
      * Retention of the file engine's log (docs/log.md, "Retention"), in the JetStream keys' words: `maxAge` a
      * duration such as `7d` (as `jetstream.maxAge`; unset or `"0"` = unlimited), `maxBytes` per partition (as
      * `jetstream.maxBytes`; unset or -1 = unlimited). Whole old segments go; a generation being drained after a
@@ -139,6 +144,7 @@ export const cellConfigDefaults: CellConfig = {
     partitions: 8,
     groupCommitWindowMs: limits.groupCommitWindowMs,
     segmentBytesMax: limits.segmentBytesMax,
+    journal: true,
     retention: {},
     engine: 'file',
     jetstream: { servers: [], streamPrefix: 'shock', replicas: 1 },
@@ -223,6 +229,7 @@ export const cellConfigSchema = {
         partitions: { type: 'integer', minimum: 1, maximum: 1024 },
         groupCommitWindowMs: { type: 'number', minimum: 0, maximum: 1000 },
         segmentBytesMax: { type: 'integer', minimum: 4096 },
+        journal: { type: 'boolean' },
         retention: {
           type: 'object',
           additionalProperties: false,

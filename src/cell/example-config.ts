@@ -27,6 +27,7 @@ log:
   partitions: 8          # of a new data dir; change a running cell with shock reshard; partition = murmur2(key) % partitions
   groupCommitWindowMs: 1 # wait this long for more appends before one write + fdatasync
   segmentBytesMax: 67108864
+  journal: true          # one journal fdatasync covers every partition's small appends (false: one per partition)
   # Retention of the file engine, per partition: whole old segments go (never the newest), checked at start, at
   # every segment roll and every minute. Unset = unlimited (the default). The same words as log.jetstream below:
   # maxAge a duration (90s, 30m, 24h, 7d, 1w, 1y; at least 1s; "0" = unlimited), maxBytes bytes per partition

@@ -136,6 +136,8 @@ export interface KillUnderLoad {
   loadMsMax: number;
   /** … and this says the moment has come (default: at once). */
   readyToKill?: () => Promise<boolean> | boolean;
+  /** Runs between the kill and the restart (e.g. a simulated power loss). */
+  afterKill?: () => Promise<void>;
 }
 
 /**
@@ -165,6 +167,7 @@ export async function killUnderLoadAndRecover(
   }
   const ackedNow = new Map(acked);
   assert.ok(ackedNow.size >= o.ackedTarget);
+  await o.afterKill?.();
 
   const second = await startServe(o.dataDir, ['--config', o.config]);
   try {

@@ -22,6 +22,15 @@ test('cell config - the commented example validates and matches the defaults whe
   assert.deepEqual(config.tenants[1].types, ['page.view']);
 });
 
+test('cell config - log.journal defaults to true, takes false, and rejects anything else with its path', () => {
+  assert.equal(loadCellConfig(undefined, { dataDir: '/tmp/x' }).log.journal, true);
+  assert.equal(buildCellConfig({ file: 'a.yaml', raw: { log: { journal: false } } }).log.journal, false);
+  assert.throws(
+    () => buildCellConfig({ file: 'a.yaml', raw: { log: { journal: 'yes' } } }),
+    (err: unknown) => isShockError(err) && err.code === 'SHOCK_CONFIG_INVALID' && /\/log\/journal/.test(err.message),
+  );
+});
+
 test('cell config - zero-config gives the defaults, resolved paths, and a frozen object', () => {
   const config = loadCellConfig(undefined, { dataDir: '/tmp/x-data' });
   assert.equal(config.dataDir, '/tmp/x-data');
