@@ -11,9 +11,12 @@
  * both latency runs (with the load generator's verdict) are in the certificate. Where the ramp stops is not
  * asserted: on a starved machine the server is CPU-bound before its slots are full, and a doubling gains nothing.
  *
- * The latency runs (at N = 5: about 320/s and 80/s, 4 s each) must be valid. The generator's rate check compares the
- * sends with the schedule over the middle of the run with a 1% tolerance, so a run needs a few hundred requests in
- * that window for one late send at its edge not to count as a shortfall; these rates and this length give that.
+ * The latency runs (at N = 5: about 320/s and 80/s, 4 s each) are well within the target's capacity: the verdict
+ * must show no drops and no errors. The generator's own criteria — p99 send lag within 50 ms, sends within 1% of the
+ * schedule over the middle of the run — depend on the machine not starving the lab's process, which a test cannot
+ * promise on a shared 2-core machine; a run invalid for those reasons only is accepted, and must then be flagged.
+ * (The rates and the length keep a few hundred requests in the rate window, so one late send at its edge is not a
+ * shortfall; the invalid verdict by counting is lab-latency-verdict.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +34,7 @@ const stepsMax = 3;
 test(
   'lab ramp - doubles concurrency while throughput gains >= 5%, then fits and runs the latency runs',
   { timeout: 150_000 },
-  async () => {
+  async (t) => {
     const { dir, cleanup } = tempDir('shock-lab-ramp-');
     try {
       const out = join(dir, 'run');
@@ -118,21 +121,34 @@ test(
       }
       assert.deepEqual(printed.fit, certificate.fit);
 
-      // Both latency runs, each with the load generator's verdict: at these modest rates the load is applied.
+      // Both latency runs, each with the load generator's verdict. The target keeps up at these rates (about 320/s
+      // and 80/s against ~400/s, ≤ 10 000 outstanding): nothing is dropped, nothing fails. Whether the generator
+      // itself was starved (p99 send lag over 50 ms, or a late send at the edge of the rate window) depends on what
+      // else the machine runs, so those two verdicts are allowed — and must then be flagged, like any invalid run.
       assert.deepEqual(
         certificate.latency.map((l) => l.loadFraction),
         [0.8, 0.2],
       );
       assert.equal(latency.length, 2);
+      const starvation = new Set(['lag', 'rate_not_held']);
       for (const l of certificate.latency) {
-        assert.ok(plan.includes(l.n));
+        const verdict = l.verdict;
+        assert.ok(verdict, 'the verdict is recorded');
+        assert.equal(l.n, 5);
         assert.ok(l.requests > 0 && l.latencyUsP99 > 0);
-        assert.ok(l.verdict, 'the verdict is recorded');
-        assert.equal(l.verdict.valid, true, JSON.stringify(l.verdict));
-        assert.deepEqual(l.verdict.problems, []);
-        assert.equal(l.verdict.dropped, 0);
+        assert.equal(l.errors, 0);
+        assert.equal(verdict.dropped, 0, JSON.stringify(verdict));
+        assert.ok(verdict.ratePerSecAchieved > 0);
+        assert.equal(verdict.valid, verdict.problems.length === 0, JSON.stringify(verdict));
+        for (const p of verdict.problems) assert.ok(starvation.has(p.code), JSON.stringify(verdict));
+        const percent = `${(l.loadFraction * 100).toFixed(0)}%`;
+        const warned = certificate.warnings.some((w) =>
+          w.startsWith(`the latency run at ${percent} of X(5) is not valid`),
+        );
+        assert.equal(warned, !verdict.valid, certificate.warnings.join('\n'));
+        if (!verdict.valid)
+          t.diagnostic(`latency run at ${percent}: the generator was starved: ${JSON.stringify(verdict)}`);
       }
-      assert.ok(!certificate.warnings.some((w) => /latency run .* not valid/.test(w)), certificate.warnings.join('\n'));
     } finally {
       cleanup();
     }
