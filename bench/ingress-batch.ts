@@ -59,9 +59,9 @@ interface Subject {
 }
 
 /** One gateway over a fresh 8-partition file log, driven by wrk: durable events/s and process CPU per event. */
-async function measure(dir: string, workers: number | undefined, ceiling: number): Promise<Subject> {
+async function measure(dir: string, workers: number | undefined, ceiling: number, journal = true): Promise<Subject> {
   mkdirSync(dir, { recursive: true });
-  const log = await openFileLog({ dir: dir + '/log', partitions: 8 });
+  const log = await openFileLog({ dir: dir + '/log', partitions: 8, journal });
   const gateway = createGateway({
     log,
     config: benchGatewayConfig({ batchWorkers: workers === undefined ? undefined : { workers } }),
@@ -81,7 +81,9 @@ async function measure(dir: string, workers: number | undefined, ceiling: number
   const durable = after.acceptedEventsTotal - before.acceptedEventsTotal;
   const eventsPerSec = durable / elapsedSec;
   return {
-    name: `gateway batch, ${after.batchWorkers.workers} batch worker(s): validate + murmur2 + durable append`,
+    name:
+      `gateway batch, ${after.batchWorkers.workers} batch worker(s): validate + murmur2 + durable append` +
+      (journal ? '' : ' (log without the journal)'),
     eventsPerSec: Math.round(eventsPerSec),
     cpuUsPerEvent: Math.round(((cpuUsed.user + cpuUsed.system) / durable) * 100) / 100,
     requestsPerSec: run.requestsPerSec,
@@ -103,6 +105,8 @@ async function main(): Promise<void> {
     // The gateway's thread alone, then with the batch workers of its default configuration.
     const inline = await measure(tmp.dir + '/inline', 0, ceiling);
     const workers = await measure(tmp.dir + '/workers', undefined, ceiling);
+    // The default (batch workers) over a log without its shared journal (docs/adr/004-shared-journal.md).
+    const noJournal = await measure(tmp.dir + '/no-journal', undefined, ceiling, false);
     console.log(
       JSON.stringify(
         {
@@ -119,7 +123,7 @@ async function main(): Promise<void> {
             eventsPerSec: Math.round(ceiling),
             cpuUsPerEvent: Math.round((1e6 / ceiling) * 100) / 100,
           },
-          subjects: [inline, workers],
+          subjects: [inline, workers, noJournal],
           goal: 0.5,
         },
         null,
@@ -127,7 +131,8 @@ async function main(): Promise<void> {
       ),
     );
     console.log(
-      `ratio durable/ceiling: gateway thread only ${inline.ratio.toFixed(3)}, with batch workers ${workers.ratio.toFixed(3)} (goal >= 0.5)`,
+      `ratio durable/ceiling: gateway thread only ${inline.ratio.toFixed(3)}, with batch workers ${workers.ratio.toFixed(3)}, ` +
+        `the same without the journal ${noJournal.ratio.toFixed(3)} (goal >= 0.5)`,
     );
   } finally {
     tmp.cleanup();

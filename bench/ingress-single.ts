@@ -1,7 +1,9 @@
 /**
  * Single-event ingest throughput: `POST /v1/events` with validation (ajv), murmur2 partitioning and a durable
  * append to the file log (202 only after fdatasync, group commit), as a ratio to a no-op node:http server that
- * reads the body and answers 202 — both driven by wrk in the same run. Goal: ratio ≥ 0.8.
+ * reads the body and answers 202 — both driven by wrk in the same run. Goal: ratio ≥ 0.8. A second anchor, the work
+ * floor, does only the per-event work; the gateway runs over the file log without its shared journal, then with it
+ * (the default), so the journal's effect is measured in the same run.
  *
  * Run: node --import tsx bench/ingress-single.ts [durationSec=15] [connections=64]
  * Needs `wrk` on PATH (Debian: apt-get install wrk). The server runs in this process; wrk in its own.
@@ -117,24 +119,33 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => floor.close(() => resolve()));
     floor.closeAllConnections();
 
-    // Subject: the gateway over a durable file log.
-    const log = await openFileLog({ dir: tmp.dir + '/log', partitions: 8 });
-    const gateway = createGateway({
-      log,
-      config: {
-        tenants: [{ id: 'bench', keyHashes: [sha256Hex(key)], ratePerSec: 1e9, burst: 1e9 }],
-        schemas,
-      },
-    });
-    const { url } = await gateway.listen({ port: 0 });
-    await runWrk(url + '/v1/events', script, { durationSec: 2, connections });
-    const before = gateway.stats().acceptedEventsTotal;
-    cpu = process.cpuUsage();
-    const subject = await runWrk(url + '/v1/events', script, { durationSec, connections });
-    const subjectCpuUs = cpuUs(process.cpuUsage(cpu)) / subject.requests;
-    const stats = gateway.stats();
-    await gateway.close({ drainMs: 5000 });
-    await log.close();
+    // Subject: the gateway over a durable file log (8 partitions), with the log's shared journal (the default) and
+    // without it (one fdatasync per partition round; docs/adr/004-shared-journal.md).
+    const runGateway = async (journal: boolean) => {
+      const log = await openFileLog({ dir: `${tmp.dir}/log-${journal}`, partitions: 8, journal });
+      const gateway = createGateway({
+        log,
+        config: {
+          tenants: [{ id: 'bench', keyHashes: [sha256Hex(key)], ratePerSec: 1e9, burst: 1e9 }],
+          schemas,
+        },
+      });
+      const { url } = await gateway.listen({ port: 0 });
+      await runWrk(url + '/v1/events', script, { durationSec: 2, connections });
+      const before = gateway.stats().acceptedEventsTotal;
+      const cpu0 = process.cpuUsage();
+      const run = await runWrk(url + '/v1/events', script, { durationSec, connections });
+      const cpuUsPerRequest = cpuUs(process.cpuUsage(cpu0)) / run.requests;
+      const durableEvents = gateway.stats().acceptedEventsTotal - before;
+      const logStats = log.stats();
+      await gateway.close({ drainMs: 5000 });
+      await log.close();
+      const rounds = logStats.partitions.reduce((sum, p) => sum + p.fsyncs, 0);
+      const fdatasyncs = logStats.journal ? logStats.journal.syncs + rounds - logStats.journal.entries : rounds;
+      return { run, cpuUsPerRequest, durableEvents, fdatasyncs };
+    };
+    const noJournal = await runGateway(false);
+    const { run: subject, cpuUsPerRequest: subjectCpuUs, durableEvents, fdatasyncs } = await runGateway(true);
 
     const ratio = subject.requestsPerSec / anchor.requestsPerSec;
     const report = {
@@ -162,9 +173,20 @@ async function main(): Promise<void> {
         requestsPerSec: subject.requestsPerSec,
         non2xx: subject.non2xx,
         socketErrors: subject.socketErrors,
-        durableEvents: stats.acceptedEventsTotal - before,
+        durableEvents,
+        fdatasyncsPerRequest: Math.round((fdatasyncs / subject.requests) * 1000) / 1000,
         cpuUsPerRequest: Math.round(subjectCpuUs),
         latency: subject.latency,
+      },
+      withoutJournal: {
+        name: 'the same gateway, file log with journal: false',
+        requestsPerSec: noJournal.run.requestsPerSec,
+        non2xx: noJournal.run.non2xx,
+        durableEvents: noJournal.durableEvents,
+        fdatasyncsPerRequest: Math.round((noJournal.fdatasyncs / noJournal.run.requests) * 1000) / 1000,
+        cpuUsPerRequest: Math.round(noJournal.cpuUsPerRequest),
+        latency: noJournal.run.latency,
+        ratio: Math.round((noJournal.run.requestsPerSec / anchor.requestsPerSec) * 1000) / 1000,
       },
       ratio: Math.round(ratio * 1000) / 1000,
       ratioToFloor: Math.round((subject.requestsPerSec / floorRun.requestsPerSec) * 1000) / 1000,
@@ -173,7 +195,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(report, null, 2));
     console.log(
       `ratio gateway/no-op = ${ratio.toFixed(3)} (goal >= 0.8); work floor/no-op = ${report.floor.ratioToNoop}; ` +
-        `gateway/work floor = ${report.ratioToFloor}`,
+        `gateway/work floor = ${report.ratioToFloor}; without the journal ${report.withoutJournal.ratio}`,
     );
   } finally {
     tmp.cleanup();
