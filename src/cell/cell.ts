@@ -15,7 +15,7 @@ import type { Server } from 'node:http';
 import { shockError } from '../base/index.js';
 import { describeSink } from '../consume/index.js';
 import { createGateway, type Gateway } from '../ingress/index.js';
-import { openJetStreamLog, type FileLog, type JetStreamLog } from '../log/index.js';
+import { openJetStreamLog, type FileLog, type JetStreamLog, type JournalStats } from '../log/index.js';
 import { createAdminServer } from './admin.js';
 import { createDeadLetterDesk } from './dead-letters.js';
 import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
@@ -157,6 +157,7 @@ async function assemble(
   const registry = createCellRegistry({
     group,
     logPartitions: () => log.stats().partitions,
+    logJournal: () => (log.stats() as { journal?: JournalStats | null }).journal ?? null,
     lag: () => sampler.lag(),
     consumerTotals: () => sampler.consumerTotals(),
     consumerHealth: () => consumers.health(),

@@ -21,6 +21,12 @@
  * | shock_log_append_seconds | summary (sum, count) | partition — append call to durable answer |
  * | shock_log_group_commit_records_max | gauge | partition — records in the largest group commit |
  * | shock_log_partition_failed | gauge | partition — 1 once a write or fsync failed |
+ * | shock_log_journal_syncs_total | counter | — fdatasync rounds of the shared journal (file log with `log.journal`) |
+ * | shock_log_journal_sync_seconds | summary (sum, count) | — their duration |
+ * | shock_log_journal_entries_total | counter | — partition rounds made durable through the journal |
+ * | shock_log_journal_bytes_total | counter | — bytes written to the journal |
+ * | shock_log_journal_checkpoints_total | counter | — journal files retired (segments fdatasynced, file removed) |
+ * | shock_log_journal_failed | gauge | — 1 once a journal write, fdatasync or checkpoint failed |
  * | shock_cell_ready | gauge | — 1 when /readyz answers 200 |
  * | shock_log_generation | gauge | — the active log generation (0 until the first reshard) |
  * | shock_log_generation_partitions | gauge | generation, state — partitions of each generation not retired |
@@ -40,7 +46,7 @@
  * `shock_append_duration_seconds` histogram gives the append latency distribution.
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { PartitionStats } from '../log/index.js';
+import type { JournalStats, PartitionStats } from '../log/index.js';
 import type { ConsumerHealth } from './consumers.js';
 import type { PartitionLag } from './stats.js';
 
@@ -66,6 +72,8 @@ export type LogPartitionFigures = Pick<
 export interface CellMetricSources {
   group: string;
   logPartitions(): LogPartitionFigures[];
+  /** The file log's shared journal (null or absent: no journal — `log.journal: false`, or another engine). */
+  logJournal?(): JournalStats | null;
   lag(): PartitionLag[];
   consumerTotals(): { consumed: number; dlqWrites: number; paused: boolean };
   /** Restarts by reason and retention skips per partition since start (absent: none reported). */
@@ -163,6 +171,7 @@ export function createCellRegistry(sources: CellMetricSources): Registry {
   );
   registerConsumerHealthMetrics(registry, sources);
   registerLogMetrics(registry, sources);
+  registerJournalMetrics(registry, sources);
   registerGenerationMetrics(registry, sources);
   scrapeMetric(registry, 'shock_cell_ready', '1 when the cell is ready (/readyz answers 200)', 'gauge', () => [
     { labels: {}, value: sources.ready() ? 1 : 0 },
@@ -283,6 +292,63 @@ function registerLogMetrics(registry: Registry, sources: CellMetricSources): voi
     '1 once a write or fsync of the partition failed',
     'gauge',
     per((p) => (p.failed ? 1 : 0)),
+  );
+}
+
+/** The shared journal's counters (docs/adr/004-shared-journal.md); no samples when the log has none. */
+function registerJournalMetrics(registry: Registry, sources: CellMetricSources): void {
+  const one = (pick: (j: JournalStats) => number) => (): Sample[] => {
+    const j = sources.logJournal?.();
+    return j ? [{ labels: {}, value: pick(j) }] : [];
+  };
+  scrapeMetric(
+    registry,
+    'shock_log_journal_syncs_total',
+    'fdatasync rounds of the shared journal',
+    'counter',
+    one((j) => j.syncs),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_journal_sync_seconds',
+    'Journal fdatasync duration (sum and count)',
+    'summary',
+    () => {
+      const j = sources.logJournal?.();
+      if (!j) return [];
+      return [
+        { metricName: 'shock_log_journal_sync_seconds_sum', labels: {}, value: j.syncMsSum / 1000 },
+        { metricName: 'shock_log_journal_sync_seconds_count', labels: {}, value: j.syncs },
+      ];
+    },
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_journal_entries_total',
+    'Partition rounds made durable through the journal',
+    'counter',
+    one((j) => j.entries),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_journal_bytes_total',
+    'Bytes written to the journal',
+    'counter',
+    one((j) => j.bytes),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_journal_checkpoints_total',
+    'Journal files retired (segments fdatasynced, file removed)',
+    'counter',
+    one((j) => j.checkpoints),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_journal_failed',
+    '1 once a journal write, fdatasync or checkpoint failed (until the log is reopened)',
+    'gauge',
+    one((j) => (j.failed ? 1 : 0)),
   );
 }
 

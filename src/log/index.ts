@@ -8,6 +8,7 @@ export { SharedOffsets } from './file/shared-state.js';
 export type { FileLogOptions, FileRetentionConfig, LogEvent } from './file/options.js';
 export { fileRetentionOptions, fileRetentionProblems } from './file/options.js';
 export type { PartitionStats } from './file/partition.js';
+export type { JournalStats } from './file/journal.js';
 export {
   describeLog,
   inspectDataDir,

@@ -238,6 +238,13 @@ test('serve http - health, readiness, stats, metrics and dashboard answer; rejec
   ]) {
     assert.ok(metrics.text.includes(name), `metrics include ${name}`);
   }
+  // The shared journal (on by default) made the accepted events durable and reports it.
+  const journal = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics.text)?.[1]);
+  assert.ok(journal('shock_log_journal_syncs_total') > 0, 'journal fdatasyncs are counted');
+  assert.ok(journal('shock_log_journal_entries_total') > 0, 'journal entries are counted');
+  assert.ok(journal('shock_log_journal_bytes_total') > journal('shock_log_journal_entries_total'));
+  assert.equal(journal('shock_log_journal_sync_seconds_count'), journal('shock_log_journal_syncs_total'));
+  assert.equal(journal('shock_log_journal_failed'), 0);
 
   // Every accepted event is in the log and nothing else: the log's end offsets add up to the accepted count.
   await waitUntil(async () => {
