@@ -4,7 +4,10 @@
  * during start-up and recovery); the log is reopened and every acknowledged record must be present and unchanged.
  * Repeats on the same directory, so recovery runs on top of earlier recoveries and across segment rolls.
  *
- * Run: node --import tsx bench/log-soak.ts [--kills N] [--seed S] [--dir DIR]   (default 60 kills, under 2 minutes)
+ * With --power-loss each kill is followed by a simulated power loss (a fake: every byte the shared journal still holds
+ * is cut from the partitions' active segments, see test/helpers/log-crash.ts), so recovery must replay the journal.
+ *
+ * Run: node --import tsx bench/log-soak.ts [--kills N] [--seed S] [--dir DIR] [--power-loss]   (default 60 kills)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,15 +25,19 @@ const dir = mkdtempSync(join(argOf('--dir', tmpdir()), 'shock-soak-'));
 const t0 = performance.now();
 let acked = 0;
 let truncations = 0;
+let replays = 0;
+const powerLoss = args.includes('--power-loss');
 try {
   const cycles = await runCrashCycles({
     dir,
     cycles: kills,
     seed,
     killAfterMsMax: 400,
+    powerLoss,
     onCycle: (c) => {
       acked += c.acked;
       if (c.truncated) truncations++;
+      if (c.replayed) replays++;
       if ((c.run + 1) % 10 === 0)
         process.stderr.write(`${c.run + 1}/${kills} kills, ${acked} acknowledged appends verified\n`);
     },
@@ -38,16 +45,19 @@ try {
   const last = cycles[cycles.length - 1].offsetEnds;
   const s = (performance.now() - t0) / 1000;
   console.log(
-    `soak: ${kills} SIGKILLs (seed ${seed}) in ${s.toFixed(1)} s: every one of ${acked} acknowledged appends present and valid; ` +
-      `${truncations} recoveries truncated a torn tail; final offsets ${last.join(', ')}`,
+    `soak: ${kills} SIGKILLs${powerLoss ? ' + simulated power losses' : ''} (seed ${seed}) in ${s.toFixed(1)} s: ` +
+      `every one of ${acked} acknowledged appends present and valid; ${truncations} recoveries truncated a torn tail, ` +
+      `${replays} replayed the journal; final offsets ${last.join(', ')}`,
   );
   console.log(
     JSON.stringify({
       date: new Date().toISOString(),
       node: process.version,
       kills,
+      powerLoss,
       seed,
       acked,
+      replays,
       truncations,
       seconds: s,
       offsetEnds: last,
