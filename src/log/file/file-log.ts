@@ -124,19 +124,21 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
         });
     }
     const writers: PartitionWriter[] = [];
-    const journal = o.journal
-      ? await Journal.create(
-          {
-            dir: o.dir,
-            journalBytesMax: o.journalBytesMax,
-            checkpoint: async () => {
-              await Promise.all(writers.map((w) => w.syncSegment()));
+    // One partition has nothing to share: a journal would only write its small rounds twice.
+    const journal =
+      o.journal && o.partitions > 1
+        ? await Journal.create(
+            {
+              dir: o.dir,
+              journalBytesMax: o.journalBytesMax,
+              checkpoint: async () => {
+                await Promise.all(writers.map((w) => w.syncSegment()));
+              },
+              logger: o.logger,
             },
-            logger: o.logger,
-          },
-          journalFiles.length > 0 ? journalFiles[journalFiles.length - 1].seq + 1 : 0,
-        )
-      : undefined;
+            journalFiles.length > 0 ? journalFiles[journalFiles.length - 1].seq + 1 : 0,
+          )
+        : undefined;
     const recoverOptions = {
       lengthMax: o.recordBytesMax - 4,
       offsetBase: o.offsetBase,

@@ -51,6 +51,7 @@ export interface FileLogOptions {
    * The shared journal (default true; docs/adr/004-shared-journal.md): a partition's sync round of at most
    * `journalWriteBytesMax` bytes is also written to one write-ahead file shared by all partitions, and one
    * fdatasync of that file makes every partition's round durable. False: every round fdatasyncs its own segment.
+   * A log of one partition has nothing to share and never uses it (it would only write small rounds twice).
    */
   journal?: boolean;
   /** A sync round larger than this fdatasyncs its own segment instead of the journal (default 64 KiB). */

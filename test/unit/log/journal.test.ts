@@ -40,12 +40,25 @@ test('journal - appends to several partitions in the same turn share one journal
 test('journal - a sync round larger than journalWriteBytesMax fdatasyncs its own segment instead', async () => {
   const { dir, cleanup } = tempDir('shock-journal-');
   try {
-    const log = await openFileLog({ dir, partitions: 1, journalWriteBytesMax: 4096 });
+    const log = await openFileLog({ dir, partitions: 2, journalWriteBytesMax: 4096 });
     await log.append(0, [rec(0, 0, 10_000)]);
     assert.equal(log.stats().journal?.entries, 0);
     await log.append(0, [rec(0, 1, 100)]);
     assert.equal(log.stats().journal?.entries, 1);
     assert.equal(log.stats().partitions[0].fsyncs, 2);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('journal - a log of one partition never uses the journal (it has nothing to share)', async () => {
+  const { dir, cleanup } = tempDir('shock-journal-');
+  try {
+    const log = await openFileLog({ dir, partitions: 1, journal: true });
+    await log.append(0, [rec(0, 0)]);
+    assert.equal(log.stats().journal, null);
+    assert.equal(log.stats().partitions[0].fsyncs, 1);
     await log.close();
   } finally {
     cleanup();
@@ -138,7 +151,7 @@ test('journal - recovery writes back a segment tail lost after the journal made 
 test('journal - replay stops at a gap (a write never made durable) and keeps what precedes it', async () => {
   const { dir, cleanup } = tempDir('shock-journal-');
   try {
-    const log = await openFileLog({ dir, partitions: 1 });
+    const log = await openFileLog({ dir, partitions: 2 });
     await log.close();
     const records = Array.from({ length: 6 }, (_, i) => rec(0, i));
     const a = encodeRecords(records.slice(0, 2), 0, 1);
@@ -153,7 +166,7 @@ test('journal - replay stops at a gap (a write never made durable) and keeps wha
       Buffer.concat([entry(a, 0, 0), entry(c, a.length + b.length, 4)]),
     );
     const events: LogEvent[] = [];
-    const again = await openFileLog({ dir, partitions: 1, logger: (e) => events.push(e) });
+    const again = await openFileLog({ dir, partitions: 2, logger: (e) => events.push(e) });
     assertSameRecords(await readAll(again, 0), records.slice(0, 2));
     assert.ok(events.some((e) => e.level === 'warn' && /stopped at a gap/.test(e.message)));
     assert.equal((await again.append(0, [rec(0, 9)])).baseOffset, 2, 'appends go on after the kept prefix');
@@ -166,7 +179,7 @@ test('journal - replay stops at a gap (a write never made durable) and keeps wha
 test('journal - a torn journal tail is ignored and reported', async () => {
   const { dir, cleanup } = tempDir('shock-journal-');
   try {
-    const log = await openFileLog({ dir, partitions: 1 });
+    const log = await openFileLog({ dir, partitions: 2 });
     await log.close();
     const records = [rec(0, 0), rec(0, 1)];
     const payload = encodeRecords(records, 0, 1);
@@ -180,7 +193,7 @@ test('journal - a torn journal tail is ignored and reported', async () => {
     });
     writeFileSync(join(dir, 'journal', journalName(3)), Buffer.concat([whole, whole.subarray(0, 30)]));
     const events: LogEvent[] = [];
-    const again = await openFileLog({ dir, partitions: 1, logger: (e) => events.push(e) });
+    const again = await openFileLog({ dir, partitions: 2, logger: (e) => events.push(e) });
     assertSameRecords(await readAll(again, 0), records);
     assert.ok(events.some((e) => /torn tail of 30 bytes/.test(e.message)));
     await again.close();
