@@ -4,8 +4,8 @@
  * what a power loss could take from the page cache — before the restart. Every event answered 202 must come back
  * from the journal: in the log at the offset its answer named, then in the sink exactly once.
  *
- * The simulation needs every sync round to go through the journal: 8 senders of 10-event batches keep each round
- * far below the journal's 64 KiB per-round limit (docs/log.md, "Journal").
+ * The simulation needs every sync round to go through the journal: 8 senders of 4-event batches (~200 bytes each)
+ * never have more than ~6.4 KB in flight, below the journal's 8 KiB per-round limit (docs/log.md, "Journal").
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +33,7 @@ test('serve power loss - every 202 survives kill -9 plus the loss of every unsyn
       config,
       partitions,
       senders: 8,
-      batchSize: 10,
+      batchSize: 4,
       ackedTarget: 800,
       loadMsMax: 20_000,
       afterKill: async () => {
