@@ -9,11 +9,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { mulberry32 } from '../../src/base/index.js';
 import { tempDir } from '../helpers/cli.js';
 import { testKeys, writeConfig } from '../helpers/cell-serve.js';
-import { assertExactlyOnce, killUnderLoadAndRecover } from '../helpers/kill-load.js';
+import { assertSqliteSinkExactlyOnce, killUnderLoadAndRecover } from '../helpers/kill-load.js';
 import { dropUnsyncedSegmentTails } from '../helpers/log-crash.js';
 
 const partitions = 4;
@@ -41,15 +40,7 @@ test('serve power loss - every 202 survives kill -9 plus the loss of every unsyn
       },
     });
     assert.ok(cut > 0, 'the simulated power loss took acknowledged bytes from at least one segment');
-    const db = new Database(`${dataDir}/sink.sqlite`, { readonly: true });
-    try {
-      const rows = db
-        .prepare("SELECT event_id, COUNT(*) AS n FROM results WHERE consumer_group = 'sink' GROUP BY event_id")
-        .all() as { event_id: string; n: number }[];
-      assertExactlyOnce(new Map(rows.map((r) => [r.event_id, r.n])), acked, inLog);
-    } finally {
-      db.close();
-    }
+    assertSqliteSinkExactlyOnce(dataDir, acked, inLog);
   } finally {
     t.cleanup();
   }

@@ -4,10 +4,9 @@
  * cell's consumers catch up, in the SQLite sink exactly once.
  */
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/cli.js';
 import { testKeys, writeConfig } from '../helpers/cell-serve.js';
-import { assertExactlyOnce, killUnderLoadAndRecover } from '../helpers/kill-load.js';
+import { assertSqliteSinkExactlyOnce, killUnderLoadAndRecover } from '../helpers/kill-load.js';
 
 const partitions = 4;
 const senders = 8;
@@ -35,15 +34,7 @@ test('serve sigkill - every 202 survives kill -9: in the log at its offset, then
     });
 
     // The sink: every event of the log exactly once (so every acknowledged one too).
-    const db = new Database(`${dataDir}/sink.sqlite`, { readonly: true });
-    try {
-      const rows = db
-        .prepare("SELECT event_id, COUNT(*) AS n FROM results WHERE consumer_group = 'sink' GROUP BY event_id")
-        .all() as { event_id: string; n: number }[];
-      assertExactlyOnce(new Map(rows.map((r) => [r.event_id, r.n])), ackedNow, inLog);
-    } finally {
-      db.close();
-    }
+    assertSqliteSinkExactlyOnce(dataDir, ackedNow, inLog);
   } finally {
     t.cleanup();
   }

@@ -4,6 +4,7 @@
  * file log, and the three exactly-once checks against the sink's per-event counts.
  */
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { decodeEvent } from '../../src/base/index.js';
 import { openFileLog } from '../../src/log/index.js';
 import { request, startServe, testKeys, waitUntil } from './cell-serve.js';
@@ -120,6 +121,23 @@ export function assertExactlyOnce(
   const notInSink = [...acked.keys()].filter((id) => counts.get(id) !== 1);
   assert.deepEqual(notInSink, [], 'every 202 is in the sink exactly once');
   assert.equal(counts.size, inLog.size, 'everything in the log was consumed, once');
+}
+
+/** The cell's SQLite sink in `dataDir`: every event of the log in it exactly once, so every 202 too. */
+export function assertSqliteSinkExactlyOnce(
+  dataDir: string,
+  acked: ReadonlyMap<string, Ack>,
+  inLog: ReadonlyMap<string, Ack>,
+): void {
+  const db = new Database(`${dataDir}/sink.sqlite`, { readonly: true });
+  try {
+    const rows = db
+      .prepare("SELECT event_id, COUNT(*) AS n FROM results WHERE consumer_group = 'sink' GROUP BY event_id")
+      .all() as { event_id: string; n: number }[];
+    assertExactlyOnce(new Map(rows.map((r) => [r.event_id, r.n])), acked, inLog);
+  } finally {
+    db.close();
+  }
 }
 
 /** How a kill-under-load run goes. */
