@@ -60,6 +60,52 @@ test(
 );
 
 test(
+  'file log - a full disk under the shared journal fails every partition with SHOCK_LOG_IO until reopened, loses no acknowledged record',
+  { skip, timeout: 60_000 },
+  async () => {
+    const fs = mountTmpfs(1024 * 1024);
+    try {
+      const dir = join(fs.dir, 'log');
+      const log = await openFileLog({ dir, partitions: 2, segmentBytesMax: 256 * 1024, logger: () => undefined });
+      const acked: AppendRecord[][] = [[], []];
+      let failure: IoError | undefined;
+      const failed = new Set<number>();
+      for (let i = 0; i < 2000 && !failure; i++) {
+        // Two small records per turn, one per partition: both rounds go through the journal.
+        const small = (p: number) => ({ key: Buffer.from(`k${p}`), value: Buffer.alloc(1500, (i + p) % 251) });
+        const results = await Promise.allSettled([log.append(0, [small(0)]), log.append(1, [small(1)])]);
+        results.forEach((r, p) => {
+          if (r.status === 'fulfilled') acked[p].push(small(p));
+          else {
+            failure ??= r.reason as IoError;
+            failed.add(p);
+          }
+        });
+      }
+      assert.ok(failure, 'the disk filled up');
+      assert.equal(failure.code, 'SHOCK_LOG_IO');
+      assert.equal(failure.details.errno, 'ENOSPC');
+      assert.ok(log.stats().journal, 'the journal was in use');
+      // Fsync gate: with space again, a partition that failed — every partition, when the journal itself failed —
+      // accepts no append until the log is reopened.
+      fs.resize(8 * 1024 * 1024);
+      if (log.stats().journal!.failed) failed.add(0).add(1);
+      for (const p of failed) await assert.rejects(log.append(p, [record(p)]), { code: 'SHOCK_LOG_IO' });
+      await log.close();
+      const again = await openFileLog({ dir, partitions: 2, segmentBytesMax: 256 * 1024, logger: () => undefined });
+      for (const p of [0, 1]) {
+        const got = await readAll(again, p);
+        assert.ok(got.length >= acked[p].length);
+        assertSameRecords(got.slice(0, acked[p].length), acked[p]);
+      }
+      await again.close();
+    } finally {
+      fs.cleanup();
+    }
+  },
+);
+
+test(
   'file log - opening on a full disk is a clear SHOCK_LOG_IO error, and works once there is space',
   { skip, timeout: 60_000 },
   async () => {

@@ -286,30 +286,37 @@ export class Journal {
     return this.next.promise;
   }
 
+  /** One fdatasync round; never throws (a failure, even to create the next file, fails the journal in afterRound). */
   private round(): Promise<void> {
-    const files: { fd: number; path: string }[] = [{ fd: this.fd, path: this.path }];
-    const tasks: Promise<void>[] = [];
     let rotated: { fd: number; path: string } | undefined;
-    if (this.size >= this.o.journalBytesMax && !this.checkpointing && !this.closed) {
-      // Entries from now on go to a new file; this round makes the old one durable, then a checkpoint retires it.
-      rotated = { fd: this.fd, path: this.path };
-      this.seq++;
-      this.path = join(this.jdir, journalName(this.seq));
-      this.fd = ioSync('create journal', this.path, () => openSync(this.path, 'wx'));
-      this.size = 0;
-      this.nameDurable = false;
+    let done: Promise<void>;
+    try {
+      const synced = { fd: this.fd, path: this.path };
+      if (this.size >= this.o.journalBytesMax && !this.checkpointing && !this.closed) {
+        // Entries from now on go to a new file; this round makes the old one durable, then a checkpoint retires it.
+        const path = join(this.jdir, journalName(this.seq + 1));
+        const fd = ioSync('create journal', path, () => openSync(path, 'wx'));
+        rotated = synced;
+        this.seq++;
+        this.path = path;
+        this.fd = fd;
+        this.size = 0;
+        this.nameDurable = false;
+      }
+      const nameDurable = this.nameDurable;
+      const tasks = [datasyncFd(synced.fd, synced.path)];
+      if (!nameDurable) tasks.push(fsyncDir(this.jdir));
+      const t0 = performance.now();
+      done = Promise.all(tasks).then(() => {
+        const ms = performance.now() - t0;
+        this.s.syncs++;
+        this.s.syncMsSum += ms;
+        if (ms > this.s.syncMsMax) this.s.syncMsMax = ms;
+        if (!nameDurable) this.nameDurable = true;
+      });
+    } catch (err) {
+      done = Promise.reject(err);
     }
-    const nameDurable = this.nameDurable;
-    if (!nameDurable) tasks.push(fsyncDir(this.jdir));
-    for (const f of rotated ? [rotated] : files) tasks.push(datasyncFd(f.fd, f.path));
-    const t0 = performance.now();
-    const done = Promise.all(tasks).then(() => {
-      const ms = performance.now() - t0;
-      this.s.syncs++;
-      this.s.syncMsSum += ms;
-      if (ms > this.s.syncMsMax) this.s.syncMsMax = ms;
-      if (!nameDurable) this.nameDurable = true;
-    });
     done.then(
       () => this.afterRound(rotated),
       (err: unknown) => this.afterRound(rotated, err),
