@@ -4,6 +4,7 @@
  * lag counts exactly those events; once the committed offsets on disk reach the end, the very next request reads 0.
  * Nothing here waits for a sample to happen.
  */
+import type { PartitionLag } from '../../src/cell/stats.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -32,16 +33,7 @@ after(async () => {
   temp.cleanup();
 });
 
-interface Lag {
-  partition: number;
-  generation?: number;
-  offsetEnd: number;
-  offsetCommitted: number;
-  lagEvents: number;
-  lagSeconds: number;
-}
-
-async function stats(): Promise<{ consumers: { paused: boolean; lagEvents: number; partitions: Lag[] } }> {
+async function stats(): Promise<{ consumers: { paused: boolean; lagEvents: number; partitions: PartitionLag[] } }> {
   return (await request(`${serve.url}/v1/stats`)).body;
 }
 
