@@ -61,6 +61,12 @@ export const errorRegistry = {
   SHOCK_LOAD_BAD_OPTION: spec('invalid load-generator option', 500, false, ExitCode.usage),
   SHOCK_LOAD_TARGET_UNREACHABLE: spec('the target cannot be reached', 500, true, ExitCode.unavailable),
   SHOCK_LOAD_RATE_NOT_HELD: spec('the generator could not hold the requested rate', 500, false, ExitCode.failure),
+  SHOCK_LOAD_INTERRUPTED: spec(
+    'the load run was interrupted; the figures cover the time it ran',
+    500,
+    true,
+    ExitCode.failure,
+  ),
   SHOCK_LOAD_TEMPLATE_FIELD: spec('the request template names a field that does not exist', 500, false, ExitCode.usage),
   SHOCK_PROBE_FAILED: spec('the probe could not run', 500, true, ExitCode.ioErr),
   SHOCK_HISTOGRAM_LOG_INVALID: spec('the histogram log (.hlog) is not valid', 500, false, ExitCode.dataErr),
@@ -94,6 +100,13 @@ export const errorRegistry = {
   SHOCK_LOG_MANIFEST_INVALID: spec('the log generation manifest is not valid', 500, false, ExitCode.dataErr),
   SHOCK_LOG_APPEND_CONFLICT: spec(
     "another writer moved the partition's end during the append",
+    503,
+    true,
+    ExitCode.unavailable,
+  ),
+
+  SHOCK_LOG_FULL: spec(
+    'the log holds as many unconsumed records as its retention allows',
     503,
     true,
     ExitCode.unavailable,
@@ -136,6 +149,8 @@ export const errorRegistry = {
   SHOCK_INGRESS_SHUTTING_DOWN: spec('the server is shutting down', 503, true, ExitCode.unavailable),
   SHOCK_INGRESS_HEADERS_TOO_LARGE: spec('the request headers are too large', 431, false, ExitCode.dataErr),
   SHOCK_INGRESS_BAD_REQUEST: spec('the request is not valid HTTP/1.1', 400, false, ExitCode.dataErr),
+  SHOCK_INGRESS_TOO_DEEP: spec('the body nests deeper than the ingress accepts', 400, false, ExitCode.dataErr),
+  SHOCK_INGRESS_NUMBER_NOT_FINITE: spec('a number in the body is too large to represent', 400, false, ExitCode.dataErr),
   SHOCK_INGRESS_APPEND_FAILED: spec('the log refused or failed the append', 503, true, ExitCode.unavailable),
 
   // --- cell ---
@@ -151,6 +166,15 @@ export const errorRegistry = {
     false,
     ExitCode.unavailable,
   ),
+  SHOCK_CELL_DATA_DIR_UNUSABLE: spec(
+    'the data directory cannot be created or written',
+    500,
+    false,
+    ExitCode.cantCreate,
+  ),
+  SHOCK_CELL_ADMIN_UNAUTHENTICATED: spec('missing or wrong admin token', 401, false, ExitCode.usage),
+  SHOCK_CELL_ADMIN_HOST_REFUSED: spec('the admin API refuses this Host header', 421, false, ExitCode.usage),
+  SHOCK_CELL_ADMIN_MEDIA_TYPE: spec('the admin API accepts only application/json bodies', 415, false, ExitCode.usage),
   SHOCK_CELL_ADMIN_INVALID: spec('the admin request is not valid', 400, false, ExitCode.usage),
   SHOCK_CELL_TENANT_UNKNOWN: spec('no such tenant', 404, false, ExitCode.usage),
   SHOCK_CELL_TENANT_EXISTS: spec('a tenant with this id already exists', 409, false, ExitCode.usage),
