@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { openFileLog, type AppendRecord, type LogEvent } from '../../src/log/index.js';
 import { runCli } from '../helpers/cli.js';
 import { assertSameRecords, readAll } from '../helpers/log-records.js';
-import { mountTmpfs, tmpfsUnavailable } from '../helpers/log-tmpfs.js';
+import { mountTmpfs, tmpfsSkipReason } from '../helpers/log-tmpfs.js';
 
-const skip = tmpfsUnavailable();
+const skip = tmpfsSkipReason();
 const record = (i: number): AppendRecord => ({ key: Buffer.from(`k${i}`), value: Buffer.alloc(2000, i % 251) });
 type IoError = { code: string; details: { errno?: string; hint?: string }; cause?: { code?: string } };
 

@@ -1,13 +1,14 @@
 /**
  * A real small file system for disk-error tests: a tmpfs of a given size mounted on a temporary directory. A full
  * tmpfs gives real ENOSPC; `remount,ro` gives real EROFS (the kernel refuses it while a file is open for writing).
- * chmod cannot make a directory read-only for root, so these tests need mount(8) and root; `tmpfsAvailable` says
- * whether they can run here.
+ * chmod cannot make a directory read-only for root, so these tests need mount(8) and root; `tmpfsSkipReason` says
+ * whether they can run here (skipped locally when they cannot, a failure under CI).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { skipUnlessAvailable } from './dependency.js';
 
 export interface Tmpfs {
   dir: string;
@@ -51,4 +52,9 @@ export function tmpfsUnavailable(): string | undefined {
   } catch (err) {
     return `cannot mount a tmpfs here (needs root): ${(err as Error).message.split('\n')[0]}`;
   }
+}
+
+/** The `skip` option of a tmpfs test: false when a tmpfs can be mounted; else the reason locally, a failure under CI. */
+export function tmpfsSkipReason(): string | false {
+  return skipUnlessAvailable(tmpfsUnavailable());
 }

@@ -4,9 +4,9 @@
  * (SIGTERM, then SIGKILL) — never any process this helper did not start. `kill()` is a SIGKILL (a crash);
  * `restart()` starts a new server on the same port and store directory.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tempDir } from './cli.js';
+import { findBinary, skipUnlessAvailable } from './dependency.js';
 import { freePort } from '../../src/measure/lab/target.js';
 
 /** Where Debian's `nats-server` package installs the binary; `NATS_SERVER` overrides it. */
@@ -16,15 +16,17 @@ const STOP_TIMEOUT_MS = 5_000;
 
 /** The nats-server binary, or undefined when this machine has none. */
 export function natsServerBinary(): string | undefined {
-  for (const path of NATS_SERVER_CANDIDATES) if (path && existsSync(path)) return path;
-  const which = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
-  const found = which.stdout.trim();
-  return which.status === 0 && found ? found : undefined;
+  return findBinary('nats-server', NATS_SERVER_CANDIDATES);
 }
 
-/** The reason to skip a test when there is no nats-server (CI installs it: `.ci/run`). */
+/**
+ * The `skip` option of a test that needs nats-server: false when it is installed; else the reason locally, and under
+ * CI a failure (dependency.ts; CI installs it: `.ci/run`).
+ */
 export function natsSkipReason(): string | false {
-  return natsServerBinary() ? false : 'nats-server is not installed (apt-get install nats-server, or set NATS_SERVER)';
+  return skipUnlessAvailable(
+    natsServerBinary() ? undefined : 'nats-server is not installed (apt-get install nats-server, or set NATS_SERVER)',
+  );
 }
 
 export interface NatsServer {

@@ -1,5 +1,5 @@
 /**
- * A private PostgreSQL 15 server per test file: `initdb` into a fresh temporary directory, then `postgres` started
+ * A private PostgreSQL server per test file (whichever version is installed, see `findPostgresBinDir`): `initdb` into a fresh temporary directory, then `postgres` started
  * as a direct child of the test process on a free loopback port, its socket in that directory, `fsync=on`. As root
  * (CI), PostgreSQL refuses to run, so initdb and the server run as the `postgres` user (spawned with its uid/gid;
  * the directory is chowned to it). The server is our child so that we reap it ourselves: a SIGKILLed server must
@@ -17,21 +17,54 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../src/measure/lab/target.js';
+import { skipUnlessAvailable } from './dependency.js';
 
-/** Where Debian's postgresql-15 puts the server binaries. */
-export const postgresBinDir = process.env.SHOCK_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
+/** Where Debian's postgresql-NN packages put the server binaries: `/usr/lib/postgresql/<version>/bin`. */
+const DEBIAN_POSTGRES_ROOT = '/usr/lib/postgresql';
 
-/** Why PostgreSQL tests cannot run here, or undefined when they can (use as `test(..., { skip })`). */
-export function postgresSkipReason(): string | undefined {
+/**
+ * The directory of PostgreSQL's server binaries (`initdb`, `postgres`): `SHOCK_POSTGRES_BIN` when set; else
+ * `pg_config --bindir` when it holds `initdb`; else the newest `/usr/lib/postgresql/<version>/bin` that does
+ * (Debian installs each major version there). Undefined when none is found. `.ci/run` searches the same way.
+ */
+export function findPostgresBinDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.SHOCK_POSTGRES_BIN) return env.SHOCK_POSTGRES_BIN;
+  const hasInitdb = (dir: string) => existsSync(join(dir, 'initdb'));
+  const pgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
+  const bindir = pgConfig.status === 0 ? pgConfig.stdout.trim() : '';
+  if (bindir && hasInitdb(bindir)) return bindir;
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(DEBIAN_POSTGRES_ROOT).filter((v) => /^\d+(\.\d+)?$/.test(v));
+  } catch {
+    // no Debian PostgreSQL installed
+  }
+  const newestFirst = versions.sort((a, b) => Number(b) - Number(a)).map((v) => join(DEBIAN_POSTGRES_ROOT, v, 'bin'));
+  return newestFirst.find(hasInitdb);
+}
+
+/** The server binaries' directory (see `findPostgresBinDir`); the Debian 15 path in messages when none is found. */
+export const postgresBinDir: string = findPostgresBinDir() ?? join(DEBIAN_POSTGRES_ROOT, '15', 'bin');
+
+/** Why PostgreSQL tests cannot run here, or undefined when they can. */
+export function postgresMissing(): string | undefined {
   for (const b of ['initdb', 'postgres']) {
     if (!existsSync(join(postgresBinDir, b))) {
-      return `PostgreSQL binaries not found (${join(postgresBinDir, b)}): install Debian's postgresql package (.ci/run does), or set SHOCK_POSTGRES_BIN`;
+      return `PostgreSQL binaries not found (${join(postgresBinDir, b)}; searched SHOCK_POSTGRES_BIN, pg_config --bindir, ${DEBIAN_POSTGRES_ROOT}/*/bin): install Debian's postgresql package (.ci/run does), or set SHOCK_POSTGRES_BIN`;
     }
   }
   if (process.getuid?.() === 0 && postgresUser() === undefined) {
     return 'running as root and there is no "postgres" user to run PostgreSQL as (install the postgresql package)';
   }
   return undefined;
+}
+
+/**
+ * The `skip` option of a test that needs PostgreSQL: false when it can run here; else the reason locally, and
+ * under CI a failure (dependency.ts).
+ */
+export function postgresSkipReason(): string | false {
+  return skipUnlessAvailable(postgresMissing());
 }
 
 /** A running private server. */
@@ -205,14 +238,15 @@ export async function connectPostgres(url: string): Promise<pg.Client> {
 }
 
 /**
- * One private server for the calling test file: started before its tests, stopped after them. `skip` is the
- * reason to skip (the binaries are missing) or undefined; `server()` is the running server inside a test.
+ * One private server for the calling test file: started before its tests, stopped after them. `skip` is the `skip`
+ * option for its tests (`postgresSkipReason`: a reason locally when PostgreSQL is missing, a failure under CI);
+ * `server()` is the running server inside a test.
  */
-export function privatePostgres(): { skip: string | undefined; server: () => PostgresServer } {
+export function privatePostgres(): { skip: string | false; server: () => PostgresServer } {
   const skip = postgresSkipReason();
   let server: PostgresServer | undefined;
   before(async () => {
-    if (skip === undefined) server = await startPostgres();
+    if (skip === false) server = await startPostgres();
   });
   after(async () => {
     await server?.stop();

@@ -1,11 +1,13 @@
 /** Opens a report in headless Chromium (Debian `chromium` through playwright-core) and takes a screenshot. */
 import { pathToFileURL } from 'node:url';
-import { chromiumPath as installedChromium, launchChromium } from '../helpers/browser.js';
+import { chromiumPath as installedChromium, launchChromium, skipWithoutChromium } from '../helpers/browser.js';
 
-/** The Chromium executable, or null when it is not installed (the browser checks are then skipped). */
+/**
+ * The Chromium executable, or null when it is not installed (the browser checks are then skipped). Under CI a
+ * missing browser fails instead: `skipWithoutChromium` throws when browser.ts is loaded (dependency.ts).
+ */
 export function chromiumPath(): string | null {
-  // Under CI a missing browser must fail the check, not skip it.
-  return installedChromium ?? (process.env.CI ? '/usr/bin/chromium' : null);
+  return skipWithoutChromium === false ? (installedChromium ?? null) : null;
 }
 
 /** What the page showed. */
