@@ -115,8 +115,8 @@ export type Outcome =
 export function reply(s: IngestState, ex: Exchange, status: number, body: string): void {
   if (ex.answered) return;
   ex.answered = true;
-  // The tenant's RateLimit headers, as the bucket stands when the answer goes out.
-  if (ex.principal !== null) rateHeaders(s, ex, ex.principal.tenant);
+  // The tenant's RateLimit headers, as the bucket stands when the answer goes out (a 429 says r=0).
+  if (ex.principal !== null) rateHeaders(s, ex, ex.principal.tenant, status === 429);
   s.finished(ex, sendBody(ex.res, status, body, ex.h) ? status : 499);
 }
 
@@ -136,10 +136,10 @@ export function countError(s: IngestState, code: ErrorCode, events: number): voi
   }
 }
 
-/** Sets the tenant's RateLimit headers on the response. */
-export function rateHeaders(s: IngestState, ex: Exchange, tenant: string): void {
+/** Sets the tenant's RateLimit headers on the response; `refused`: the answer is the limiter's 429. */
+export function rateHeaders(s: IngestState, ex: Exchange, tenant: string, refused: boolean): void {
   ex.h.rateLimitPolicy = s.limiter.policyHeader(tenant);
-  ex.h.rateLimit = s.limiter.stateHeader(tenant);
+  ex.h.rateLimit = s.limiter.stateHeader(tenant, refused);
 }
 
 /** Rejections decided before reading the body: an empty token bucket (429) or an open breaker (503). */

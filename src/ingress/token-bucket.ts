@@ -145,10 +145,15 @@ export class TenantLimiter {
     return this.policies.get(tenant) ?? '"tenant";q=0;w=1';
   }
 
-  /** The `RateLimit` header value of a tenant now. */
-  stateHeader(tenant: string): string {
+  /**
+   * The `RateLimit` header value of a tenant now. For a refusal (`refused`: a 429) `r` is 0 whatever the bucket
+   * holds by now: the decision saw less than one whole token, and the bucket keeps refilling between the decision
+   * and the answer (a batch's appends, or just the microseconds of the next clock read), so a 429 read the bucket
+   * again could say `r=1` — "a token is left" on the answer that refused the request.
+   */
+  stateHeader(tenant: string, refused = false): string {
     const bucket = this.bucket(tenant);
-    const remaining = Math.floor(bucket.available());
+    const remaining = refused ? 0 : Math.floor(bucket.available());
     const resetSec = Math.ceil(bucket.msUntilFull() / 1000);
     return `"tenant";r=${remaining};t=${resetSec}`;
   }

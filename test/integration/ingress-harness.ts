@@ -4,7 +4,7 @@
  */
 import { connect } from 'node:net';
 import { Registry } from 'prom-client';
-import { ManualClock, type Clock } from '../../src/base/index.js';
+import type { Clock } from '../../src/base/index.js';
 import { createGateway, sha256Hex, type Gateway, type GatewayConfig } from '../../src/ingress/index.js';
 import { openFileLog, type FileLog } from '../../src/log/index.js';
 import { tempDir } from '../helpers/cli.js';
@@ -70,7 +70,7 @@ export interface Harness {
 /** Starts a file log (4 partitions) and a gateway on a free port. */
 export async function startGateway(
   config: GatewayConfig = baseConfig(),
-  options: { clock?: ManualClock; partitions?: number; eventLoopDelayMs?: () => number } = {},
+  options: { clock?: Clock; partitions?: number; eventLoopDelayMs?: () => number } = {},
 ): Promise<Harness> {
   const tmp = tempDir('shock-ingress-');
   const log = await openFileLog({ dir: tmp.dir, partitions: options.partitions ?? 4, logger: () => {} });

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, decodeEvent } from '../../src/base/index.js';
+import { ManualClock, decodeEvent, type Clock } from '../../src/base/index.js';
 import { partitionForKey } from '../../src/ingress/index.js';
 import { baseConfig, keys, pageView, post, rawRequest, startGateway, type Harness } from './ingress-harness.js';
 
@@ -195,6 +195,44 @@ test('ingress http - 429 with Retry-After, RateLimit headers and x-shock-shed on
     },
     { ...config, tenants, rateLimit: { retryJitterSecMax: 1 } },
     { clock },
+  );
+});
+
+/** A clock that moves `stepMs` at every reading: time passes between any two steps of the ingress, as it really does. */
+class SteppingClock implements Clock {
+  private mono = 0;
+  constructor(private readonly stepMs: number) {}
+  nowMs(): number {
+    return 1_700_000_000_000 + Math.floor(this.monoMs());
+  }
+  monoMs(): number {
+    this.mono += this.stepMs;
+    return this.mono;
+  }
+}
+
+test('ingress http - every 429 says RateLimit r=0, though the bucket refills between the decision and the answer', async () => {
+  // 1,000 tokens/s and 0.06 ms per clock reading: a request (a dozen readings) costs more than it earns, so the bucket
+  // runs dry and refuses, and the few readings after the refusal refill it past one token now and then (issue 12
+  // item 5: about one 429 in 1,000-3,000 said r=1 on a real clock).
+  const config = baseConfig();
+  const tenants = config.tenants.map((t) => (t.id === 'acme' ? { ...t, ratePerSec: 1000, burst: 2 } : t));
+  await withGateway(
+    async (h) => {
+      let refusals = 0;
+      for (let i = 0; i < 300; i++) {
+        const batch = i % 3 === 2;
+        const body = batch ? JSON.stringify([pageView(), pageView()]) : JSON.stringify(pageView());
+        const reply = await post(h, batch ? '/v1/events/batch' : '/v1/events', body);
+        assert.ok(reply.status === 202 || reply.status === 429, `${reply.status} ${reply.text}`);
+        if (reply.status !== 429) continue;
+        refusals += 1;
+        assert.match(reply.headers.get('ratelimit')!, /^"tenant";r=0;t=\d+$/, `answer ${i} (batch: ${batch})`);
+      }
+      assert.ok(refusals >= 30, `the bucket ran dry: ${refusals} refusals`);
+    },
+    { ...config, tenants, rateLimit: { retryJitterSecMax: 0 } },
+    { clock: new SteppingClock(0.06) },
   );
 });
 

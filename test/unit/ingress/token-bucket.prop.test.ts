@@ -100,3 +100,44 @@ test('token bucket - RateLimit header reports remaining tokens and seconds until
   assert.equal(limiter.stateHeader('a'), '"tenant";r=5;t=2');
   assert.equal(limiter.policyHeader('a'), '"tenant";q=20;w=2');
 });
+
+test('token bucket - a refused take is answered r=0, however much the bucket refills before the answer', () => {
+  // The ingress decides (take) and writes the RateLimit header a moment later (batch appends, or only the next clock
+  // read): the bucket refills in between, and a 429 must still not say a token is left (issue 12 item 5).
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0.1, max: 100_000, noNaN: true }),
+      fc.integer({ min: 1, max: 50 }),
+      fc.array(
+        fc.record({
+          waitMs: fc.double({ min: 0, max: 50, noNaN: true }),
+          take: fc.integer({ min: 1, max: 5 }),
+          answerMs: fc.double({ min: 0, max: 5, noNaN: true }),
+        }),
+        { minLength: 1, maxLength: 100 },
+      ),
+      (rate, burst, steps) => {
+        const clock = new ManualClock();
+        const limiter = new TenantLimiter(
+          [{ id: 'a', ratePerSec: rate, burst }],
+          { mode: 'enforce', share: 1, retryJitterSecMax: 0 },
+          clock,
+        );
+        const bucket = limiter.bucket('a');
+        for (const { waitMs, take, answerMs } of steps) {
+          clock.advance(waitMs);
+          const refused = bucket.take(take) === 0;
+          clock.advance(answerMs);
+          const header = limiter.stateHeader('a', refused);
+          const m = /^"tenant";r=(\d+);t=(\d+)$/.exec(header);
+          if (m === null) return false;
+          const remaining = Number(m[1]);
+          if (refused && remaining !== 0) return false;
+          if (remaining > burst || Number(m[2]) < 0) return false;
+        }
+        return true;
+      },
+    ),
+    { numRuns: 500, seed: 12_005 },
+  );
+});
