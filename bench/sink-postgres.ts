@@ -30,6 +30,7 @@ function rows(side: string, batch: number): SinkResultRow[] {
   return Array.from({ length: batchRows }, (_, i) => {
     const offset = batch * batchRows + i;
     return {
+      tenant: 'acme',
       eventId: `01J${side}${String(offset).padStart(12, '0')}`,
       partition: 0,
       offset,
@@ -43,11 +44,11 @@ function rows(side: string, batch: number): SinkResultRow[] {
   });
 }
 
-/** `($1, $2, …, $6), ($7, …)` for `n` rows of 6 columns. */
+/** `($1, $2, …, $7), ($8, …)` for `n` rows of 7 columns. */
 function valuesList(n: number): string {
   return Array.from(
     { length: n },
-    (_, r) => `(${Array.from({ length: 6 }, (_, c) => `$${r * 6 + c + 1}`).join(', ')})`,
+    (_, r) => `(${Array.from({ length: 7 }, (_, c) => `$${r * 7 + c + 1}`).join(', ')})`,
   ).join(', ');
 }
 
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     const insert = {
       name: 'bench_anchor_insert',
       text: `INSERT INTO bench_anchor.results (consumer_group, event_id, log_partition, log_offset, result_json,
-               processed_at_ms) VALUES ${valuesList(batchRows)} ON CONFLICT DO NOTHING`,
+               processed_at_ms, tenant) VALUES ${valuesList(batchRows)} ON CONFLICT DO NOTHING`,
     };
     const { epoch } = await sink.claim('bench', 0);
     const time = { anchor: [] as number[], sink: [] as number[] };
@@ -85,17 +86,18 @@ async function main(): Promise<void> {
           const r = rows(side === 'anchor' ? 'A' : 'S', b);
           const t0 = performance.now();
           if (side === 'anchor') {
-            const values: unknown[] = new Array(batchRows * 6);
+            const values: unknown[] = new Array(batchRows * 7);
             const now = Date.now();
             for (let i = 0; i < batchRows; i++) {
               const x = r[i];
-              const k = i * 6;
+              const k = i * 7;
               values[k] = 'bench';
               values[k + 1] = x.eventId;
               values[k + 2] = x.partition;
               values[k + 3] = x.offset;
               values[k + 4] = x.resultJson;
               values[k + 5] = now;
+              values[k + 6] = x.tenant;
             }
             await anchor.query('BEGIN');
             insertedAnchor += (await anchor.query({ ...insert, values })).rowCount ?? 0;

@@ -370,7 +370,12 @@ export class PartitionConsumer {
     let decoded: { record: LogRecord; event: StoredEvent }[] = [];
     for (const record of records) {
       try {
-        decoded.push({ record, event: decodeEvent(record.value) });
+        const event = decodeEvent(record.value);
+        // An event is (tenant, event_id): a record without a tenant has no identity the sink could key it by.
+        if (typeof event.tenant !== 'string' || event.tenant === '') {
+          throw new SyntaxError('record value is not an encoded event (no tenant)');
+        }
+        decoded.push({ record, event });
       } catch (err) {
         deadLetters.push(deadLetter(this.partition, record, undefined, `not an event: ${errorText(err)}`, 0));
       }
@@ -379,10 +384,15 @@ export class PartitionConsumer {
     if (redelivered && decoded.length > 0) {
       const held = await this.options.sink.processed(
         this.group,
-        decoded.map((d) => d.event.event_id),
+        decoded.map((d) => ({
+          tenant: d.event.tenant,
+          eventId: d.event.event_id,
+          partition: this.partition,
+          offset: d.record.offset,
+        })),
       );
       const before = decoded.length;
-      decoded = decoded.filter((d) => !held.has(d.event.event_id));
+      decoded = decoded.filter((_, i) => !held[i]);
       this.progress.eventsSkipped += before - decoded.length;
     }
     const results: SinkResultRow[] = [];
@@ -400,12 +410,13 @@ export class PartitionConsumer {
         const { record, event } = decoded[i];
         if (o.ok)
           results.push({
+            tenant: event.tenant,
             eventId: event.event_id,
             partition: this.partition,
             offset: record.offset,
             resultJson: o.resultJson,
           });
-        else deadLetters.push(deadLetter(this.partition, record, event.event_id, o.error, o.attempts));
+        else deadLetters.push(deadLetter(this.partition, record, event, o.error, o.attempts));
       });
     }
     return {
@@ -487,14 +498,15 @@ export class PartitionConsumer {
 function deadLetter(
   partition: number,
   record: LogRecord,
-  eventId: string | undefined,
+  event: StoredEvent | undefined,
   error: string,
   attempts: number,
 ): DeadLetterRow {
   return {
     partition,
     offset: record.offset,
-    eventId,
+    tenant: event?.tenant,
+    eventId: event?.event_id,
     error,
     eventJson: record.value.toString('utf8'),
     attempts,

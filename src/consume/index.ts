@@ -19,6 +19,7 @@ export {
   type PostgresStoredDeadLetter,
 } from './postgres/postgres-sink.js';
 export { openSink, describeSink, type SinkChoice } from './sink-choice.js';
+export { adoptTenants, type TenantAdoptionResult } from './adopt-tenants.js';
 export { runBatch, backoffMs, type RetryPolicy, type BatchOutcome, type EventOutcome } from './batch.js';
 export {
   PartitionConsumer,

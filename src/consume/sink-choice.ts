@@ -4,7 +4,7 @@
  */
 import { describeUrl } from './postgres/errors.js';
 import { openPostgresSink, postgresSinkSchemaDefault } from './postgres/postgres-sink.js';
-import type { DeadLetterStore, Sink } from './sink.js';
+import type { DeadLetterStore, Sink, TenantAdoption } from './sink.js';
 import { openSqliteSink } from './sqlite/sqlite-sink.js';
 
 /** The sink of a consumer group. */
@@ -28,7 +28,7 @@ export async function openSink(
   choice: SinkChoice,
   durability: 'full' | 'normal' = 'full',
   busyTimeoutMs?: number,
-): Promise<Sink & DeadLetterStore> {
+): Promise<Sink & DeadLetterStore & TenantAdoption> {
   if (choice.engine === 'postgres') {
     return openPostgresSink({ url: choice.url, schema: choice.schema, poolMax: choice.poolMax, durability });
   }

@@ -29,6 +29,7 @@ import {
   type WorkerInit,
 } from './protocol.js';
 import { relayRanges } from './relay.js';
+import { adoptTenants } from './adopt-tenants.js';
 import { openSink, type SinkChoice } from './sink-choice.js';
 import {
   RateWindow,
@@ -127,7 +128,12 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Co
   const handlerPath = options.handlerPath ?? defaultHandlerPath;
   await loadHandler(handlerPath);
   const sink = await openSink(sinkChoiceOf(options), options.durability);
-  await sink.close();
+  try {
+    // A sink migrated from schema version 1: its result rows get their tenant from the log before any consumer runs.
+    await adoptTenants(sink, options.group, options.log, partitions);
+  } finally {
+    await sink.close();
+  }
   const supervisor = new Supervisor(options, partitions, Math.min(workersWanted, partitions.length), handlerPath);
   await supervisor.start();
   return supervisor;

@@ -32,8 +32,8 @@ async function blockOn(schema: string, eventId: string): Promise<pg.Client> {
   const c = await client();
   await c.query('BEGIN');
   await c.query(
-    `INSERT INTO ${schema}.results (consumer_group, event_id, log_partition, log_offset, result_json, processed_at_ms)
-     VALUES ('g', $1, 0, 0, 'null', 0)`,
+    `INSERT INTO ${schema}.results (consumer_group, tenant, event_id, log_partition, log_offset, result_json,
+       processed_at_ms) VALUES ('g', 'acme', $1, 0, 0, 'null', 0)`,
     [eventId],
   );
   return c;

@@ -13,7 +13,29 @@ type Maybe<T> = T | Promise<T>;
 export interface SinkUnderTest extends Sink, DeadLetterStore {
   owner(group: string, partition: number): Maybe<PartitionClaim | undefined>;
   countResults(group: string): Maybe<{ total: number; byPartition: Record<number, number> }>;
-  result(group: string, eventId: string): Maybe<unknown>;
+  result(group: string, tenant: string, eventId: string): Maybe<unknown>;
+}
+
+/** The tenant of the contract's rows when a test names none. */
+export const tenantDefault = 'acme';
+
+/**
+ * Which of `ids` (of `tenant`) `processed` says are stored, asked as a redelivery at offsets `offsetBase + i`
+ * (partition 0) would ask.
+ */
+export async function processedIds(
+  sink: Sink,
+  group: string,
+  ids: string[],
+  tenant = tenantDefault,
+  offsetBase = 1_000_000,
+): Promise<string[]> {
+  const held = await sink.processed(
+    group,
+    ids.map((eventId, i) => ({ tenant, eventId, partition: 0, offset: offsetBase + i })),
+  );
+  assert.equal(held.length, ids.length, 'one answer per event');
+  return ids.filter((_, i) => held[i]);
 }
 
 /** One fresh store: open connections to it, and remove it. */
@@ -23,12 +45,20 @@ export interface SinkStore {
 }
 
 /** `ids[i]` at offset `offsetBase + i`; the batch's high-water mark is one past its last offset. */
-export function resultBatch(epoch: number, ids: string[], offsetBase = 0, partition = 0, group = 'g'): SinkBatch {
+export function resultBatch(
+  epoch: number,
+  ids: string[],
+  offsetBase = 0,
+  partition = 0,
+  group = 'g',
+  tenant = tenantDefault,
+): SinkBatch {
   return {
     group,
     partition,
     epoch,
     results: ids.map((id, i) => ({
+      tenant,
       eventId: id,
       partition,
       offset: offsetBase + i,
@@ -39,13 +69,14 @@ export function resultBatch(epoch: number, ids: string[], offsetBase = 0, partit
   };
 }
 
-function deadLetter(offset: number, eventId: string | undefined, partition = 0): DeadLetterRow {
+function deadLetter(offset: number, eventId: string | undefined, partition = 0, tenant = tenantDefault): DeadLetterRow {
   return {
     partition,
     offset,
+    tenant: eventId === undefined ? undefined : tenant,
     eventId,
     error: `Error [E_TEST]: event at ${offset} failed`,
-    eventJson: JSON.stringify({ event_id: eventId ?? null, offset }),
+    eventJson: JSON.stringify({ event_id: eventId ?? null, tenant: eventId === undefined ? null : tenant, offset }),
     attempts: 3,
     timestampMs: 1_700_000_000_000 + offset,
   };
@@ -105,10 +136,10 @@ export function runSinkContract(
     assert.deepEqual(await sink.write(overlap), { inserted: 2, duplicates: 50, deadLettered: 0 });
     assert.deepEqual(await sink.countResults('g'), { total: 302, byPartition: { 0: 302 } });
     assert.equal((await sink.deadLetters('g')).length, 2);
-    assert.deepEqual(await sink.result('g', 'e7'), { id: 'e7' });
-    assert.equal(await sink.result('g', 'nope'), undefined);
-    assert.deepEqual([...(await sink.processed('g', ['e1', 'nope', 'new2']))].sort(), ['e1', 'new2']);
-    assert.deepEqual([...(await sink.processed('g', []))], []);
+    assert.deepEqual(await sink.result('g', tenantDefault, 'e7'), { id: 'e7' });
+    assert.equal(await sink.result('g', tenantDefault, 'nope'), undefined);
+    assert.deepEqual(await processedIds(sink, 'g', ['e1', 'nope', 'new2']), ['e1', 'new2']);
+    assert.deepEqual(await sink.processed('g', []), []);
   });
 
   withStore('idempotency is per group, and an id twice in one batch is stored once', async (store) => {
@@ -127,7 +158,52 @@ export function runSinkContract(
     });
     assert.equal((await sink.countResults('a')).total, 2);
     assert.equal((await sink.countResults('b')).total, 1);
-    assert.deepEqual([...(await sink.processed('b', ['x', 'y']))], ['x']);
+    assert.deepEqual(await processedIds(sink, 'b', ['x', 'y']), ['x']);
+  });
+
+  withStore('an event is (tenant, event id): two tenants with the same event id are two rows', async (store) => {
+    const sink = await store.open();
+    const { epoch } = await sink.claim('g', 0);
+    // Tenants acme and globex both send "order-1" (offsets 0 and 1), then acme's is redelivered.
+    const both: SinkBatch = {
+      ...resultBatch(epoch, ['order-1'], 0, 0, 'g', 'acme'),
+      results: [
+        ...resultBatch(epoch, ['order-1'], 0, 0, 'g', 'acme').results,
+        ...resultBatch(epoch, ['order-1'], 1, 0, 'g', 'globex').results.map((r) => ({ ...r, resultJson: '"B"' })),
+      ],
+      offsetNext: 2,
+    };
+    assert.deepEqual(await sink.write(both), { inserted: 2, duplicates: 0, deadLettered: 0 });
+    assert.deepEqual(await sink.write(resultBatch(epoch, ['order-1'], 0, 0, 'g', 'acme')), {
+      inserted: 0,
+      duplicates: 1,
+      deadLettered: 0,
+    });
+    assert.deepEqual(await sink.countResults('g'), { total: 2, byPartition: { 0: 2 } });
+    assert.deepEqual(await sink.result('g', 'acme', 'order-1'), { id: 'order-1' });
+    assert.deepEqual(await sink.result('g', 'globex', 'order-1'), 'B');
+    assert.equal(await sink.result('g', 'initech', 'order-1'), undefined);
+    // "Already processed" asks per tenant: initech's order-1 is a new event.
+    const held = await sink.processed('g', [
+      { tenant: 'acme', eventId: 'order-1', partition: 0, offset: 0 },
+      { tenant: 'initech', eventId: 'order-1', partition: 0, offset: 2 },
+      { tenant: 'globex', eventId: 'order-1', partition: 0, offset: 1 },
+    ]);
+    assert.deepEqual(held, [true, false, true]);
+    // Dead letters keep their tenant.
+    const dead: SinkBatch = {
+      ...resultBatch(epoch, [], 2),
+      deadLetters: [deadLetter(2, 'order-2', 0, 'acme'), deadLetter(3, 'order-2', 0, 'globex')],
+      offsetNext: 4,
+    };
+    assert.equal((await sink.write(dead)).deadLettered, 2);
+    assert.deepEqual(
+      (await sink.deadLetters('g')).map((d) => [d.offset, d.tenant, d.eventId]),
+      [
+        [2, 'acme', 'order-2'],
+        [3, 'globex', 'order-2'],
+      ],
+    );
   });
 
   withStore(
@@ -175,7 +251,7 @@ export function runSinkContract(
     assert.deepEqual(await owner.deadLetters('g'), []);
     assert.deepEqual(await owner.owner('g', 0), { epoch: fresh.epoch, offsetNext: 2 });
     // The zombie's connection still works for reads, and an unknown partition is fenced too.
-    assert.deepEqual([...(await zombie.processed('g', ['z0', 'z2']))], ['z0']);
+    assert.deepEqual(await processedIds(zombie, 'g', ['z0', 'z2']), ['z0']);
     await assert.rejects(zombie.write(resultBatch(1, ['q'], 0, 9)), { code: 'SHOCK_CONSUME_FENCED' });
     assert.deepEqual(await owner.write(resultBatch(fresh.epoch, ['z2', 'z3'], 2)), {
       inserted: 2,
@@ -291,7 +367,7 @@ export function runSinkContract(
     assert.deepEqual(await again.countResults('g'), { total: 1000, byPartition: { 2: 1000 } });
     assert.equal((await again.deadLetters('g')).length, 1);
     assert.deepEqual(await again.owner('g', 2), { epoch, offsetNext: 1001 });
-    assert.equal((await again.processed('g', ids('k', 1000))).size, 1000);
+    assert.equal((await processedIds(again, 'g', ids('k', 1000))).length, 1000);
     assert.deepEqual(await again.claim('g', 2), { epoch: epoch + 1, offsetNext: 1001 });
     await assert.rejects(again.write(batch), { code: 'SHOCK_CONSUME_FENCED' });
   });

@@ -54,7 +54,7 @@ test('consume loop - every event lands in the sink once and the offset is commit
     assert.ok(s.batches >= 4, `batches ${s.batches}`);
     assert.equal(log.offsets.get('g', 1), 2510);
     assert.equal(sink.countResults('g').total, 2510);
-    assert.deepEqual(sink.result('g', testEvent(1, 42).event_id), { n: 42, type: 'click' });
+    assert.deepEqual(sink.result('g', 'acme', testEvent(1, 42).event_id), { n: 42, type: 'click' });
     assert.equal(log.offsets.get('g', 0), 0);
   } finally {
     await done();

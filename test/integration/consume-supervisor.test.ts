@@ -154,7 +154,7 @@ test('consume supervisor - the built-in example handler is used when none is nam
     }
     const sink = openSqliteSink({ path: sinkPath });
     try {
-      assert.deepEqual(sink.result('g', testEvent(0, 3).event_id), {
+      assert.deepEqual(sink.result('g', 'acme', testEvent(0, 3).event_id), {
         type: 'click',
         tenant: 'acme',
         key: 'k3',

@@ -27,10 +27,13 @@ import type {
   DeadLetterRow,
   DeadLetterStore,
   PartitionClaim,
+  ProcessedQuery,
   Sink,
   SinkBatch,
   SinkResultRow,
   SinkWriteResult,
+  TenantAdoption,
+  UnknownTenantRow,
 } from '../sink.js';
 import { describeUrl, translatePostgresError } from './errors.js';
 import { migrate, quoteSchema } from './schema.js';
@@ -117,7 +120,7 @@ interface OwnerRow {
 }
 
 /** The PostgreSQL sink. Create with `openPostgresSink`. */
-export class PostgresSink implements Sink, DeadLetterStore {
+export class PostgresSink implements Sink, DeadLetterStore, TenantAdoption {
   private closed = false;
   /** The last error of an idle connection (the pool drops that connection; kept for inspection only). */
   lastIdleError: unknown;
@@ -178,19 +181,33 @@ export class PostgresSink implements Sink, DeadLetterStore {
     }
   }
 
-  async processed(group: string, eventIds: readonly string[]): Promise<Set<string>> {
+  async processed(group: string, events: readonly ProcessedQuery[]): Promise<boolean[]> {
     this.checkOpen();
-    if (eventIds.length === 0) return new Set();
+    if (events.length === 0) return [];
+    let rows: { tenant: string; event_id: string; log_partition: number; log_offset: string }[];
     try {
-      const res = await this.pool.query<{ event_id: string }>({
+      const res = await this.pool.query<(typeof rows)[number]>({
         name: this.sql.processed.name,
         text: this.sql.processed.text,
-        values: [group, eventIds],
+        values: [group, events.map((e) => e.tenant), events.map((e) => e.eventId)],
       });
-      return new Set(res.rows.map((r) => r.event_id));
+      rows = res.rows;
     } catch (err) {
       throw translatePostgresError(err, 'read', this.where);
     }
+    // A row of the event's own tenant, or one migrated without a tenant from the very same record.
+    const held = new Set<string>();
+    for (const r of rows) {
+      held.add(
+        r.tenant === ''
+          ? `\u0000${r.event_id}\u0000${r.log_partition}:${r.log_offset}`
+          : `${r.tenant}\u0000${r.event_id}`,
+      );
+    }
+    return events.map(
+      (e) =>
+        held.has(`${e.tenant}\u0000${e.eventId}`) || held.has(`\u0000${e.eventId}\u0000${e.partition}:${e.offset}`),
+    );
   }
 
   async close(): Promise<void> {
@@ -218,9 +235,9 @@ export class PostgresSink implements Sink, DeadLetterStore {
     return { total, byPartition };
   }
 
-  /** The stored result of one event (parsed JSON), or undefined. */
-  async result(group: string, eventId: string): Promise<unknown> {
-    const rows = await this.read<{ result_json: string }>(this.sql.result.text, [group, eventId]);
+  /** The stored result of one event `(tenant, eventId)` (parsed JSON), or undefined. */
+  async result(group: string, tenant: string, eventId: string): Promise<unknown> {
+    const rows = await this.read<{ result_json: string }>(this.sql.result.text, [group, tenant, eventId]);
     return rows.length === 0 ? undefined : JSON.parse(rows[0].result_json);
   }
 
@@ -245,6 +262,7 @@ export class PostgresSink implements Sink, DeadLetterStore {
       group: r.consumer_group as string,
       partition: r.log_partition as number,
       offset: Number(r.log_offset),
+      tenant: (r.tenant as string | null) ?? undefined,
       eventId: (r.event_id as string | null) ?? undefined,
       error: r.error as string,
       eventJson: r.event_json as string,
@@ -279,6 +297,37 @@ export class PostgresSink implements Sink, DeadLetterStore {
       [group, keys.map((k) => k.partition), keys.map((k) => k.offset)],
     );
     return Number(rows[0].n);
+  }
+
+  async unknownTenantRows(
+    group: string,
+    partition: number,
+    offsetFrom: number,
+    limit: number,
+  ): Promise<UnknownTenantRow[]> {
+    const rows = await this.read<{ event_id: string; log_offset: string }>(
+      `SELECT event_id, log_offset FROM ${this.quoted}.results
+       WHERE consumer_group = $1 AND tenant = '' AND log_partition = $2 AND log_offset >= $3
+       ORDER BY log_offset LIMIT $4`,
+      [group, partition, offsetFrom, limit],
+    );
+    return rows.map((r) => ({ eventId: r.event_id, offset: Number(r.log_offset) }));
+  }
+
+  async adoptTenants(group: string, rows: readonly { eventId: string; tenant: string }[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const res = await this.read<{ n: string }>(
+      `WITH changed AS (
+         UPDATE ${this.quoted}.results r SET tenant = q.tenant
+         FROM unnest($2::text[], $3::text[]) AS q(event_id, tenant)
+         WHERE r.consumer_group = $1 AND r.tenant = '' AND r.event_id = q.event_id
+           AND NOT EXISTS (SELECT 1 FROM ${this.quoted}.results o
+                           WHERE o.consumer_group = $1 AND o.tenant = q.tenant AND o.event_id = q.event_id)
+         RETURNING 1)
+       SELECT count(*) AS n FROM changed`,
+      [group, rows.map((r) => r.eventId), rows.map((r) => r.tenant)],
+    );
+    return Number(res[0].n);
   }
 
   /** The fenced transaction of one batch on one connection (see the header). */
@@ -319,12 +368,14 @@ export class PostgresSink implements Sink, DeadLetterStore {
     nowMs: number,
   ): Promise<number> {
     const n = rows.length;
+    const tenants = new Array<string>(n);
     const ids = new Array<string>(n);
     const partitions = new Array<number>(n);
     const offsets = new Array<number>(n);
     const results = new Array<string>(n);
     for (let i = 0; i < n; i++) {
       const r = rows[i];
+      tenants[i] = r.tenant;
       ids[i] = r.eventId;
       partitions[i] = r.partition;
       offsets[i] = r.offset;
@@ -333,7 +384,7 @@ export class PostgresSink implements Sink, DeadLetterStore {
     const res = await client.query({
       name: this.sql.insertResults.name,
       text: this.sql.insertResults.text,
-      values: [group, nowMs, ids, partitions, offsets, results],
+      values: [group, nowMs, tenants, ids, partitions, offsets, results],
     });
     return res.rowCount ?? 0;
   }
@@ -352,6 +403,7 @@ export class PostgresSink implements Sink, DeadLetterStore {
         nowMs,
         rows.map((d) => d.partition),
         rows.map((d) => d.offset),
+        rows.map((d) => d.tenant ?? null),
         rows.map((d) => d.eventId ?? null),
         rows.map((d) => pgText(d.error)),
         rows.map((d) => pgText(d.eventJson)),
@@ -422,23 +474,30 @@ function statements(s: string, schema: string) {
     ),
     insertResults: named(
       'results',
-      `INSERT INTO ${s}.results (consumer_group, event_id, log_partition, log_offset, result_json, processed_at_ms)
-       SELECT $1, t.event_id, t.log_partition, t.log_offset, t.result_json, $2
-       FROM unnest($3::text[], $4::integer[], $5::bigint[], $6::text[]) AS t(event_id, log_partition, log_offset, result_json)
+      `INSERT INTO ${s}.results (consumer_group, tenant, event_id, log_partition, log_offset, result_json,
+         processed_at_ms)
+       SELECT $1, t.tenant, t.event_id, t.log_partition, t.log_offset, t.result_json, $2
+       FROM unnest($3::text[], $4::text[], $5::integer[], $6::bigint[], $7::text[])
+         AS t(tenant, event_id, log_partition, log_offset, result_json)
        ON CONFLICT DO NOTHING`,
     ),
     insertDeadLetters: named(
       'dead',
-      `INSERT INTO ${s}.dead_letters (consumer_group, log_partition, log_offset, event_id, error, event_json, attempts,
-         timestamp_ms, dead_at_ms)
-       SELECT $1, t.log_partition, t.log_offset, t.event_id, t.error, t.event_json, t.attempts, t.timestamp_ms, $2
-       FROM unnest($3::integer[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::bigint[])
-         AS t(log_partition, log_offset, event_id, error, event_json, attempts, timestamp_ms)
+      `INSERT INTO ${s}.dead_letters (consumer_group, log_partition, log_offset, tenant, event_id, error, event_json,
+         attempts, timestamp_ms, dead_at_ms)
+       SELECT $1, t.log_partition, t.log_offset, t.tenant, t.event_id, t.error, t.event_json, t.attempts,
+         t.timestamp_ms, $2
+       FROM unnest($3::integer[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[],
+         $10::bigint[])
+         AS t(log_partition, log_offset, tenant, event_id, error, event_json, attempts, timestamp_ms)
        ON CONFLICT DO NOTHING`,
     ),
     processed: named(
       'processed',
-      `SELECT event_id FROM ${s}.results WHERE consumer_group = $1 AND event_id = ANY($2::text[])`,
+      `SELECT r.tenant, r.event_id, r.log_partition, r.log_offset
+       FROM unnest($2::text[], $3::text[]) AS q(tenant, event_id)
+       JOIN ${s}.results r
+         ON r.consumer_group = $1 AND r.tenant = ANY(ARRAY[q.tenant, '']) AND r.event_id = q.event_id`,
     ),
     owner: named(
       'owner',
@@ -448,7 +507,10 @@ function statements(s: string, schema: string) {
       'count',
       `SELECT log_partition AS p, count(*) AS n FROM ${s}.results WHERE consumer_group = $1 GROUP BY log_partition`,
     ),
-    result: named('result', `SELECT result_json FROM ${s}.results WHERE consumer_group = $1 AND event_id = $2`),
+    result: named(
+      'result',
+      `SELECT result_json FROM ${s}.results WHERE consumer_group = $1 AND tenant = $2 AND event_id = $3`,
+    ),
     deadLetters: named(
       'dead_list',
       `SELECT * FROM ${s}.dead_letters WHERE consumer_group = $1 ORDER BY log_partition, log_offset LIMIT $2`,

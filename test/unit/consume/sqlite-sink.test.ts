@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { tempDir } from '../../helpers/cli.js';
 import { openSqliteSink } from '../../../src/consume/sqlite/sqlite-sink.js';
 import type { SinkBatch } from '../../../src/consume/sink.js';
-import { resultBatch as batch } from '../../helpers/sink-contract.js';
+import { processedIds, resultBatch as batch } from '../../helpers/sink-contract.js';
 import { isShockError } from '../../../src/base/index.js';
 
 test('sqlite sink - stores each event id once and counts duplicates', async () => {
@@ -19,8 +19,8 @@ test('sqlite sink - stores each event id once and counts duplicates', async () =
     const again = await sink.write(batch(epoch, [...ids.slice(250), 'new1', 'new2'], 250));
     assert.deepEqual(again, { inserted: 2, duplicates: 50, deadLettered: 0 });
     assert.equal(sink.countResults('g').total, 302);
-    assert.deepEqual(sink.result('g', 'e7'), { id: 'e7' });
-    assert.deepEqual([...(await sink.processed('g', ['e1', 'nope', 'new2']))].sort(), ['e1', 'new2']);
+    assert.deepEqual(sink.result('g', 'acme', 'e7'), { id: 'e7' });
+    assert.deepEqual(await processedIds(sink, 'g', ['e1', 'nope', 'new2']), ['e1', 'new2']);
     assert.equal(sink.owner('g', 0)?.offsetNext, 302);
   } finally {
     await sink.close();
@@ -66,6 +66,7 @@ test('sqlite sink - dead letters are stored once per partition and offset', asyn
         {
           partition: 1,
           offset: 1,
+          tenant: 'acme',
           eventId: 'bad',
           error: 'Error: boom',
           eventJson: '{"event_id":"bad"}',
