@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, spawnCli, tempDir } from '../helpers/cli.js';
 import { parseHlog } from '../../src/measure/histogram/index.js';
 import type { LoadResult } from '../../src/measure/load/index.js';
 
@@ -152,5 +152,47 @@ test(
     assert.equal(f.statusCounts['500'], 50);
     assert.equal(f.errorsByKind.http_5xx, 50);
     assert.equal(f.counts.samples, 50, 'error responses still get exactly one latency sample');
+  },
+);
+
+test(
+  'load - Ctrl-C mid-run prints the figures of the time that ran, marked interrupted, and exits 1',
+  { timeout: 90_000 },
+  async () => {
+    hits = 0;
+    const child = spawnCli(['load', `${base}/`, '--rate', '50', '-d', '60s', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    // Mid-run: once the server has answered 50 requests (about a second in), far from the 60 s planned.
+    const deadline = Date.now() + 60_000;
+    while (hits < 50 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(hits >= 50, `the run got going: ${hits} requests, ${stderr}`);
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.equal(code, 1, stderr);
+    assert.equal(errorCode(stderr), 'SHOCK_LOAD_INTERRUPTED');
+    const result = JSON.parse(stdout) as LoadResult;
+    assert.equal(result.interrupted, true);
+    assert.equal(result.valid, false);
+    assert.ok(
+      result.problems.some((p) => p.code === 'interrupted'),
+      JSON.stringify(result.problems),
+    );
+    assert.equal(result.meta.durationMs, 60_000, 'the planned duration stays on record');
+    const ranMs = result.stoppedAtMs ?? 0;
+    assert.ok(ranMs > 0 && ranMs < 60_000, String(ranMs));
+    assert.equal(result.counts.responses, hits, 'in-flight requests were awaited');
+    // The rates are over the time that ran: responses / run time (in-flight answers may end a little after the
+    // stop), about the 50/s sent — not responses / 60 s.
+    const perRanSec = result.counts.responses / (ranMs / 1000);
+    assert.ok(result.responsesPerSec <= perRanSec * 1.0001, `${result.responsesPerSec} vs ${perRanSec}`);
+    assert.ok(result.responsesPerSec > perRanSec * 0.5, `${result.responsesPerSec} vs ${perRanSec}`);
+    assert.ok(result.responsesPerSec > 25, `about the 50/s sent: ${result.responsesPerSec}`);
+    assert.ok(result.ratePerSecAchieved > 25, `about the 50/s sent: ${result.ratePerSecAchieved}`);
   },
 );

@@ -137,7 +137,7 @@ test(
 );
 
 test(
-  'load - an abort stops an open Poisson loop early with a valid result saying when',
+  'load - an abort stops an open Poisson loop early with a result marked interrupted, its rates over the time run',
   { timeout: 30_000 },
   async () => {
     const controller = new AbortController();
@@ -158,6 +158,10 @@ test(
     assert.ok(r.counts.sent > 10 && r.counts.sent < 300, String(r.counts.sent));
     assert.equal(r.counts.responses, r.counts.sent, 'in-flight requests were awaited');
     assert.equal(r.counts.samples, r.counts.responses);
+    assert.equal(r.interrupted, true);
+    assert.equal(r.valid, false);
+    assert.deepEqual(r.problems.filter((p) => p.code === 'interrupted').length, 1, JSON.stringify(r.problems));
+    assert.ok(r.responsesPerSec > (r.counts.responses / 20) * 2, 'not divided by the planned 20 s');
     JSON.parse(JSON.stringify(r));
   },
 );

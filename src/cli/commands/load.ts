@@ -2,8 +2,10 @@
  * `shock load URL` — the coordinated-omission-free load generator. Open loop by default (fixed rate or stages,
  * constant or Poisson arrivals, latency from the intended send time); `--concurrency C` runs a closed loop for
  * capacity (saturation throughput) only. Prints wrk2-style distributions and the percentile spectrum, `--json` the
- * full LoadResult, `--hlog FILE` an HdrHistogram interval log. Exits non-zero when the run is not valid (rate not
- * held, arrivals dropped, errors above `--max-error-rate`).
+ * full LoadResult, `--hlog FILE` an HdrHistogram interval log. Exits non-zero when the run is not valid (interrupted
+ * by Ctrl-C, rate not held, arrivals dropped, errors above `--max-error-rate`). Ctrl-C stops the run, awaits the
+ * requests in flight and prints the figures of the time that ran, marked interrupted (exit 1,
+ * SHOCK_LOAD_INTERRUPTED); a second Ctrl-C exits at once.
  */
 import type { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -253,9 +255,16 @@ function progressLine(): { update: (p: LoadProgress) => void; clear: () => void 
 /** The error that ends an invalid run (after its results were printed), or null. */
 function verdict(result: LoadResult): ShockError | null {
   if (result.valid) return null;
+  const message = result.problems.map((p) => p.message).join('; ');
+  if (result.interrupted) {
+    // Said first: the run did not apply the requested load for its duration, whatever else went wrong.
+    return shockError('SHOCK_LOAD_INTERRUPTED', `the run is not valid: ${message}`, {
+      stoppedAtMs: result.stoppedAtMs,
+      hint: 'the figures above cover the time that ran; run it again for its full duration',
+    });
+  }
   // Errors take precedence: they are the more specific verdict, and both exit 1.
   const erroring = result.problems.some((p) => p.code === 'errors' || p.code === 'no_responses');
-  const message = result.problems.map((p) => p.message).join('; ');
   return shockError(
     erroring ? 'SHOCK_LOAD_TOO_MANY_ERRORS' : 'SHOCK_LOAD_RATE_NOT_HELD',
     `the run is not valid: ${message}`,

@@ -493,7 +493,11 @@ function buildResult(
     samples: m.samples,
     recorded: corrected.totalCount,
   });
-  const durationMs = plan.mode === 'open' ? plan.durationMs : Math.min(plan.durationMs, Math.max(m.lastEndMs, 1));
+  // Stopped by the abort signal before its course (a deliberate session stop() passes no signal): the rates are over
+  // the time that ran, never over the planned duration.
+  const interrupted = options.signal?.aborted === true && m.stoppedAtMs !== null;
+  const plannedMs = plan.mode === 'open' ? plan.durationMs : Math.min(plan.durationMs, Math.max(m.lastEndMs, 1));
+  const durationMs = interrupted ? Math.min(plannedMs, m.stoppedAtMs ?? plannedMs) : plannedMs;
   const rates = achievedRates(plan, m);
   const ratePerSecAchieved = rates.achieved;
   const ratePerSecScheduled = rates.scheduled;
@@ -501,6 +505,14 @@ function buildResult(
   const errorRate = m.sent === 0 ? 0 : m.errors / m.sent;
   const lagMs = summarizeMs(lag);
   const problems: LoadProblem[] = [];
+  if (interrupted) {
+    const ran = (durationMs / 1000).toFixed(1);
+    const planned = plan.durationMs === Number.MAX_SAFE_INTEGER ? '' : ` of the planned ${plan.durationMs / 1000} s`;
+    problems.push({
+      code: 'interrupted',
+      message: `the run was interrupted after ${ran} s${planned}: its figures cover the ${ran} s that ran`,
+    });
+  }
   if (plan.mode === 'open') {
     if (m.dropped > 0) {
       problems.push({
@@ -562,6 +574,7 @@ function buildResult(
       seed: plan.seed,
     },
     valid: problems.length === 0,
+    interrupted,
     problems,
     latencyValidForTail: plan.mode === 'open',
     ratePerSecTarget: plan.ratePerSecTarget,

@@ -39,6 +39,9 @@ export function formatLoadText(r: LoadResult, options: LoadTextOptions = {}): st
     out.push('  NOTE: closed-loop latency suffers coordinated omission — use this run for throughput only.');
   }
   out.push(`  ${m.method} ${m.target}`);
+  if (r.interrupted && r.stoppedAtMs !== null) {
+    out.push(`  INTERRUPTED after ${seconds(Math.round(r.stoppedAtMs))}: the rates below cover the time that ran`);
+  }
   const c = r.counts;
   out.push(
     `  requests: ${c.sent} sent, ${c.responses} responses, ${c.errors} errors (${(r.errorRate * 100).toFixed(2)}%), ` +

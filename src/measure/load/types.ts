@@ -148,8 +148,16 @@ export interface LoadResult {
     maxInflight: number | null;
     seed: number;
   };
-  /** False when the rate was not held, requests were dropped, or errors exceeded the threshold. */
+  /**
+   * False when the run was interrupted, the rate was not held, requests were dropped, or errors exceeded the
+   * threshold.
+   */
   valid: boolean;
+  /**
+   * True when the abort signal (`shock load`: Ctrl-C) stopped the run before its duration: it is then not valid
+   * (problem `interrupted`), and its rates cover the time that ran (`stoppedAtMs`), not the planned duration.
+   */
+  interrupted: boolean;
   /** Why the run is not valid (empty when valid). */
   problems: LoadProblem[];
   /** Closed-loop latency suffers coordinated omission: never use it for tail latency. */
@@ -161,7 +169,7 @@ export interface LoadResult {
    * cancels); compared with the arrivals due in the same window. Drops and falling behind lower it.
    */
   ratePerSecAchieved: number;
-  /** Responses per second over the measured part of the run. */
+  /** Responses per second over the measured part of the run (up to `stoppedAtMs` when interrupted). */
   responsesPerSec: number;
   counts: {
     /** Arrivals in the schedule (open loop) or requests started (closed loop). */
@@ -200,6 +208,6 @@ export interface LoadResult {
 
 /** One reason a run is not valid. */
 export interface LoadProblem {
-  code: 'dropped' | 'rate_not_held' | 'lag' | 'errors' | 'no_responses';
+  code: 'interrupted' | 'dropped' | 'rate_not_held' | 'lag' | 'errors' | 'no_responses';
   message: string;
 }
