@@ -7,7 +7,8 @@
  *   event is appended to the log again — the same bytes, same event id, same key, so the same partition while the
  *   partition count is unchanged — and its dead-letter row is removed once the append is durable. The consumers then
  *   meet it again after everything already in the log. A replayed event that fails again is dead-lettered again at
- *   its new offset; one that succeeds is stored once (the sink is idempotent by event id).
+ *   its new offset; one that succeeds is stored once (the sink is idempotent by the event's `(tenant, event_id)`,
+ *   both carried in the stored event, so another tenant's event with the same id is never taken for it).
  * - A crash between the durable append and the row removal leaves the row: replaying it again appends a second copy,
  *   which the sink absorbs as a duplicate if the first one was handled. Nothing is lost, nothing is stored twice.
  * - A dead letter whose record was not an event (undecodable bytes) cannot be replayed; it is reported as skipped
@@ -19,10 +20,12 @@ import { openSink } from '../consume/index.js';
 import { partitionForKey } from '../ingress/index.js';
 import type { AppendRecord, Log } from '../log/index.js';
 
-/** One dead letter as the admin API shows it. */
+/** One dead letter as the admin API shows it. The event's identity is `(tenant, eventId)`. */
 export interface DeadLetterView {
   partition: number;
   offset: number;
+  /** Null when the record was not an event. */
+  tenant: string | null;
   eventId: string | null;
   error: string;
   attempts: number;
@@ -59,7 +62,7 @@ export interface ReplayRequest {
 /** What a replay did. */
 export interface ReplayResult {
   group: string;
-  replayed: Array<{ from: DeadLetterKey; eventId: string; partition: number; offset: number }>;
+  replayed: Array<{ from: DeadLetterKey; tenant: string; eventId: string; partition: number; offset: number }>;
   skipped: Array<{ from: DeadLetterKey; reason: string }>;
   /** Dead letters of the group left after the replay. */
   remaining: number;
@@ -148,6 +151,7 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
             return {
               partition: d.partition,
               offset: d.offset,
+              tenant: d.tenant ?? null,
               eventId: d.eventId ?? null,
               error: d.error,
               attempts: d.attempts,
@@ -221,6 +225,7 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
           items.forEach((item, i) =>
             replayed.push({
               from: item.from,
+              tenant: item.event.tenant,
               eventId: item.event.event_id,
               partition,
               offset: appended.baseOffset + i,

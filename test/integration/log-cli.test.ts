@@ -108,6 +108,8 @@ test('log cli - read prints NDJSON with utf8 or base64 values', async () => {
       partition: 1,
       offset: 3,
       timestampMs: 1_700_000_000_003,
+      tenant: null, // not an event: no identity
+      eventId: null,
       key: 'k3',
       keyEncoding: 'utf8',
       value: '{"n":3}',

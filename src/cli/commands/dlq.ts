@@ -43,13 +43,15 @@ export function formatPage(page: DeadLetterPage): string {
   if (page.deadLetters.length === 0) return `no dead letters for group ${page.group}`;
   const rows = page.deadLetters.map((d) => [
     `${d.partition}:${d.offset}`,
+    d.tenant ?? '',
     d.eventId ?? '(not an event)',
     d.event?.type ?? '',
     String(d.attempts),
     d.deadAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     oneLine(d.error, 60),
   ]);
-  const lines = textTable(['at', 'event id', 'type', 'attempts', 'dead at', 'error'], rows, [
+  const lines = textTable(['at', 'tenant', 'event id', 'type', 'attempts', 'dead at', 'error'], rows, [
+    false,
     false,
     false,
     false,
@@ -67,7 +69,9 @@ export function formatPage(page: DeadLetterPage): string {
 export function formatReplay(result: ReplayResult): string {
   const lines = [`replayed ${result.replayed.length} event(s) of group ${result.group}`];
   for (const r of result.replayed.slice(0, 20)) {
-    lines.push(`  ${r.from.partition}:${r.from.offset} → appended at ${r.partition}:${r.offset}  ${r.eventId}`);
+    lines.push(
+      `  ${r.from.partition}:${r.from.offset} → appended at ${r.partition}:${r.offset}  ${r.tenant} ${r.eventId}`,
+    );
   }
   if (result.replayed.length > 20) lines.push(`  … and ${result.replayed.length - 20} more (--json lists all)`);
   if (result.skipped.length > 0) {

@@ -5,7 +5,7 @@
  * work beside a running cell (and, for the file log, on a read-only disk).
  */
 import type { Command } from 'commander';
-import { ExitCode } from '../../base/index.js';
+import { decodeEvent, ExitCode } from '../../base/index.js';
 import {
   inspectDataDir,
   inspectJetStreamLog,
@@ -138,13 +138,17 @@ back and checks its CRC-32C.`,
       parseNumber('--limit', { min: 1, max: 1_000_000, integer: true }),
       100,
     )
-    .option('--json', 'one JSON object per line: partition, offset, timestampMs, key, value and their encodings')
+    .option(
+      '--json',
+      'one JSON object per line: partition, offset, timestampMs, tenant, eventId, key, value and their encodings',
+    )
     .addHelpText(
       'after',
       `
 Keys and values are printed as UTF-8 text when they are valid UTF-8, else as base64; with --json the fields
-keyEncoding and valueEncoding say which ("utf8" or "base64"). An offset that retention removed is
-SHOCK_LOG_OFFSET_OUT_OF_RANGE, naming the oldest offset left.`,
+keyEncoding and valueEncoding say which ("utf8" or "base64"). A record holding an event shows its identity,
+tenant and event id (an event is (tenant, event_id): two tenants may use the same id); null for other records.
+An offset that retention removed is SHOCK_LOG_OFFSET_OUT_OF_RANGE, naming the oldest offset left.`,
     )
     .action(async (target: string, opts: ReadOptions) => {
       const js = jetStreamTarget(target, opts.streamPrefix);
@@ -200,14 +204,27 @@ export function encodeBytes(bytes: Buffer): { text: string; encoding: 'utf8' | '
   }
 }
 
+/** The identity `(tenant, event_id)` of the event a record holds; nulls when the value is not an event. */
+export function eventIdentity(value: Buffer): { tenant: string | null; eventId: string | null } {
+  try {
+    const event = decodeEvent(value);
+    return { tenant: typeof event.tenant === 'string' ? event.tenant : null, eventId: event.event_id };
+  } catch {
+    return { tenant: null, eventId: null };
+  }
+}
+
 function formatRecord(partition: number, r: LogRecord, json: boolean): string {
   const key = encodeBytes(r.key);
   const value = encodeBytes(r.value);
+  const { tenant, eventId } = eventIdentity(r.value);
   if (json) {
     return JSON.stringify({
       partition,
       offset: r.offset,
       timestampMs: r.timestampMs,
+      tenant,
+      eventId,
       key: key.text,
       keyEncoding: key.encoding,
       value: value.text,
@@ -216,7 +233,8 @@ function formatRecord(partition: number, r: LogRecord, json: boolean): string {
   }
   const tag = (e: { text: string; encoding: string }) =>
     e.encoding === 'base64' ? `base64:${e.text}` : JSON.stringify(e.text);
-  return `${r.offset}\t${new Date(r.timestampMs).toISOString()}\tkey=${tag(key)}\t${tag(value)}`;
+  const identity = eventId === null ? '' : `tenant=${JSON.stringify(tenant)}\tevent_id=${JSON.stringify(eventId)}\t`;
+  return `${r.offset}\t${new Date(r.timestampMs).toISOString()}\t${identity}key=${tag(key)}\t${tag(value)}`;
 }
 
 function formatReport(report: LogReport, verified: boolean): string {
