@@ -16,6 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runClosedLoop, runOpenLoop, type LoadResult } from '../src/measure/load/index.js';
+import { fetchStats, type AdminSide } from '../test/helpers/cell-serve.js';
 import { eventRequest, machineLine, startBenchCell, startNoopServer } from './cell-serve-process.js';
 
 const measureSec = Number(process.argv[2] ?? 10);
@@ -51,15 +52,15 @@ interface CellFigures {
   consumedPerSec: number;
 }
 
-async function cellFigures(baseUrl: string): Promise<CellFigures> {
-  const s = (await (await fetch(`${baseUrl}/v1/stats`)).json()) as { consumers: CellFigures };
+async function cellFigures(cell: AdminSide): Promise<CellFigures> {
+  const s = (await fetchStats(cell)) as { consumers: CellFigures };
   return { lagEvents: s.consumers.lagEvents, consumedPerSec: s.consumers.consumedPerSec };
 }
 
 /** Waits (bounded) until the consumers have caught up, so one phase's backlog does not load the next. */
-async function drained(baseUrl: string): Promise<void> {
+async function drained(cell: AdminSide): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && (await cellFigures(baseUrl)).lagEvents > 0) {
+  while (Date.now() < deadline && (await cellFigures(cell)).lagEvents > 0) {
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -71,14 +72,14 @@ const noop = await startNoopServer();
 try {
   const cellUrl = `${cell.serve.url}/v1/events`;
   const cellCapacity = await capacity(cellUrl);
-  const afterCapacity = await cellFigures(cell.serve.url);
+  const afterCapacity = await cellFigures(cell.serve);
   const noopCapacity = await capacity(noop.url);
   const points = [];
   for (const fraction of fractions) {
     const ratePerSec = Math.floor(cellCapacity.responsesPerSec * fraction);
-    await drained(cell.serve.url);
+    await drained(cell.serve);
     const onCell = await atRate(cellUrl, ratePerSec);
-    const lagAfter = await cellFigures(cell.serve.url);
+    const lagAfter = await cellFigures(cell.serve);
     const onNoop = await atRate(noop.url, ratePerSec);
     points.push({ fraction, ratePerSec, onCell, onNoop, lagAfter });
   }

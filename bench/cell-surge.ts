@@ -23,6 +23,7 @@ import { dirname } from 'node:path';
 import { decodeHistogram, mergeHistograms, summarizeMs } from '../src/measure/histogram/index.js';
 import { runOpenLoop, type LoadResult } from '../src/measure/load/index.js';
 import { renderChart } from '../src/measure/report/svg.js';
+import { fetchStats } from '../test/helpers/cell-serve.js';
 import { eventRequest, machineLine, startBenchCell } from './cell-serve-process.js';
 
 const steadyPerSec = Number(process.argv[2] ?? 50);
@@ -50,7 +51,7 @@ const startedMs = Date.now();
 let polling = true;
 const poller = (async () => {
   while (polling) {
-    const s = (await (await fetch(`${cell.serve.url}/v1/stats`)).json()) as {
+    const s = (await fetchStats(cell.serve)) as {
       ingress: { acceptedPerSec: number; rejectedPerSec: number };
       consumers: { consumedPerSec: number; lagEvents: number };
     };

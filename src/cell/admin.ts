@@ -13,12 +13,16 @@
  *   POST /admin/reshard                      {partitions}: switch appends to a new generation (zero downtime)
  *   GET  /admin/dead-letters                 ?partition=&after=<p>:<o>&limit= — a page of dead letters
  *   POST /admin/dead-letters/replay          {all: true} | {partition} | {keys: [{partition, offset}]}, limit?
+ *   GET  /metrics, /v1/stats, /              Prometheus text, the stats JSON, the dashboard (routes.ts)
  *
- * It does no authentication of its own: binding to 127.0.0.1 is the access control, as for Envoy's admin port.
+ * Every request passes `checkAdminAccess` first (admin-access.ts): its Host must name this listener, it carries
+ * the admin token (except read-only observability GETs on a loopback listener), and bodies are JSON.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { shockError } from '../base/index.js';
+import { checkAdminAccess, observabilityPaths, type AdminAccess } from './admin-access.js';
 import { readJsonObject, sendError, sendJson } from './http-json.js';
+import { serveObservability, type CellRouteSource } from './routes.js';
 import type { TenantAdd, TenantTable } from './tenants.js';
 import type { DeadLetterDesk, ReplayRequest } from './dead-letters.js';
 
@@ -35,11 +39,27 @@ export interface AdminControl {
   /** Starts a reshard to `partitions`; resolves once appends go to the new generation and the old end is recorded. */
   reshard(partitions: number): Promise<unknown>;
   deadLetters: DeadLetterDesk;
+  /** What `/metrics`, `/v1/stats` and the dashboard read. */
+  observability: CellRouteSource;
+  /** What every request is checked against (token, Host). */
+  access: AdminAccess;
 }
 
-/** Creates (but does not start) the admin HTTP server. */
+/** A 401 tells the client which scheme to use (RFC 6750). */
+const unauthenticatedHeaders = { 'www-authenticate': 'Bearer realm="shock admin"' };
+
+/** Creates (but does not start) the admin HTTP server; every request is checked against `control.access` first. */
 export function createAdminServer(control: AdminControl): Server {
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      checkAdminAccess(control.access, req, path);
+    } catch (err) {
+      // Refused before its body was read: close the connection rather than drain what the client still sends.
+      res.setHeader('connection', 'close');
+      const unauthenticated = (err as { code?: string }).code === 'SHOCK_CELL_ADMIN_UNAUTHENTICATED';
+      return sendError(res, err, unauthenticated ? unauthenticatedHeaders : {});
+    }
     route(control, req, res).catch((err: unknown) => sendError(res, err));
   });
   server.keepAliveTimeout = 5_000;
@@ -51,6 +71,10 @@ const tenantAction = /^\/admin\/tenants\/([^/]+)\/(disable|enable|quota)$/;
 async function route(control: AdminControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   const method = req.method ?? 'GET';
+  if (observabilityPaths.has(path) && (method === 'GET' || method === 'HEAD')) {
+    req.resume();
+    return serveObservability(control.observability, path, req, res);
+  }
   if (path === '/admin/tenants' && method === 'GET') return sendJson(res, 200, { tenants: control.tenants.views() });
   if (path === '/admin/tenants' && method === 'POST') {
     const body = await readJsonObject(req);
@@ -118,6 +142,9 @@ async function route(control: AdminControl, req: IncomingMessage, res: ServerRes
       'POST /admin/reshard',
       'GET /admin/dead-letters',
       'POST /admin/dead-letters/replay',
+      'GET /metrics',
+      'GET /v1/stats',
+      'GET / (dashboard)',
     ],
   });
 }

@@ -127,6 +127,8 @@ function openCellLog(config: CellConfig): Promise<GenerationLog | JetStreamLog> 
     segmentBytesMax: config.log.segmentBytesMax,
     journal: config.log.journal,
     retention: config.log.retention,
+    // Interest retention waits for the cell's group even before its first commit (and for any group with offsets).
+    retentionGroups: [config.consumers.group],
   });
 }
 

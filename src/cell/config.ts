@@ -11,7 +11,19 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { checkLimits, limits, shockError, type Limits } from '../base/index.js';
 import { sheddingDefaults, type SheddingOptions } from '../ingress/index.js';
-import { fileRetentionProblems, retentionProblems, type FileRetentionConfig } from '../log/index.js';
+import {
+  fileRetentionProblems,
+  retentionProblems,
+  type FileRetentionConfig,
+  type RetentionPolicy,
+} from '../log/index.js';
+
+/**
+ * The cell's default free-space floor of the disk holding the file log (`log.retention.diskFreeBytesMin`): 256 MiB,
+ * several seconds of appends at disk speed, so the log refuses appends (SHOCK_LOG_FULL) before the disk is full
+ * and an fdatasync fails (which fail-stops the partition until a restart).
+ */
+export const LOG_DISK_FREE_BYTES_MIN_DEFAULT = 256 * 1024 * 1024;
 
 /** One tenant: who may write (hashed keys) and how fast (a token bucket of `ratePerSec` refill, `burst` capacity). */
 export interface TenantConfig {
@@ -76,12 +88,14 @@ export interface CellConfig {
      */
     journal: boolean;
     /**
-     * Retention of the file engine's log (docs/log.md, "Retention"), in the JetStream keys' words: `maxAge` a
-     * duration such as `7d` (as `jetstream.maxAge`; unset or `"0"` = unlimited), `maxBytes` per partition (as
-     * `jetstream.maxBytes`; unset or -1 = unlimited). Whole old segments go; a generation being drained after a
-     * reshard keeps everything until it retires.
+     * Retention (docs/log.md, "Retention"). `policy` (both engines): `interest` (default) keeps every record until
+     * every consumer group has committed past it, `maxAge`/`maxBytes` then bound the consumed history only, and
+     * unconsumed records at `maxBytes` (or the disk below `diskFreeBytesMin`) make the ingress answer 503
+     * SHOCK_LOG_FULL; `limits` removes records past `maxAge`/`maxBytes` whoever is behind. For the file engine: `maxAge`
+     * a duration such as `7d` (as `jetstream.maxAge`; unset or `"0"` = unlimited), `maxBytes` per partition (as
+     * `jetstream.maxBytes`; unset or -1 = unlimited), `diskFreeBytesMin` the disk's free-space floor (0 = none).
      */
-    retention: FileRetentionConfig;
+    retention: FileRetentionConfig & { policy: RetentionPolicy; diskFreeBytesMin: number };
     /** `file`: the embedded file log in `<dataDir>/log`. `jetstream`: streams on a NATS JetStream cluster. */
     engine: 'file' | 'jetstream';
     /** The JetStream log (docs/log.md, "JetStream engine"); used when `engine` is `jetstream`. */
@@ -145,7 +159,7 @@ export const cellConfigDefaults: CellConfig = {
     groupCommitWindowMs: limits.groupCommitWindowMs,
     segmentBytesMax: limits.segmentBytesMax,
     journal: true,
-    retention: {},
+    retention: { policy: 'interest', diskFreeBytesMin: LOG_DISK_FREE_BYTES_MIN_DEFAULT },
     engine: 'file',
     jetstream: { servers: [], streamPrefix: 'shock', replicas: 1 },
   },
@@ -234,7 +248,12 @@ export const cellConfigSchema = {
           type: 'object',
           additionalProperties: false,
           // Checked with their own words in checkRelations (fileRetentionProblems, shared with the log).
-          properties: { maxAge: { type: ['string', 'number'] }, maxBytes: { type: 'number' } },
+          properties: {
+            policy: { type: 'string' },
+            maxAge: { type: ['string', 'number'] },
+            maxBytes: { type: 'number' },
+            diskFreeBytesMin: { type: 'number' },
+          },
         },
         engine: { enum: ['file', 'jetstream'] },
         jetstream: {
@@ -402,7 +421,7 @@ function mergeDefaults(file: Partial<CellConfig>, o: CellConfigOverrides): CellC
     log: {
       ...d.log,
       ...file.log,
-      retention: { ...file.log?.retention },
+      retention: { ...d.log.retention, ...file.log?.retention },
       jetstream: {
         ...d.log.jetstream,
         ...file.log?.jetstream,
@@ -466,11 +485,27 @@ function checkRelations(c: CellConfig): string[] {
   }
   for (const r of retentionProblems(c.log.jetstream)) problems.push(`/log/jetstream/${r.option}: ${r.problem}`);
   for (const r of fileRetentionProblems(c.log.retention)) problems.push(`/log/retention/${r.option}: ${r.problem}`);
-  if (c.log.engine === 'jetstream' && Object.keys(c.log.retention).length > 0) {
+  if (
+    c.log.engine === 'jetstream' &&
+    (c.log.retention.maxAge !== undefined || c.log.retention.maxBytes !== undefined)
+  ) {
     problems.push(
-      '/log/retention: applies to the file engine; with engine jetstream set log.jetstream.maxAge / maxBytes ' +
-        '(e.g. jetstream: { maxAge: 7d, maxBytes: 10737418240 })',
+      '/log/retention: maxAge and maxBytes apply to the file engine; with engine jetstream set ' +
+        'log.jetstream.maxAge / maxBytes (e.g. jetstream: { maxAge: 7d, maxBytes: 10737418240 }); ' +
+        'log.retention.policy applies to both',
     );
+  }
+  const j = c.log.jetstream;
+  if (c.log.engine === 'jetstream' && c.log.retention.policy === 'interest') {
+    for (const name of ['maxMsgs', 'maxMsgsPerSubject'] as const) {
+      const v = j[name];
+      if (v !== undefined && v !== -1) {
+        problems.push(
+          `/log/jetstream/${name}: removes records whoever is behind, so it needs log.retention.policy: limits; ` +
+            'under interest retention bound the log with log.jetstream.maxBytes',
+        );
+      }
+    }
   }
   if (c.sink.engine === 'postgres' && !/^postgres(ql)?:\/\//.test(c.sink.postgres.url)) {
     problems.push('/sink/postgres/url: the postgres sink needs a URL, postgres://user@host:5432/database');

@@ -1,9 +1,12 @@
 /**
- * The live dashboard served at `GET /`: one self-contained HTML page (no external assets, no build step) that
+ * The live dashboard served at `GET /` of the admin listener (and of the public one with
+ * `http.observabilityPublic`): one self-contained HTML page (no external assets, no build step) that
  * fetches `/v1/stats` every second and shows accepted/rejected rates, ingress p99, consumer lag per partition as
  * bars (during a reshard also the draining generation's partitions; the total lag counts both), the shedding and
  * breaker state, and the log generation with the drain of an older one (resharding).
  * Elements carry `data-k` attributes so a headless-browser test can read the numbers the page shows.
+ * On an admin listener that needs the token for reads (bound beyond loopback), open the page as `/#token=<token>`:
+ * the fragment never leaves the browser, and the page sends it as `Authorization: Bearer` with each fetch.
  */
 
 /** The page, built once at start-up. */
@@ -157,8 +160,10 @@ function render(s) {
   $('updated').textContent = (s.cell.ready ? 'ready' : 'not ready') + ' · updated ' + new Date().toLocaleTimeString();
   document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
 }
+var token = (/[#&]token=([^&]+)/.exec(location.hash) || [])[1];
+var headers = token ? { authorization: 'Bearer ' + decodeURIComponent(token) } : {};
 function tick() {
-  fetch('/v1/stats', { cache: 'no-store' })
+  fetch('/v1/stats', { cache: 'no-store', headers: headers })
     .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
     .then(render)
     .catch(function (e) {

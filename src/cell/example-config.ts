@@ -28,18 +28,26 @@ log:
   groupCommitWindowMs: 1 # wait this long for more appends before one write + fdatasync
   segmentBytesMax: 67108864
   journal: true          # one journal fdatasync covers every partition's small appends (false: one per partition)
-  # Retention of the file engine, per partition: whole old segments go (never the newest), checked at start, at
-  # every segment roll and every minute. Unset = unlimited (the default). The same words as log.jetstream below:
-  # maxAge a duration (90s, 30m, 24h, 7d, 1w, 1y; at least 1s; "0" = unlimited), maxBytes bytes per partition
-  # (-1 = unlimited). A generation still being drained after a reshard keeps everything until it retires.
-  # retention: { maxAge: 7d, maxBytes: 10737418240 }   # example: a week, at most 10 GiB per partition
+  # Retention (docs/log.md, "Retention"). policy: interest (the default; both engines) keeps every event until
+  # every consumer group has committed past it: maxAge/maxBytes then bound only the consumed history, and when a
+  # partition's unconsumed events reach maxBytes (or the disk's free space falls below diskFreeBytesMin, default
+  # 256 MiB, 0 = no floor) the ingress answers 503 SHOCK_LOG_FULL with Retry-After until the consumers catch up.
+  # policy: limits removes the oldest events past maxAge/maxBytes whoever is behind (those consumers skip them).
+  # File engine, per partition: whole old segments go (never the newest), checked at start, at every segment roll
+  # and every minute. The same words as log.jetstream below: maxAge a duration (90s, 30m, 24h, 7d, 1w, 1y; at least
+  # 1s; "0" = unlimited), maxBytes bytes per partition (-1 = unlimited); unset = unlimited (the default). A
+  # generation still being drained after a reshard keeps everything until it retires.
+  # retention: { policy: interest, maxAge: 7d, maxBytes: 10737418240 }   # example: consumed events a week, at most 10 GiB per partition
   engine: file           # file: the embedded file log in <dataDir>/log; jetstream: NATS JetStream (docs/log.md)
   # jetstream:           # used when engine is jetstream; groupCommitWindowMs and segmentBytesMax then do not apply
   #   servers: [nats://127.0.0.1:4222]   # URLs of one NATS cluster with JetStream enabled
   #   streamPrefix: shock  # streams shock_<p>, subjects shock.<p>, offsets in the bucket shock_offsets
   #   replicas: 1        # 3 on a three-node cluster: an acknowledged event then survives losing a machine
-  #   # Retention: NATS stream limits, per partition (each partition is one stream); unset = unlimited (the default).
-  #   # The oldest events go first; a consumer group behind them resumes at the oldest event left (docs/log.md).
+  #   # Retention, per partition (each partition is one stream); unset = unlimited (the default). Under
+  #   # log.retention.policy interest (the default) maxAge/maxBytes bound the consumed events (the log purges them)
+  #   # and unconsumed ones at maxBytes answer 503 SHOCK_LOG_FULL; under limits they are NATS stream limits: the
+  #   # oldest events go first and a group behind them resumes at the oldest left (docs/log.md). maxMsgs and
+  #   # maxMsgsPerSubject need policy limits.
   #   maxAge: 7d         # example; max_age: a duration (90s, 30m, 24h, 7d, 1w, 1y), at least 1s
   #   maxBytes: 10737418240   # example; max_bytes: 10 GiB per partition (-1 = unlimited)
   #   maxMsgs: -1        # max_msgs: events per partition (-1 = unlimited)

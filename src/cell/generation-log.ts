@@ -237,6 +237,11 @@ class GenerationLogImpl implements GenerationLog {
     return this.active.log.holdRetention();
   }
 
+  /** A retention check of every open generation (a sealed one holds its retention: nothing goes). */
+  async applyRetention(): Promise<void> {
+    await Promise.all([...this.open.values()].map((g) => g.log.applyRetention()));
+  }
+
   manifest(): GenerationManifest {
     return this.current;
   }

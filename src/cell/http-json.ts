@@ -20,12 +20,12 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.end(body);
 }
 
-/** Writes any error in the project's shape; non-ShockErrors become SHOCK_INTERNAL (500). */
-export function sendError(res: ServerResponse, err: unknown): void {
+/** Writes any error in the project's shape (with `extraHeaders`); non-ShockErrors become SHOCK_INTERNAL (500). */
+export function sendError(res: ServerResponse, err: unknown, extraHeaders: Record<string, string> = {}): void {
   const e = isShockError(err)
     ? err
     : new ShockError('SHOCK_INTERNAL', { message: `internal error: ${(err as Error)?.message ?? String(err)}` });
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (e.httpStatus === 503) headers['retry-after'] = '1';
   if (!res.headersSent) sendJson(res, e.httpStatus, { error: e.toJSON() }, headers);
   else res.destroy();

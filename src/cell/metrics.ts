@@ -21,6 +21,9 @@
  * | shock_log_append_seconds | summary (sum, count) | partition — append call to durable answer |
  * | shock_log_group_commit_records_max | gauge | partition — records in the largest group commit |
  * | shock_log_partition_failed | gauge | partition — 1 once a write or fsync failed |
+ * | shock_log_unconsumed_bytes | gauge | partition — bytes not yet consumed by every known group (retention) |
+ * | shock_log_full | gauge | partition — 1 while appends are refused with SHOCK_LOG_FULL |
+ * | shock_log_retention_checks_total | counter | partition — retention checks run (at open, rolls, periodically) |
  * | shock_log_journal_syncs_total | counter | — fdatasync rounds of the shared journal (file log with `log.journal`) |
  * | shock_log_journal_sync_seconds | summary (sum, count) | — their duration |
  * | shock_log_journal_entries_total | counter | — partition rounds made durable through the journal |
@@ -66,6 +69,9 @@ export type LogPartitionFigures = Pick<
   | 'appendMsSum'
   | 'batchRecordsMax'
   | 'failed'
+  | 'unconsumedBytes'
+  | 'full'
+  | 'retentionChecks'
 >;
 
 /** What the registry reads on each scrape. */
@@ -292,6 +298,27 @@ function registerLogMetrics(registry: Registry, sources: CellMetricSources): voi
     '1 once a write or fsync of the partition failed',
     'gauge',
     per((p) => (p.failed ? 1 : 0)),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_unconsumed_bytes',
+    'Bytes of records not yet consumed by every known consumer group (interest retention keeps them all)',
+    'gauge',
+    per((p) => p.unconsumedBytes),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_full',
+    '1 while the partition refuses appends with SHOCK_LOG_FULL (unconsumed records at maxBytes, or the disk floor)',
+    'gauge',
+    per((p) => (p.full ? 1 : 0)),
+  );
+  scrapeMetric(
+    registry,
+    'shock_log_retention_checks_total',
+    'Retention checks run on the partition (at open, at each roll, periodically)',
+    'counter',
+    per((p) => p.retentionChecks),
   );
 }
 

@@ -22,6 +22,7 @@
  * | shock_breaker_state | gauge | — (0 closed, 1 half-open, 2 open) |
  * | shock_breaker_transitions_total | counter | to |
  * | shock_batches_prepared_total | counter | thread (worker: a batch worker; gateway: the gateway's own thread) |
+ * | shock_ingress_log_full_total | counter | — (events refused with 503 SHOCK_LOG_FULL: the log's unconsumed records at its limit) |
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { CounterVec, HistogramVec, type CounterCell, type ErrorCode, type HistogramCell } from '../base/index.js';
@@ -53,6 +54,8 @@ export class GatewayMetrics {
   readonly eventLoopDelay: Gauge;
   readonly breakerState: Gauge;
   readonly breakerTransitions: Counter<'to'>;
+  /** Events refused because the log was full (SHOCK_LOG_FULL: its unconsumed records at the limit). */
+  readonly logFull: Counter;
   /** Cells by tenant, then partition (accepted) or by tenant (received); by route and status (requests). */
   private readonly acceptedCells = new Map<string, CounterCell[]>();
   private readonly receivedCells = new Map<string, CounterCell>();
@@ -168,6 +171,11 @@ export class GatewayMetrics {
       name: 'shock_breaker_transitions_total',
       help: 'Circuit breaker state changes, by the state entered',
       labelNames: ['to'],
+      registers,
+    });
+    this.logFull = new Counter({
+      name: 'shock_ingress_log_full_total',
+      help: 'Events refused with 503 SHOCK_LOG_FULL: the log held as many unconsumed records as its retention allows',
       registers,
     });
   }

@@ -233,6 +233,7 @@ export async function appendGroup(
     return result;
   } catch (err) {
     for (const [id, entry] of entries) s.dedupe.remove(tenant, id, entry);
+    if ((err as ShockError)?.code === 'SHOCK_LOG_FULL') return logFull(s, err as ShockError, events.length);
     const clientFault = err !== null && typeof err === 'object' && (err as ShockError).httpStatus < 500;
     if (clientFault) s.breaker.onSuccess();
     else s.breaker.onFailure();
@@ -251,6 +252,17 @@ export async function appendGroup(
   } finally {
     s.inflightEvents -= events.length;
   }
+}
+
+/**
+ * The log is full (its unconsumed records at the retention limit): backpressure, not a fault — the log answered, so
+ * the breaker counts a success, and nothing is logged per request (the log reports the full state once). The answer
+ * is the log's own retriable 503 SHOCK_LOG_FULL; the response adds `Retry-After`.
+ */
+function logFull(s: IngestState, err: ShockError, events: number): ShockError {
+  s.breaker.onSuccess();
+  s.metrics.logFull.inc(events);
+  return rejection('SHOCK_LOG_FULL', err.message, err.details as Record<string, unknown>, err);
 }
 
 /** The outcome of a duplicate: the original's partition and offset once its append has settled. */

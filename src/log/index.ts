@@ -7,6 +7,15 @@ export { openFileLogReader, type FileLogReaderOptions } from './file/reader.js';
 export { SharedOffsets } from './file/shared-state.js';
 export type { FileLogOptions, FileRetentionConfig, LogEvent } from './file/options.js';
 export { fileRetentionOptions, fileRetentionProblems } from './file/options.js';
+export {
+  RETENTION_POLICIES,
+  RETENTION_POLICY_DEFAULT,
+  logFullError,
+  retentionPolicyProblems,
+  type LogFullState,
+  type RetentionPolicy,
+} from './retention-policy.js';
+export { segmentsToRemove, unconsumedBytes, type RetentionInput, type RetentionSegment } from './file/retention.js';
 export type { PartitionStats } from './file/partition.js';
 export type { JournalStats } from './file/journal.js';
 export {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import { fetchStats, postEvent, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
 import { natsSkipReason, startNatsServer } from '../helpers/nats.js';
 
 test(
@@ -81,7 +81,7 @@ test(
       };
       await waitUntil(
         async () => {
-          const s = (await request(`${serve.url}/v1/stats`)).body;
+          const s = await fetchStats(serve);
           if (!s.consumers.running) return false;
           const ids = stored();
           return [...accepted].every((id) => ids.has(id));

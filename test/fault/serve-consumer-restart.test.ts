@@ -17,7 +17,17 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import {
+  dashboardUrl,
+  fetchMetrics,
+  fetchStats,
+  postEvent,
+  request,
+  startServe,
+  testKeys,
+  waitUntil,
+  writeConfig,
+} from '../helpers/cell-serve.js';
 import { eventLine } from '../../src/cli/commands/serve.js';
 
 /** The value of one sample of `/metrics` text, or undefined. */
@@ -79,8 +89,8 @@ export default async function handle(events) {
     const sinkPath = join(dataDir, 'sink.sqlite');
     const serve = await startServe(dataDir, ['--config', config]);
     let lock: Database.Database | undefined;
-    const stats = async () => (await request(`${serve.url}/v1/stats`)).body;
-    const metrics = async () => (await request(`${serve.url}/metrics`)).text;
+    const stats = async () => await fetchStats(serve);
+    const metrics = async () => await fetchMetrics(serve);
     const sinkRows = () => {
       const db = new Database(sinkPath, { readonly: true, timeout: 5000 });
       try {
@@ -185,7 +195,10 @@ export default async function handle(events) {
       const settled = (await stats()).consumers.restarts;
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal((await stats()).consumers.restarts, settled);
-      assert.ok((await request(`${serve.url}/`)).text.includes('data-k="restarts"'), 'the dashboard shows restarts');
+      assert.ok(
+        (await request(dashboardUrl(serve))).text.includes('data-k="restarts"'),
+        'the dashboard shows restarts',
+      );
 
       const stopped = await serve.stop('SIGTERM');
       assert.equal(stopped.code, 0, serve.output().stderr);

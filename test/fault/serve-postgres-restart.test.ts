@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
-import { request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import { fetchStats, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
 import { connectPostgres, privatePostgres } from '../helpers/postgres.js';
 
 const { skip, server } = privatePostgres();
@@ -57,7 +57,7 @@ test(
       sink: { engine: 'postgres', postgres: { url: server().url, schema: 'cell_restart' } },
     });
     const serve = await startServe(`${t.dir}/data`, ['--config', config]);
-    const stats = async () => (await request(`${serve.url}/v1/stats`)).body;
+    const stats = async () => await fetchStats(serve);
     try {
       await send(serve.url, 'before-', 400);
       await waitUntil(async () => (await stats()).consumers.consumedTotal >= 400, 60_000);

@@ -14,7 +14,15 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/cli.js';
-import { request, startServe, testKeys, waitUntil, writeConfig, type ServeProcess } from '../helpers/cell-serve.js';
+import {
+  adminCall,
+  startServe,
+  testKeys,
+  waitUntil,
+  writeConfig,
+  type AdminSide,
+  type ServeProcess,
+} from '../helpers/cell-serve.js';
 import {
   checkExactlyOnceInOrder,
   newLoadRecord,
@@ -29,17 +37,13 @@ const keys = 8;
 const perKey = 120;
 type KillPoint = 'request in flight' | 'before the end is recorded' | 'after the switch' | 'during the drain';
 
-function postReshard(adminUrl: string, partitions: number) {
-  return request(`${adminUrl}/admin/reshard`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ partitions }),
-  });
+function postReshard(cell: AdminSide, partitions: number) {
+  return adminCall(cell, '/admin/reshard', 'POST', { partitions });
 }
 
 async function killAt(point: KillPoint, serve: ServeProcess, target: Target): Promise<void> {
   if (point === 'request in flight') {
-    const pending = postReshard(serve.adminUrl, 8).catch(() => undefined);
+    const pending = postReshard(serve, 8).catch(() => undefined);
     await new Promise((r) => setImmediate(r));
     target.down = true;
     await serve.stop('SIGKILL');
@@ -49,7 +53,7 @@ async function killAt(point: KillPoint, serve: ServeProcess, target: Target): Pr
   if (point === 'before the end is recorded') {
     // The cell runs with SHOCK_TEST_RESHARD_SEAL_DELAY_MS: the manifest names generation 1, appends go there, and
     // generation 0's end is not recorded yet while the request waits.
-    const pending = postReshard(serve.adminUrl, 8).catch(() => undefined);
+    const pending = postReshard(serve, 8).catch(() => undefined);
     const manifestFile = join(serve.dataDir, 'generations.json');
     const sealedUnrecorded = () => {
       if (!existsSync(manifestFile)) return false;
@@ -58,9 +62,7 @@ async function killAt(point: KillPoint, serve: ServeProcess, target: Target): Pr
     };
     await waitUntil(sealedUnrecorded, 20_000, 5);
     // Events are being accepted into generation 1 while generation 0's end is still unrecorded.
-    await waitUntil(
-      async () => ((await request(`${serve.adminUrl}/admin/reshard`)).body.generations[1]?.lagEvents ?? 0) > 0,
-    );
+    await waitUntil(async () => ((await adminCall(serve, '/admin/reshard')).body.generations[1]?.lagEvents ?? 0) > 0);
     assert.equal(sealedUnrecorded(), true);
     target.down = true;
     await serve.stop('SIGKILL');
@@ -68,14 +70,14 @@ async function killAt(point: KillPoint, serve: ServeProcess, target: Target): Pr
     return;
   }
   if (point === 'after the switch') {
-    assert.equal((await postReshard(serve.adminUrl, 8)).status, 200);
+    assert.equal((await postReshard(serve, 8)).status, 200);
   } else {
     // Paused, generation 0 cannot drain before the test has seen it draining; then the drain runs and is killed.
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' })).status, 200);
-    assert.equal((await postReshard(serve.adminUrl, 8)).status, 200);
-    const s = (await request(`${serve.adminUrl}/admin/reshard`)).body;
+    assert.equal((await adminCall(serve, '/admin/consumers/pause', 'POST')).status, 200);
+    assert.equal((await postReshard(serve, 8)).status, 200);
+    const s = (await adminCall(serve, '/admin/reshard')).body;
     assert.equal(s.state, 'draining');
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
+    assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
     await new Promise((r) => setTimeout(r, 50));
   }
   target.down = true;
@@ -109,12 +111,12 @@ for (const point of points) {
       target.url = serve.url;
       target.down = false;
 
-      const after = (await request(`${serve.adminUrl}/admin/reshard`)).body;
+      const after = (await adminCall(serve, '/admin/reshard')).body;
       if (after.generation === 0) {
         // Killed before the manifest named the new generation: nothing happened; the operator asks again.
         assert.equal(point, 'request in flight');
         assert.equal(existsSync(join(dataDir, 'log-g1')), false, 'the unnamed directory was removed');
-        assert.equal((await postReshard(serve.adminUrl, 8)).status, 200);
+        assert.equal((await postReshard(serve, 8)).status, 200);
       } else {
         assert.equal(after.generation, 1);
         assert.equal(after.partitions, 8);
@@ -123,7 +125,7 @@ for (const point of points) {
         if (gen0 !== undefined) assert.equal(gen0.sealedEnd.length, 4);
       }
 
-      await settle(serve.url, dataDir, senders, record, total, 90_000);
+      await settle(serve, dataDir, senders, record, total, 90_000);
       assert.equal(record.perKey.size, keys);
       await checkExactlyOnceInOrder(dataDir, arrivals, record);
       // Every event once: the ids are key-n, and each key's n run 0 .. perKey − 1.

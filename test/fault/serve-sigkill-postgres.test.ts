@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
 import { testKeys, writeConfig } from '../helpers/cell-serve.js';
-import { assertExactlyOnce, killUnderLoadAndRecover } from '../helpers/kill-load.js';
+import { assertExactlyOnce, identity, killUnderLoadAndRecover } from '../helpers/kill-load.js';
 import { connectPostgres, privatePostgres } from '../helpers/postgres.js';
 
 const { skip, server } = privatePostgres();
@@ -61,11 +61,12 @@ test(
       const db = await connectPostgres(server().url);
       try {
         const rows = (
-          await db.query<{ event_id: string; n: number }>(
-            "SELECT event_id, count(*)::int AS n FROM cell_kill.results WHERE consumer_group = 'sink' GROUP BY event_id",
+          await db.query<{ tenant: string; event_id: string; n: number }>(
+            `SELECT tenant, event_id, count(*)::int AS n FROM cell_kill.results WHERE consumer_group = 'sink'
+             GROUP BY tenant, event_id`,
           )
         ).rows;
-        assertExactlyOnce(new Map(rows.map((r) => [r.event_id, r.n])), ackedNow, inLog);
+        assertExactlyOnce(new Map(rows.map((r) => [identity(r.tenant, r.event_id), r.n])), ackedNow, inLog);
         const dead = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cell_kill.dead_letters');
         assert.equal(dead.rows[0].n, 0);
       } finally {

@@ -1,10 +1,12 @@
 /**
  * Test helpers for the real `shock serve` process: start it on free ports (`--port 0 --admin-port 0 --json`, the
- * ports are read from its `listening` line), send events with fetch, stop it by signal, and wait for its exit.
+ * ports are read from its `listening` line), send events with fetch, read its stats and metrics and call its admin
+ * API (`fetchStats`, `fetchMetrics`, `adminCall`: the one place that knows they live on the admin listener, behind
+ * the admin token), stop it by signal, and wait for its exit.
  * Every process started here is killed by PID in `stop`/`kill`; nothing is matched by name.
  */
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnCli } from './cli.js';
 
@@ -14,6 +16,8 @@ export interface ServeProcess {
   url: string;
   adminUrl: string;
   devKey: string | null;
+  /** The admin token (read from the file the listening line names; '' when the cell keeps none). */
+  adminToken: string;
   dataDir: string;
   /** Everything printed so far. */
   output: () => { stdout: string; stderr: string };
@@ -24,9 +28,16 @@ export interface ServeProcess {
   ) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `shock serve --json` with `args` on free ports and resolves once it listens. */
-export function startServe(dataDir: string, args: string[] = [], timeoutMs = 30_000): Promise<ServeProcess> {
-  const child = spawnCli(['serve', '--json', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, ...args]);
+/** Starts `shock serve --json` with `args` (and `env` over this process's) on free ports; resolves once it listens. */
+export function startServe(
+  dataDir: string,
+  args: string[] = [],
+  timeoutMs = 30_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServeProcess> {
+  const child = spawnCli(['serve', '--json', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, ...args], {
+    env,
+  });
   let stdout = '';
   let stderr = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -51,12 +62,21 @@ export function startServe(dataDir: string, args: string[] = [], timeoutMs = 30_
       if (line === undefined) return;
       clearTimeout(timer);
       child.stdout?.off('data', onData);
-      const d = JSON.parse(line) as { url: string; adminUrl: string; devKey: string | null };
+      const d = JSON.parse(line) as {
+        url: string;
+        adminUrl: string;
+        devKey: string | null;
+        adminTokenFile: string | null;
+      };
       resolve({
         child,
         url: d.url,
         adminUrl: d.adminUrl,
         devKey: d.devKey,
+        adminToken:
+          typeof d.adminTokenFile === 'string'
+            ? readFileSync(d.adminTokenFile, 'utf8').trim()
+            : (env.SHOCK_ADMIN_TOKEN ?? process.env.SHOCK_ADMIN_TOKEN ?? ''),
         dataDir,
         output: () => ({ stdout, stderr }),
         stop,
@@ -105,6 +125,57 @@ export async function request(
   const res = await fetch(url, init);
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: parseMaybe(text), text };
+}
+
+/** What the stats, metrics and admin helpers need of a cell: its admin listener and token. */
+export type AdminSide = Pick<ServeProcess, 'adminUrl' | 'adminToken'>;
+
+/** Where a cell serves `/v1/stats` (on the admin listener; `http.observabilityPublic` adds the public one). */
+export function statsUrl(cell: AdminSide): string {
+  return `${cell.adminUrl}/v1/stats`;
+}
+
+/** Where a cell serves `/metrics`. */
+export function metricsUrl(cell: AdminSide): string {
+  return `${cell.adminUrl}/metrics`;
+}
+
+/** Where a cell serves the dashboard. */
+export function dashboardUrl(cell: AdminSide): string {
+  return `${cell.adminUrl}/`;
+}
+
+/** The cell's `/v1/stats` JSON; throws on any status but 200. */
+export async function fetchStats(cell: AdminSide): Promise<any> {
+  const r = await request(statsUrl(cell));
+  if (r.status !== 200) throw new Error(`GET ${statsUrl(cell)} answered ${r.status}: ${r.text}`);
+  return r.body;
+}
+
+/** The cell's `/metrics` text; throws on any status but 200. */
+export async function fetchMetrics(cell: AdminSide): Promise<string> {
+  const r = await request(metricsUrl(cell));
+  if (r.status !== 200) throw new Error(`GET ${metricsUrl(cell)} answered ${r.status}: ${r.text}`);
+  return r.text;
+}
+
+/**
+ * Calls the cell's admin API as `shock dlq`/`shock reshard` do: with the admin token, and for POST/PUT a JSON body
+ * (`{}` when none is given). Resolves with status, headers and the parsed answer, whatever the status.
+ */
+export function adminCall(
+  cell: AdminSide,
+  path: string,
+  method: 'GET' | 'POST' | 'PUT' = 'GET',
+  body?: unknown,
+): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${cell.adminToken}` };
+  if (method !== 'GET') headers['content-type'] = 'application/json';
+  return request(`${cell.adminUrl}${path}`, {
+    method,
+    headers,
+    body: method === 'GET' ? undefined : JSON.stringify(body ?? {}),
+  });
 }
 
 function parseMaybe(text: string): unknown {

@@ -1,13 +1,28 @@
 /**
  * The pieces of the "SIGKILL of shock serve under load" tests (file-log and PostgreSQL-sink variants): senders that
  * record every 202 record result, the wait for a restarted cell to drain, reading back where every event is in the
- * file log, and the three exactly-once checks against the sink's per-event counts.
+ * file log, and the three exactly-once checks against the sink's per-event counts. Events are counted by their
+ * identity `(tenant, event_id)` (`identity`): two tenants may send the same event id.
  */
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { decodeEvent } from '../../src/base/index.js';
 import { openFileLog } from '../../src/log/index.js';
-import { request, startServe, testKeys, waitUntil } from './cell-serve.js';
+import { fetchStats, startServe, testKeys, waitUntil, type AdminSide } from './cell-serve.js';
+
+/** A tenant the senders send as. */
+export interface SenderTenant {
+  id: string;
+  key: string;
+}
+
+/** Tenant acme of `testKeys` (what the senders send as unless told). */
+export const acmeSender: SenderTenant = { id: 'acme', key: testKeys.acme.key };
+
+/** An event's identity as the maps here key it: `tenant/event_id` (a tenant id has no '/'). */
+export function identity(tenant: string, eventId: string): string {
+  return `${tenant}/${eventId}`;
+}
 
 /** Where a 202 said an event was stored. */
 export interface Ack {
@@ -16,8 +31,8 @@ export interface Ack {
 }
 
 /**
- * Sends batches of `batchSize` events with client event ids (as tenant acme) until `stopped()`; records every 202
- * record result in `acked`. Returns when stopped or when the server is gone.
+ * Sends batches of `batchSize` events with client event ids `<idPrefix>s<id>-r<round>-e<j>` as `tenant` until
+ * `stopped()`; records every 202 record result in `acked` by identity. Returns when stopped or when the server is gone.
  */
 export async function batchSender(
   url: string,
@@ -25,10 +40,12 @@ export async function batchSender(
   acked: Map<string, Ack>,
   stopped: () => boolean,
   batchSize = 10,
+  tenant: SenderTenant = acmeSender,
+  idPrefix = '',
 ): Promise<void> {
   for (let round = 0; !stopped(); round++) {
     const events = Array.from({ length: batchSize }, (_, j) => ({
-      event_id: `s${id}-r${round}-e${j}`,
+      event_id: `${idPrefix}s${id}-r${round}-e${j}`,
       type: 'page.view',
       payload: { url: `/p/${round}/${j}` },
       key: `user-${(id * 7919 + round * 31 + j) % 97}`,
@@ -39,7 +56,7 @@ export async function batchSender(
     try {
       const res = await fetch(`${url}/v1/events/batch`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${testKeys.acme.key}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
         body: JSON.stringify(events),
       });
       if (res.status !== 202) continue;
@@ -48,7 +65,9 @@ export async function batchSender(
       return; // the server is gone: answers that never arrived promise nothing
     }
     for (const r of body.records) {
-      if ('offset' in r && r.duplicate !== true) acked.set(r.event_id, { partition: r.partition, offset: r.offset });
+      if ('offset' in r && r.duplicate !== true) {
+        acked.set(identity(tenant.id, r.event_id), { partition: r.partition, offset: r.offset });
+      }
     }
   }
 }
@@ -58,10 +77,10 @@ export async function batchSender(
  * `/v1/stats` lists — the active generation's `partitions`, and during a reshard a draining generation's as well
  * (lag is read at the request, so 0 means drained now).
  */
-export async function waitDrained(url: string, partitions: number, timeoutMs = 60_000): Promise<void> {
+export async function waitDrained(cell: AdminSide, partitions: number, timeoutMs = 60_000): Promise<void> {
   await waitUntil(
     async () => {
-      const s = (await request(`${url}/v1/stats`)).body as {
+      const s = (await fetchStats(cell)) as {
         reshard?: { generation: number };
         consumers: { running: boolean; lagEvents: number; partitions: { generation?: number; lagEvents: number }[] };
       };
@@ -80,7 +99,7 @@ export async function waitDrained(url: string, partitions: number, timeoutMs = 6
   );
 }
 
-/** Every event of a (closed) file log: event id → where it is. */
+/** Every event of a (closed) file log: identity (`identity`) → where it is. */
 export async function eventsInLog(dir: string, partitions: number): Promise<Map<string, Ack>> {
   const log = await openFileLog({ dir, partitions });
   const inLog = new Map<string, Ack>();
@@ -89,7 +108,10 @@ export async function eventsInLog(dir: string, partitions: number): Promise<Map<
       const end = log.state(p).offsetEnd;
       for (let offset = 0; offset < end;) {
         const records = await log.read(p, offset, { recordsMax: 1000 });
-        for (const r of records) inLog.set(decodeEvent(r.value).event_id, { partition: p, offset: r.offset });
+        for (const r of records) {
+          const e = decodeEvent(r.value);
+          inLog.set(identity(e.tenant, e.event_id), { partition: p, offset: r.offset });
+        }
         offset = records[records.length - 1].offset + 1;
       }
     }
@@ -108,7 +130,7 @@ export function assertAckedInLog(acked: ReadonlyMap<string, Ack>, inLog: Readonl
   assert.deepEqual(missing, [], 'every 202 is in the log where its answer said');
 }
 
-/** From the sink's stored-result count per event id: nothing twice, every 202 once, everything in the log once. */
+/** From the sink's stored-result count per identity: nothing twice, every 202 once, everything in the log once. */
 export function assertExactlyOnce(
   counts: ReadonlyMap<string, number>,
   acked: ReadonlyMap<string, Ack>,
@@ -132,9 +154,11 @@ export function assertSqliteSinkExactlyOnce(
   const db = new Database(`${dataDir}/sink.sqlite`, { readonly: true });
   try {
     const rows = db
-      .prepare("SELECT event_id, COUNT(*) AS n FROM results WHERE consumer_group = 'sink' GROUP BY event_id")
-      .all() as { event_id: string; n: number }[];
-    assertExactlyOnce(new Map(rows.map((r) => [r.event_id, r.n])), acked, inLog);
+      .prepare(
+        "SELECT tenant, event_id, COUNT(*) AS n FROM results WHERE consumer_group = 'sink' GROUP BY tenant, event_id",
+      )
+      .all() as { tenant: string; event_id: string; n: number }[];
+    assertExactlyOnce(new Map(rows.map((r) => [identity(r.tenant, r.event_id), r.n])), acked, inLog);
   } finally {
     db.close();
   }
@@ -143,10 +167,15 @@ export function assertSqliteSinkExactlyOnce(
 /** How a kill-under-load run goes. */
 export interface KillUnderLoad {
   dataDir: string;
-  /** The cell's configuration file (tenant acme, `partitions` file-log partitions). */
+  /** The cell's configuration file (its tenants, `partitions` file-log partitions). */
   config: string;
   partitions: number;
+  /** Sender loops per tenant. */
   senders: number;
+  /** The tenants that send, each with `senders` loops sending the same event ids (default: acme alone). */
+  tenants?: SenderTenant[];
+  /** Prepended to every event id (runs on one data directory use different ones). */
+  idPrefix?: string;
   batchSize: number;
   /** Kill once this many events were answered 202 … */
   ackedTarget: number;
@@ -169,7 +198,11 @@ export async function killUnderLoadAndRecover(
   const first = await startServe(o.dataDir, ['--config', o.config]);
   const acked = new Map<string, Ack>();
   let stop = false;
-  const loops = Array.from({ length: o.senders }, (_, i) => batchSender(first.url, i, acked, () => stop, o.batchSize));
+  const loops = (o.tenants ?? [acmeSender]).flatMap((tenant) =>
+    Array.from({ length: o.senders }, (_, i) =>
+      batchSender(first.url, i, acked, () => stop, o.batchSize, tenant, o.idPrefix),
+    ),
+  );
   try {
     await waitUntil(
       async () => acked.size >= o.ackedTarget && (o.readyToKill === undefined || (await o.readyToKill())),
@@ -189,7 +222,7 @@ export async function killUnderLoadAndRecover(
 
   const second = await startServe(o.dataDir, ['--config', o.config]);
   try {
-    await waitDrained(second.url, o.partitions);
+    await waitDrained(second, o.partitions);
   } finally {
     const stopped = await second.stop('SIGTERM');
     assert.equal(stopped.code, 0, second.output().stderr);

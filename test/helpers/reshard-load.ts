@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { request, testKeys, waitUntil } from './cell-serve.js';
+import { fetchStats, testKeys, waitUntil, type AdminSide } from './cell-serve.js';
 import { connectPostgres } from './postgres.js';
 
 /** Writes the recording handler into `dir`; returns its path and the file it appends to. */
@@ -201,7 +201,7 @@ export async function checkExactlyOnceInOrder(
  * draining), has no lag and the sink holds `total` events.
  */
 export async function settle(
-  url: string,
+  cell: AdminSide,
   sinkSource: SinkSource,
   senders: Promise<void>[],
   record: LoadRecord,
@@ -212,7 +212,7 @@ export async function settle(
   assert.deepEqual(record.serverErrors, [], 'no 5xx from a running cell');
   await waitUntil(
     async () => {
-      const s = (await request(`${url}/v1/stats`)).body;
+      const s = await fetchStats(cell);
       return s.reshard.state === 'idle' && s.consumers.lagEvents === 0 && (await rowsOf(sinkSource)).size >= total;
     },
     timeoutMs,

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, testKeys, writeConfig } from '../helpers/cell-serve.js';
+import { adminCall, fetchStats, postEvent, startServe, testKeys, writeConfig } from '../helpers/cell-serve.js';
 import { natsSkipReason, startNatsServer } from '../helpers/nats.js';
 
 test(
@@ -23,22 +23,26 @@ test(
     });
     const serve = await startServe(join(t.dir, 'data'), ['--config', config]);
     try {
-      const post = await request(`${serve.adminUrl}/admin/reshard`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ partitions: 4 }),
-      });
+      const post = await adminCall(serve, '/admin/reshard', 'POST', { partitions: 4 });
       assert.equal(post.status, 501);
       assert.equal(post.body.error.code, 'SHOCK_CELL_RESHARD_UNSUPPORTED');
-      const get = await request(`${serve.adminUrl}/admin/reshard`);
+      const get = await adminCall(serve, '/admin/reshard');
       assert.equal(get.status, 501);
-      const cli = await runCli(['reshard', '--partitions', '4', '--admin', serve.adminUrl]);
+      const cli = await runCli([
+        'reshard',
+        '--partitions',
+        '4',
+        '--admin',
+        serve.adminUrl,
+        '--data-dir',
+        serve.dataDir,
+      ]);
       assert.equal(cli.code, 69);
       assert.match(cli.stderr, /SHOCK_CELL_RESHARD_UNSUPPORTED/);
       // Nothing changed: ingest goes on with 2 partitions.
       const ev = await postEvent(serve.url, testKeys.acme.key, { type: 'page.view', payload: { url: '/x' } });
       assert.equal(ev.status, 202);
-      const stats = (await request(`${serve.url}/v1/stats`)).body;
+      const stats = await fetchStats(serve);
       assert.equal(stats.cell.partitions, 2);
       assert.equal(stats.reshard, undefined);
     } finally {

@@ -13,7 +13,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { connect } from 'nats';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import {
+  adminCall,
+  fetchMetrics,
+  fetchStats,
+  postEvent,
+  startServe,
+  testKeys,
+  waitUntil,
+  writeConfig,
+} from '../helpers/cell-serve.js';
 import { natsSkipReason, startNatsServer } from '../helpers/nats.js';
 
 test(
@@ -42,14 +51,14 @@ test(
       assert.equal(res.body.offset, i);
     };
     const consumed = async (n: number) => {
-      const s = (await request(`${serve.url}/v1/stats`)).body;
+      const s = await fetchStats(serve);
       return s.consumers.running && s.consumers.lagEvents === 0 && s.consumers.consumedTotal >= n;
     };
     try {
       // The consumer runs and has committed offset 1; then it is paused and falls behind retention.
       await post(0);
       await waitUntil(() => consumed(1), 60_000, 100);
-      assert.equal((await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' })).status, 200);
+      assert.equal((await adminCall(serve, '/admin/consumers/pause', 'POST')).status, 200);
       for (let i = 1; i < 20; i++) await post(i);
       const nc = await connect({ servers: nats.url });
       try {
@@ -62,13 +71,13 @@ test(
         await nc.close();
       }
 
-      assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
+      assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
       await waitUntil(() => consumed(6), 60_000, 200);
-      const s = (await request(`${serve.url}/v1/stats`)).body;
+      const s = await fetchStats(serve);
       assert.equal(s.consumers.removedBeforeConsumed, 14);
       assert.deepEqual(s.consumers.removedBeforeConsumedByPartition, { '0': 14 });
       assert.equal(s.consumers.restarts, 0, JSON.stringify(s.consumers.lastError));
-      const metrics = (await request(`${serve.url}/metrics`)).text;
+      const metrics = await fetchMetrics(serve);
       assert.match(metrics, /^shock_consumer_removed_before_consumed_total\{group="sink",partition="0"\} 14$/m);
       const skips = serve
         .output()

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openJetStreamLog } from '../../src/log/index.js';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import { fetchStats, postEvent, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
 import { natsSkipReason, startNatsServer } from '../helpers/nats.js';
 
 test(
@@ -41,10 +41,10 @@ test(
         sent.set(id, { partition: res.body.partition, offset: res.body.offset });
       }
       await waitUntil(async () => {
-        const s = (await request(`${serve.url}/v1/stats`)).body;
+        const s = await fetchStats(serve);
         return s.consumers.running && s.consumers.lagEvents === 0 && s.consumers.consumedTotal >= 60;
       }, 60_000);
-      const stats = (await request(`${serve.url}/v1/stats`)).body;
+      const stats = await fetchStats(serve);
       assert.equal(stats.consumers.partitions.length, partitions);
       const stopped = await serve.stop('SIGTERM');
       assert.equal(stopped.code, 0, serve.output().stderr);

@@ -6,8 +6,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
 import {
+  adminCall,
+  fetchMetrics,
+  fetchStats,
   postEvent,
-  request,
   startServe,
   testKeys,
   waitUntil,
@@ -37,12 +39,8 @@ after(async () => {
   temp.cleanup();
 });
 
-function admin(path: string, method = 'GET', body?: unknown) {
-  return request(`${serve.adminUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+function admin(path: string, method: 'GET' | 'POST' | 'PUT' = 'GET', body?: unknown) {
+  return adminCall(serve, path, method, body);
 }
 
 test('serve admin - listens on loopback and lists the configured tenants', async () => {
@@ -126,7 +124,7 @@ test('serve admin - schemas reload re-reads the file and recompiles the validato
 });
 
 test('serve admin - paused consumers let lag build; resumed consumers drain it to zero', async () => {
-  const stats = async () => (await request(`${serve.url}/v1/stats`)).body;
+  const stats = async () => await fetchStats(serve);
   // Caught up, in a sample taken after the last append (the sampler runs once a second).
   await waitUntil(async () => {
     const s = await stats();
@@ -154,7 +152,7 @@ test('serve admin - paused consumers let lag build; resumed consumers drain it t
   const paused = await stats();
   assert.equal(paused.consumers.paused, true);
   assert.ok(paused.consumers.lagSecondsMax > 0, 'lag in seconds grows while paused');
-  const metrics = (await request(`${serve.url}/metrics`)).text;
+  const metrics = await fetchMetrics(serve);
   const lagSum = [...metrics.matchAll(/^shock_consumer_lag\{group="sink",partition="\d+"\} (\d+)$/gm)].reduce(
     (sum, m) => sum + Number(m[1]),
     0,

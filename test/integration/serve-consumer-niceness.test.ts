@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import { fetchStats, postEvent, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
 
 /** The nice value of every thread of `pid`, by thread id (field 19 of /proc/<pid>/task/<tid>/stat). */
 function threadNice(pid: number): Map<number, number> {
@@ -40,7 +40,7 @@ async function consumersWith(niceness: number | undefined, check: (nice: Map<num
     assert.equal(ok.status, 202);
     // Consumers are running once the event is consumed.
     await waitUntil(async () => {
-      const stats = (await (await fetch(`${serve.url}/v1/stats`)).json()) as { consumers: { lagEvents: number } };
+      const stats = (await fetchStats(serve)) as { consumers: { lagEvents: number } };
       return stats.consumers.lagEvents === 0;
     });
     const pid = serve.child.pid!;

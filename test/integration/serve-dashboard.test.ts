@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium, skipWithoutChromium } from '../helpers/browser.js';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, waitUntil } from '../helpers/cell-serve.js';
+import { adminCall, dashboardUrl, postEvent, startServe, waitUntil } from '../helpers/cell-serve.js';
 
 const screenshotPath = '/tmp/shock-dashboard.png';
 
@@ -23,14 +23,14 @@ test(
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       const external: string[] = [];
       page.on('request', (r) => {
-        if (!r.url().startsWith(serve.url)) external.push(r.url());
+        if (!r.url().startsWith(serve.adminUrl)) external.push(r.url());
       });
-      await page.goto(`${serve.url}/`);
+      await page.goto(dashboardUrl(serve));
       assert.equal(await page.title(), 'shock cell');
       const text = (k: string) => page.locator(`[data-k="${k}"]`).first().textContent();
       await waitUntil(async () => (await text('acceptedTotal')) === '0', 15_000);
 
-      await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' });
+      await adminCall(serve, '/admin/consumers/pause', 'POST');
       for (let i = 0; i < 30; i++) {
         const r = await postEvent(serve.url, serve.devKey, {
           type: 'page.view',
@@ -52,7 +52,7 @@ test(
       assert.notEqual(await text('p99'), '–');
       await page.screenshot({ path: screenshotPath, fullPage: true });
 
-      await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' });
+      await adminCall(serve, '/admin/consumers/resume', 'POST');
       await waitUntil(async () => (await text('lag')) === '0', 20_000);
       const refreshes = Number(await page.locator('body').getAttribute('data-refreshes'));
       await waitUntil(

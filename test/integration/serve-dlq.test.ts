@@ -50,7 +50,7 @@ test('serve dlq - list, replay before the fix (dead again), replay after the fix
     '--consumers',
     '1',
   ]);
-  const admin = ['--admin', serve.adminUrl];
+  const admin = ['--admin', serve.adminUrl, '--data-dir', serve.dataDir];
   const failing = ['f-1', 'f-2', 'f-3'];
   const good = ['g-1', 'g-2', 'g-3'];
   try {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { tempDir } from '../helpers/cli.js';
-import { request, startServe, testKeys, writeConfig, type ServeProcess } from '../helpers/cell-serve.js';
+import { fetchStats, request, startServe, testKeys, writeConfig, type ServeProcess } from '../helpers/cell-serve.js';
 
 const temp = tempDir('shock-serve-fuzz-');
 let serve: ServeProcess;
@@ -105,7 +105,7 @@ test('serve fuzz - malformed requests get a 4xx with a code, the process stays u
     { numRuns: 150, seed: 5 },
   );
   assert.equal((await request(`${serve.url}/healthz`)).status, 200);
-  const stats = (await request(`${serve.url}/v1/stats`)).body;
+  const stats = await fetchStats(serve);
   assert.equal(stats.ingress.acceptedTotal, 0);
   assert.equal(
     stats.consumers.partitions.reduce((sum: number, p: { offsetEnd: number }) => sum + p.offsetEnd, 0),

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { decodeEvent } from '../../src/base/index.js';
 import { openFileLog } from '../../src/log/index.js';
 import { tempDir } from '../helpers/cli.js';
-import { request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import { fetchStats, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
 
 const partitions = 2;
 
@@ -140,7 +140,7 @@ test('serve graceful - SIGTERM finishes in-flight requests, exits 0, keeps every
 
     // A restart consumes whatever was left.
     const again = await startServe(dataDir, ['--config', config]);
-    await waitUntil(async () => (await request(`${again.url}/v1/stats`)).body.consumers.lagEvents === 0, 60_000, 200);
+    await waitUntil(async () => (await fetchStats(again)).consumers.lagEvents === 0, 60_000, 200);
     assert.equal((await again.stop('SIGTERM')).code, 0);
   } finally {
     t.cleanup();

@@ -8,6 +8,9 @@ import { connect } from 'node:net';
 import { hashApiKey } from '../../src/cell/config.js';
 import { tempDir } from '../helpers/cli.js';
 import {
+  dashboardUrl,
+  fetchStats,
+  metricsUrl,
   postEvent,
   request,
   startServe,
@@ -154,9 +157,9 @@ test('serve http - 404 for unknown paths, 405 for wrong methods (with Allow)', a
   const getEvents = await request(`${serve.url}/v1/events`);
   assert.equal(getEvents.status, 405);
   assert.equal(getEvents.body.error.code, 'SHOCK_INGRESS_METHOD_NOT_ALLOWED');
-  const postMetrics = await request(`${serve.url}/metrics`, { method: 'POST', body: 'x' });
-  assert.equal(postMetrics.status, 405);
-  assert.equal(postMetrics.headers.get('allow'), 'GET, HEAD');
+  const postHealth = await request(`${serve.url}/healthz`, { method: 'POST', body: 'x' });
+  assert.equal(postHealth.status, 405);
+  assert.equal(postHealth.headers.get('allow'), 'GET, HEAD');
 });
 
 test('serve http - 408 for a slow body, 411 without a length, 431 for oversized headers', async () => {
@@ -219,12 +222,12 @@ test('serve http - health, readiness, stats, metrics and dashboard answer; rejec
   const ready = await request(`${serve.url}/readyz`);
   assert.equal(ready.status, 200);
   assert.equal(ready.body.status, 'ready');
-  const page = await request(`${serve.url}/`);
+  const page = await request(dashboardUrl(serve));
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
   assert.doesNotMatch(page.text, /<(script|link)[^>]+(src|href)=/i, 'the dashboard has no external assets');
 
-  const metrics = await request(`${serve.url}/metrics`);
+  const metrics = await request(metricsUrl(serve));
   assert.equal(metrics.status, 200);
   for (const name of [
     'process_cpu_seconds_total',
@@ -248,11 +251,11 @@ test('serve http - health, readiness, stats, metrics and dashboard answer; rejec
 
   // Every accepted event is in the log and nothing else: the log's end offsets add up to the accepted count.
   await waitUntil(async () => {
-    const s = (await request(`${serve.url}/v1/stats`)).body;
+    const s = await fetchStats(serve);
     const inLog = s.consumers.partitions.reduce((sum: number, p: { offsetEnd: number }) => sum + p.offsetEnd, 0);
     return inLog === s.ingress.acceptedTotal && s.consumers.lagEvents === 0;
   });
-  const stats = (await request(`${serve.url}/v1/stats`)).body;
+  const stats = await fetchStats(serve);
   assert.equal(stats.ingress.acceptedTotal, 4, 'e-1, one batch record, two globex events');
   assert.ok(stats.ingress.rejectedTotal >= 1);
   assert.equal(stats.breaker.state, 'closed');
@@ -287,7 +290,7 @@ test('serve http - 503 with Retry-After and x-shock-shed when the process is ove
     // One event alone is within capacity and is accepted: shedding follows the load, not the tenant.
     const single = await postEvent(shedding.url, testKeys.acme.key, { ...view, priority: 'critical' });
     assert.equal(single.status, 202);
-    const stats = (await request(`${shedding.url}/v1/stats`)).body;
+    const stats = await fetchStats(shedding);
     assert.equal(stats.ingress.acceptedTotal, 1, 'only the single event was appended');
   } finally {
     await shedding.stop('SIGTERM');

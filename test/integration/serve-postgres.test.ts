@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import { fetchStats, postEvent, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
 import { connectPostgres, privatePostgres } from '../helpers/postgres.js';
 
 const { skip, server } = privatePostgres();
@@ -48,7 +48,7 @@ test('serve postgres - POSTed events are stored in PostgreSQL exactly once', { s
     assert.equal(again.status, 202);
     assert.equal(again.body.duplicate, true);
     await waitUntil(async () => {
-      const s = (await request(`${serve.url}/v1/stats`)).body;
+      const s = await fetchStats(serve);
       return (
         s.consumers.running &&
         s.consumers.lagEvents === 0 &&

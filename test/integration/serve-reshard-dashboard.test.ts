@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium, skipWithoutChromium } from '../helpers/browser.js';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, waitUntil } from '../helpers/cell-serve.js';
+import { adminCall, dashboardUrl, postEvent, startServe, waitUntil } from '../helpers/cell-serve.js';
 
 test(
   'serve reshard dashboard - shows the generation and the drain of the old one',
@@ -18,13 +18,13 @@ test(
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
-      await page.goto(`${serve.url}/`);
+      await page.goto(dashboardUrl(serve));
       const text = (k: string) => page.locator(`[data-k="${k}"]`).first().textContent();
       await waitUntil(async () => (await text('generation')) === '0', 15_000);
       assert.equal(await text('generationDrain'), 'nothing draining');
 
       // Paused consumers leave generation 0 with 12 events to drain after the switch.
-      assert.equal((await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' })).status, 200);
+      assert.equal((await adminCall(serve, '/admin/consumers/pause', 'POST')).status, 200);
       for (let i = 0; i < 12; i++) {
         const r = await postEvent(serve.url, serve.devKey, {
           type: 'page.view',
@@ -33,11 +33,7 @@ test(
         });
         assert.equal(r.status, 202);
       }
-      const reshard = await request(`${serve.adminUrl}/admin/reshard`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ partitions: 4 }),
-      });
+      const reshard = await adminCall(serve, '/admin/reshard', 'POST', { partitions: 4 });
       assert.equal(reshard.status, 200);
       await waitUntil(async () => (await text('generation')) === '1', 15_000);
       assert.equal(await text('generationDrain'), 'draining gen 0 (2 partitions): 12 events left');
@@ -50,7 +46,7 @@ test(
       await waitUntil(async () => (await oldBars()) === 12 && (await text('lag')) === '12', 15_000);
       assert.equal(await page.locator('.bar').count(), 4 + 2);
 
-      assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
+      assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
       await waitUntil(async () => (await text('generationDrain')) === 'nothing draining', 15_000);
       await waitUntil(async () => (await oldBars()) === -1 && (await text('lag')) === '0', 15_000);
     } finally {

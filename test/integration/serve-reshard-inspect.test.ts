@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import { adminCall, fetchStats, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
 import type { DataDirReport } from '../../src/log/index.js';
 
 async function send(url: string, prefix: string, count: number): Promise<void> {
@@ -52,13 +52,9 @@ test('serve reshard inspect - each generation with its partitions, offsets and l
       [[0, 'active', 2]],
     );
 
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' })).status, 200);
+    assert.equal((await adminCall(serve, '/admin/consumers/pause', 'POST')).status, 200);
     await send(serve.url, 'b', 60);
-    const reshard = await request(`${serve.adminUrl}/admin/reshard`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ partitions: 4 }),
-    });
+    const reshard = await adminCall(serve, '/admin/reshard', 'POST', { partitions: 4 });
     assert.equal(reshard.status, 200, reshard.text);
     await send(serve.url, 'c', 80);
 
@@ -102,7 +98,7 @@ test('serve reshard inspect - each generation with its partitions, offsets and l
       },
     ]);
     // The cell counts the same backlog.
-    await waitUntil(async () => (await request(`${serve.url}/v1/stats`)).body.consumers.lagEvents === 140, 15_000);
+    await waitUntil(async () => (await fetchStats(serve)).consumers.lagEvents === 140, 15_000);
 
     const text = await runCli(['log', 'inspect', dataDir]);
     assert.equal(text.code, 0, text.stderr);
@@ -121,8 +117,8 @@ test('serve reshard inspect - each generation with its partitions, offsets and l
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /one generation of the data directory .*shock log inspect .*data` shows every generation/);
 
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
-    await waitUntil(async () => (await request(`${serve.adminUrl}/admin/reshard`)).body.state === 'idle', 30_000);
+    assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
+    await waitUntil(async () => (await adminCall(serve, '/admin/reshard')).body.state === 'idle', 30_000);
     await waitUntil(async () => sinkLag(await inspectData(dataDir)) === 0, 30_000, 200);
     const after = await inspectData(dataDir);
     assert.deepEqual(

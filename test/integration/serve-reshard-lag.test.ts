@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, waitUntil } from '../helpers/cell-serve.js';
+import { adminCall, fetchMetrics, fetchStats, postEvent, startServe, waitUntil } from '../helpers/cell-serve.js';
 
 interface Series {
   labels: Record<string, string>;
@@ -46,13 +46,9 @@ test('serve reshard lag - the draining generation counts in shock_consumer_lag a
         assert.equal(r.status, 202, JSON.stringify(r.body));
       }
     };
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' })).status, 200);
+    assert.equal((await adminCall(serve, '/admin/consumers/pause', 'POST')).status, 200);
     await post(40, 0);
-    const reshard = await request(`${serve.adminUrl}/admin/reshard`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ partitions: 8 }),
-    });
+    const reshard = await adminCall(serve, '/admin/reshard', 'POST', { partitions: 8 });
     assert.equal(reshard.status, 200, reshard.text);
     await post(10, 40);
 
@@ -60,7 +56,7 @@ test('serve reshard lag - the draining generation counts in shock_consumer_lag a
     // for one taken while the events wait.
     let stats: any;
     await waitUntil(async () => {
-      stats = (await request(`${serve.url}/v1/stats`)).body;
+      stats = await fetchStats(serve);
       return stats.consumers.lagEvents === 50 && stats.consumers.lagSecondsMax > 0;
     }, 15_000);
     assert.equal(stats.reshard.state, 'draining');
@@ -85,7 +81,7 @@ test('serve reshard lag - the draining generation counts in shock_consumer_lag a
       ],
     );
 
-    const metrics = (await request(`${serve.url}/metrics`)).text;
+    const metrics = await fetchMetrics(serve);
     const lag = series(metrics, 'shock_consumer_lag');
     assert.equal(sum(lag), 50, 'sum(shock_consumer_lag) counts both generations');
     const active = lag.filter((s) => s.labels.generation === undefined);
@@ -114,12 +110,12 @@ test('serve reshard lag - the draining generation counts in shock_consumer_lag a
       ],
     );
 
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
+    assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
     await waitUntil(async () => {
-      const s = (await request(`${serve.url}/v1/stats`)).body;
+      const s = await fetchStats(serve);
       return s.reshard.state === 'idle' && s.consumers.lagEvents === 0 && s.consumers.partitions.length === 8;
     }, 30_000);
-    const after = (await request(`${serve.url}/metrics`)).text;
+    const after = await fetchMetrics(serve);
     const lagAfter = series(after, 'shock_consumer_lag');
     assert.equal(sum(lagAfter), 0);
     assert.equal(lagAfter.length, 8);

@@ -14,7 +14,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/cli.js';
-import { request, startServe, testKeys, waitUntil, writeConfig, type ServeProcess } from '../helpers/cell-serve.js';
+import {
+  adminCall,
+  fetchStats,
+  startServe,
+  testKeys,
+  waitUntil,
+  writeConfig,
+  type AdminSide,
+  type ServeProcess,
+} from '../helpers/cell-serve.js';
 import { connectPostgres, privatePostgres } from '../helpers/postgres.js';
 import {
   checkExactlyOnceInOrder,
@@ -31,12 +40,8 @@ const keys = 8;
 const perKey = 120;
 const generationSpan = 2 ** 40;
 
-function postReshard(adminUrl: string, partitions: number) {
-  return request(`${adminUrl}/admin/reshard`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ partitions }),
-  });
+function postReshard(cell: AdminSide, partitions: number) {
+  return adminCall(cell, '/admin/reshard', 'POST', { partitions });
 }
 
 /**
@@ -63,30 +68,30 @@ async function reshardUnderLoad(schema: string, killDuringDrain: boolean): Promi
 
     await waitUntil(() => record.acked.size >= total / 4, 60_000, 10);
     // Held back, generation 0 still has a backlog at the switch, and events accepted meanwhile wait in generation 1.
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' })).status, 200);
-    const first = await postReshard(serve.adminUrl, 8);
+    assert.equal((await adminCall(serve, '/admin/consumers/pause', 'POST')).status, 200);
+    const first = await postReshard(serve, 8);
     assert.equal(first.status, 200, first.text);
     assert.equal(first.body.generation, 1);
-    await waitUntil(async () => (await request(`${serve.adminUrl}/admin/reshard`)).body.generations[1].lagEvents > 0);
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
+    await waitUntil(async () => (await adminCall(serve, '/admin/reshard')).body.generations[1].lagEvents > 0);
+    assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
     if (killDuringDrain) {
       // Some of generation 0 is in PostgreSQL, not all of it: kill there.
       await waitUntil(async () => (await sink()).size > 0, 30_000, 20);
-      assert.equal((await request(`${serve.adminUrl}/admin/reshard`)).body.state, 'draining');
+      assert.equal((await adminCall(serve, '/admin/reshard')).body.state, 'draining');
       target.down = true;
       assert.equal((await serve.stop('SIGKILL')).signal, 'SIGKILL');
       serve = await startServe(dataDir, ['--config', config]);
       target.url = serve.url;
       target.down = false;
     }
-    await waitUntil(async () => (await request(`${serve.adminUrl}/admin/reshard`)).body.state === 'idle', 60_000);
+    await waitUntil(async () => (await adminCall(serve, '/admin/reshard')).body.state === 'idle', 60_000);
 
     await waitUntil(() => record.acked.size >= (total * 2) / 3, 60_000, 10);
-    const second = await postReshard(serve.adminUrl, 3);
+    const second = await postReshard(serve, 3);
     assert.equal(second.status, 200, second.text);
     assert.equal(second.body.generation, 2);
 
-    await settle(serve.url, sink, senders, record, total, 90_000);
+    await settle(serve, sink, senders, record, total, 90_000);
     assert.equal(record.perKey.size, keys);
     assert.ok([...record.perKey.values()].every((n) => n === perKey));
     const seen = await checkExactlyOnceInOrder(sink, arrivals, record);
@@ -154,7 +159,7 @@ async function reshardUnderLoad(schema: string, killDuringDrain: boolean): Promi
       await db.end();
     }
 
-    const stats = (await request(`${serve.url}/v1/stats`)).body;
+    const stats = await fetchStats(serve);
     assert.equal(stats.cell.partitions, 3);
     assert.equal(stats.consumers.lagEvents, 0);
     assert.deepEqual(

@@ -9,7 +9,16 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, runCli } from '../helpers/cli.js';
-import { request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import {
+  adminCall,
+  fetchMetrics,
+  fetchStats,
+  request,
+  startServe,
+  testKeys,
+  waitUntil,
+  writeConfig,
+} from '../helpers/cell-serve.js';
 import {
   checkExactlyOnceInOrder,
   newLoadRecord,
@@ -41,36 +50,38 @@ test('serve reshard - 4 → 8 → 3 under keyed load: no 5xx, every 202 once in 
 
     await waitUntil(() => record.acked.size >= total / 4, 60_000, 10);
     // Paused consumers keep generation 0 from draining until they resume: the busy answer below does not race it.
-    const pause = await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' });
+    const pause = await adminCall(serve, '/admin/consumers/pause', 'POST');
     assert.equal(pause.status, 200);
-    const first = await request(`${serve.adminUrl}/admin/reshard`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ partitions: 8 }),
-    });
+    const first = await adminCall(serve, '/admin/reshard', 'POST', { partitions: 8 });
     assert.equal(first.status, 200, first.text);
     assert.equal(first.body.generation, 1);
     assert.equal(first.body.partitions, 8);
     assert.equal(first.body.generations[0].state, 'sealed');
     assert.equal(first.body.generations[0].sealedEnd.length, 4);
     // A second reshard while generation 0 drains is refused, and changes nothing.
-    const busy = await request(`${serve.adminUrl}/admin/reshard`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ partitions: 3 }),
-    });
+    const busy = await adminCall(serve, '/admin/reshard', 'POST', { partitions: 3 });
     assert.equal(busy.status, 409);
     assert.equal(busy.body.error.code, 'SHOCK_CELL_RESHARD_BUSY');
-    assert.equal((await request(`${serve.adminUrl}/admin/reshard`)).body.state, 'draining');
+    assert.equal((await adminCall(serve, '/admin/reshard')).body.state, 'draining');
     // New events are accepted meanwhile (into generation 1) and wait there.
-    await waitUntil(async () => (await request(`${serve.adminUrl}/admin/reshard`)).body.generations[1].lagEvents > 0);
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
-    await waitUntil(async () => (await request(`${serve.adminUrl}/admin/reshard`)).body.state === 'idle', 60_000);
+    await waitUntil(async () => (await adminCall(serve, '/admin/reshard')).body.generations[1].lagEvents > 0);
+    assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
+    await waitUntil(async () => (await adminCall(serve, '/admin/reshard')).body.state === 'idle', 60_000);
     assert.equal(existsSync(join(dataDir, 'log')), false, 'the retired generation is deleted');
 
     await waitUntil(() => record.acked.size >= (total * 2) / 3, 60_000, 10);
     // The CLI this time: --wait returns once generation 1 has drained and retired (the load still runs).
-    const cli = await runCli(['reshard', '--partitions', '3', '--wait', '--admin', serve.adminUrl, '--json']);
+    const cli = await runCli([
+      'reshard',
+      '--partitions',
+      '3',
+      '--wait',
+      '--admin',
+      serve.adminUrl,
+      '--data-dir',
+      serve.dataDir,
+      '--json',
+    ]);
     assert.equal(cli.code, 0, cli.stderr);
     const second = JSON.parse(cli.stdout) as { generation: number; partitions: number; state: string };
     assert.equal(second.generation, 2);
@@ -78,18 +89,18 @@ test('serve reshard - 4 → 8 → 3 under keyed load: no 5xx, every 202 once in 
     assert.equal(second.state, 'idle');
     assert.equal(existsSync(join(dataDir, 'log-g1')), false);
 
-    await settle(serve.url, dataDir, senders, record, total, 60_000);
+    await settle(serve, dataDir, senders, record, total, 60_000);
     assert.equal(record.acked.size, total);
-    const stats = (await request(`${serve.url}/v1/stats`)).body;
+    const stats = await fetchStats(serve);
     assert.equal(stats.cell.partitions, 3);
     assert.deepEqual(
       stats.reshard.generations.map((g: { gen: number; state: string }) => [g.gen, g.state]),
       [[2, 'active']],
     );
-    const metrics = (await request(`${serve.url}/metrics`)).text;
+    const metrics = await fetchMetrics(serve);
     assert.match(metrics, /^shock_log_generation 2$/m);
     assert.match(metrics, /^shock_log_generation_partitions\{generation="2",state="active"\} 3$/m);
-    const status = await runCli(['reshard', '--status', '--admin', serve.adminUrl]);
+    const status = await runCli(['reshard', '--status', '--admin', serve.adminUrl, '--data-dir', serve.dataDir]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /generation 2 is active with 3 partitions; nothing is draining/);
 
@@ -115,7 +126,7 @@ test('serve reshard - 4 → 8 → 3 under keyed load: no 5xx, every 202 once in 
   // The restarted cell opens the manifest's active generation (3 partitions), whatever the config says.
   const again = await startServe(dataDir, ['--config', config]);
   try {
-    const s = (await request(`${again.url}/v1/stats`)).body;
+    const s = await fetchStats(again);
     assert.equal(s.cell.partitions, 3);
     assert.equal(s.reshard.generation, 2);
   } finally {
@@ -131,7 +142,7 @@ test('serve reshard - refusals: a bad body, the same count, and the CLI without 
     const post = (body: string) =>
       request(`${serve.adminUrl}/admin/reshard`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${serve.adminToken}`, 'content-type': 'application/json' },
         body,
       });
     for (const body of [
@@ -154,7 +165,7 @@ test('serve reshard - refusals: a bad body, the same count, and the CLI without 
     const help = await runCli(['reshard', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--partitions <n>/);
-    const status = (await request(`${serve.adminUrl}/admin/reshard`)).body;
+    const status = (await adminCall(serve, '/admin/reshard')).body;
     assert.equal(status.generation, 0);
     assert.equal(status.state, 'idle');
   } finally {

@@ -11,7 +11,17 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import {
+  adminCall,
+  fetchMetrics,
+  fetchStats,
+  postEvent,
+  request,
+  startServe,
+  testKeys,
+  waitUntil,
+  writeConfig,
+} from '../helpers/cell-serve.js';
 
 function sinkOffsets(dataDir: string): number[] {
   const db = new Database(join(dataDir, 'sink.sqlite'), { readonly: true });
@@ -34,7 +44,7 @@ test('serve retention skip - paused consumers behind file-log retention resume a
     consumers: { workers: 1 },
   });
   const serve = await startServe(dataDir, ['--config', config]);
-  const stats = async () => (await request(`${serve.url}/v1/stats`)).body;
+  const stats = async () => await fetchStats(serve);
   try {
     const first = await postEvent(serve.url, testKeys.acme.key, {
       event_id: 'ev-0',
@@ -46,7 +56,7 @@ test('serve retention skip - paused consumers behind file-log retention resume a
       const s = await stats();
       return s.consumers.consumedTotal >= 1 && s.consumers.lagEvents === 0;
     });
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' })).status, 200);
+    assert.equal((await adminCall(serve, '/admin/consumers/pause', 'POST')).status, 200);
 
     // ~300-byte records in batches of 4: segments roll every ~13 records and retention keeps about 2 of them.
     let end = 1;
@@ -76,7 +86,7 @@ test('serve retention skip - paused consumers behind file-log retention resume a
     });
     assert.ok(offsetStart < end);
 
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
+    assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
     await waitUntil(async () => {
       const s = await stats();
       return s.consumers.running && s.consumers.lagEvents === 0 && s.consumers.removedBeforeConsumed > 0;
@@ -85,7 +95,7 @@ test('serve retention skip - paused consumers behind file-log retention resume a
     assert.equal(s.consumers.removedBeforeConsumed, offsetStart - 1);
     assert.deepEqual(s.consumers.removedBeforeConsumedByPartition, { '0': offsetStart - 1 });
     assert.equal(s.consumers.restarts, 0, JSON.stringify(s.consumers.lastError));
-    const metrics = (await request(`${serve.url}/metrics`)).text;
+    const metrics = await fetchMetrics(serve);
     assert.ok(
       metrics.includes(`shock_consumer_removed_before_consumed_total{group="sink",partition="0"} ${offsetStart - 1}\n`),
       metrics

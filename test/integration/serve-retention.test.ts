@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
+import { adminCall, request, startServe, testKeys, waitUntil, writeConfig } from '../helpers/cell-serve.js';
 import type { DataDirReport, LogReport } from '../../src/log/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,13 +112,9 @@ test('serve retention - maxAge 2s removes old segments of a running cell, holds 
     assert.ok(text.stdout.includes(`partition 0: offsets [${p0.offsetStart}, ${p0.offsetEnd})`), text.stdout);
 
     // A reshard while the consumers are paused: generation 0 is sealed with unconsumed records and holds them.
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/pause`, { method: 'POST' })).status, 200);
+    assert.equal((await adminCall(serve, '/admin/consumers/pause', 'POST')).status, 200);
     acked.push(...(await sendBatches(serve.url, 'b', 300)));
-    const reshard = await request(`${serve.adminUrl}/admin/reshard`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ partitions: 3 }),
-    });
+    const reshard = await adminCall(serve, '/admin/reshard', 'POST', { partitions: 3 });
     assert.equal(reshard.status, 200, reshard.text);
     const sealedEnd = reshard.body.generations[0].sealedEnd as number[];
     const atSeal = [segmentsOnDisk(gen0, 0), segmentsOnDisk(gen0, 1)];
@@ -153,8 +149,8 @@ test('serve retention - maxAge 2s removes old segments of a running cell, holds 
     assert.match(drainingText.stdout, /^ {2}group sink: lag 300 {2}\(generation 0: 300, generation 1: 0\)$/m);
 
     // Resumed: generation 0 drains, retires and goes as a whole; generation 1 takes the new events.
-    assert.equal((await request(`${serve.adminUrl}/admin/consumers/resume`, { method: 'POST' })).status, 200);
-    await waitUntil(async () => (await request(`${serve.adminUrl}/admin/reshard`)).body.state === 'idle', 30_000);
+    assert.equal((await adminCall(serve, '/admin/consumers/resume', 'POST')).status, 200);
+    await waitUntil(async () => (await adminCall(serve, '/admin/reshard')).body.state === 'idle', 30_000);
     // The reshard reads idle only once the retired generation's directory is gone.
     assert.equal(existsSync(gen0), false, 'the retired generation is deleted');
     acked.push(...(await sendBatches(serve.url, 'c', 300)));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { postEvent, request, startServe, waitUntil } from '../helpers/cell-serve.js';
+import { fetchStats, postEvent, request, startServe, waitUntil } from '../helpers/cell-serve.js';
 
 test('serve startup - zero-config dev key works; a busy port or a locked data dir fails clearly, the first cell unharmed', async () => {
   const t = tempDir('shock-serve-start-');
@@ -56,7 +56,7 @@ test('serve startup - --handler runs the given module and its results land in th
       payload: { url: '/quiet' },
     });
     assert.equal(r.status, 202);
-    await waitUntil(async () => (await request(`${serve.url}/v1/stats`)).body.consumers.consumedTotal >= 1);
+    await waitUntil(async () => (await fetchStats(serve)).consumers.consumedTotal >= 1);
   } finally {
     assert.equal((await serve.stop('SIGTERM')).code, 0);
   }

@@ -10,7 +10,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/cli.js';
-import { request, startServe, testKeys, waitUntil, writeConfig, type ServeProcess } from '../helpers/cell-serve.js';
+import {
+  adminCall,
+  fetchMetrics,
+  fetchStats,
+  request,
+  startServe,
+  testKeys,
+  waitUntil,
+  writeConfig,
+  type ServeProcess,
+} from '../helpers/cell-serve.js';
 
 const temp = tempDir('shock-serve-stats-lag-');
 const partitions = 2;
@@ -34,7 +44,7 @@ after(async () => {
 });
 
 async function stats(): Promise<{ consumers: { paused: boolean; lagEvents: number; partitions: PartitionLag[] } }> {
-  return (await request(`${serve.url}/v1/stats`)).body;
+  return await fetchStats(serve);
 }
 
 /** Sends `n` events in one batch; returns the end offset per partition their 202 answers imply. */
@@ -67,7 +77,7 @@ function committedOnDisk(partition: number): number {
 }
 
 function admin(path: string) {
-  return request(`${serve.adminUrl}${path}`, { method: 'POST' });
+  return adminCall(serve, path, 'POST');
 }
 
 test('serve stats lag - read at the request: N events behind paused consumers at once, 0 once committed', async () => {
@@ -99,8 +109,8 @@ test('serve stats lag - read at the request: N events behind paused consumers at
     assert.equal(p.offsetCommitted, committedOnDisk(p.partition), 'nothing was consumed while paused');
   }
   // The admin route and the metrics read the same lag.
-  assert.equal((await request(`${serve.adminUrl}/admin/stats`)).body.consumers.lagEvents, n);
-  const metrics = (await request(`${serve.url}/metrics`)).text;
+  assert.equal((await adminCall(serve, '/admin/stats')).body.consumers.lagEvents, n);
+  const metrics = await fetchMetrics(serve);
   const lagSum = [...metrics.matchAll(/^shock_consumer_lag\{group="sink",partition="\d+"[^}]*\} (\d+)$/gm)].reduce(
     (sum, m) => sum + Number(m[1]),
     0,

@@ -6,20 +6,18 @@ import type { Command } from 'commander';
 import { shockError } from '../../base/index.js';
 import type { DeadLetterPage, ReplayRequest, ReplayResult } from '../../cell/dead-letters.js';
 import { textTable } from '../../measure/report/format.js';
-import { adminRequest, adminUrlDefault } from '../admin-client.js';
+import { adminOptions, adminRequest, adminTarget, type AdminOptions } from '../admin-client.js';
 import { printJson, printText } from '../output.js';
 import { parseNumber } from '../parse.js';
 
-interface ListOptions {
-  admin: string;
+interface ListOptions extends AdminOptions {
   partition?: number;
   after?: string;
   limit: number;
   json?: boolean;
 }
 
-interface ReplayOptions {
-  admin: string;
+interface ReplayOptions extends AdminOptions {
   all?: boolean;
   partition?: number;
   key: string[];
@@ -99,13 +97,14 @@ Examples:
   shock dlq list --partition 3 --limit 50 --json
   shock dlq replay --all
   shock dlq replay --key 3:1207 --key 3:1211
-  shock dlq replay --partition 3 --admin http://127.0.0.1:9081`,
+  shock dlq replay --partition 3 --admin http://127.0.0.1:9081 --data-dir /var/lib/shock
+
+The admin token is read from --admin-token, else SHOCK_ADMIN_TOKEN, else DATA_DIR/admin-token (the file shock
+serve creates; --data-dir defaults to ./shock-data, as for shock serve).`,
     );
 
-  dlq
-    .command('list')
+  adminOptions(dlq.command('list'))
     .description('a page of dead letters in (partition, offset) order, with the error and the event')
-    .option('--admin <url>', 'admin API of the cell', adminUrlDefault)
     .option('--partition <n>', 'only this partition', parseNumber('--partition', { min: 0, integer: true }))
     .option('--after <partition:offset>', 'the page after this dead letter (printed as "next page")')
     .option(
@@ -119,15 +118,13 @@ Examples:
       const q = new URLSearchParams({ limit: String(opts.limit) });
       if (opts.partition !== undefined) q.set('partition', String(opts.partition));
       if (opts.after !== undefined) q.set('after', opts.after);
-      const page = await adminRequest<DeadLetterPage>(opts.admin, 'GET', `/admin/dead-letters?${q.toString()}`);
+      const page = await adminRequest<DeadLetterPage>(adminTarget(opts), 'GET', `/admin/dead-letters?${q.toString()}`);
       if (opts.json) printJson(page);
       else printText(formatPage(page));
     });
 
-  dlq
-    .command('replay')
+  adminOptions(dlq.command('replay'))
     .description('append dead-lettered events to the log again and remove their dead-letter rows')
-    .option('--admin <url>', 'admin API of the cell', adminUrlDefault)
     .option('--all', 'every dead letter of the group (up to --limit per call)')
     .option('--partition <n>', "one partition's dead letters", parseNumber('--partition', { min: 0, integer: true }))
     .option('--key <partition:offset>', 'one dead letter (repeatable)', parseKey, [])
@@ -154,7 +151,7 @@ Examples:
           return { partition: p, offset: o };
         });
       }
-      const result = await adminRequest<ReplayResult>(opts.admin, 'POST', '/admin/dead-letters/replay', request);
+      const result = await adminRequest<ReplayResult>(adminTarget(opts), 'POST', '/admin/dead-letters/replay', request);
       if (opts.json) printJson(result);
       else printText(formatReplay(result));
     });

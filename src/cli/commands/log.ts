@@ -316,7 +316,8 @@ function formatRetention(r: RetentionRecord | null, heldByGeneration = false): s
   const limits: string[] = [];
   if (r.retentionMs !== null) limits.push(`maxAge ${formatAge(r.retentionMs)}`);
   if (r.retentionBytesMax !== null) limits.push(`maxBytes ${r.retentionBytesMax} per partition`);
-  const set = limits.length === 0 ? 'unlimited' : limits.join(', ');
+  // interest: the limits bound consumed records only; limits: they remove records whoever is behind.
+  const set = `${limits.length === 0 ? 'unlimited' : limits.join(', ')}, policy ${r.policy}`;
   if (heldByGeneration) return `retention: held until the generation retires (configured: ${set})`;
   return r.held ? `retention: held, nothing is removed (configured: ${set})` : `retention: ${set}`;
 }

@@ -6,12 +6,11 @@
 import type { Command } from 'commander';
 import { shockError } from '../../base/index.js';
 import type { ReshardStatus } from '../../cell/generation-consumers.js';
-import { adminRequest, adminUrlDefault } from '../admin-client.js';
+import { adminOptions, adminRequest, adminTarget, type AdminOptions, type AdminTarget } from '../admin-client.js';
 import { printJson, printText } from '../output.js';
 import { parseNumber } from '../parse.js';
 
-interface ReshardOptions {
-  admin: string;
+interface ReshardOptions extends AdminOptions {
   partitions?: number;
   status?: boolean;
   wait?: boolean;
@@ -35,7 +34,7 @@ export function formatReshardStatus(s: ReshardStatus): string {
   return lines.join('\n');
 }
 
-async function waitIdle(admin: string, timeoutMs: number): Promise<ReshardStatus> {
+async function waitIdle(admin: AdminTarget, timeoutMs: number): Promise<ReshardStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await adminRequest<ReshardStatus>(admin, 'GET', '/admin/reshard');
@@ -51,8 +50,7 @@ async function waitIdle(admin: string, timeoutMs: number): Promise<ReshardStatus
 }
 
 export function register(program: Command): void {
-  program
-    .command('reshard')
+  adminOptions(program.command('reshard'))
     .description("change a running cell's partition count with zero downtime (file log)")
     .option(
       '--partitions <n>',
@@ -62,7 +60,6 @@ export function register(program: Command): void {
     .option('--status', 'only show the generations and the drain')
     .option('--wait', 'after the switch, wait until the old generation has drained and retired')
     .option('--wait-ms <ms>', 'longest --wait', parseNumber('--wait-ms', { min: 1, integer: true }), 600_000)
-    .option('--admin <url>', 'admin API of the cell', adminUrlDefault)
     .option('--json', 'print the reshard status as JSON')
     .addHelpText(
       'after',
@@ -77,7 +74,10 @@ Lag is the signal: reshard when lag grows with every consumer busy (docs/operati
 Examples:
   shock reshard --partitions 16
   shock reshard --partitions 16 --wait --json
-  shock reshard --status --admin http://127.0.0.1:9081`,
+  shock reshard --status --admin http://127.0.0.1:9081 --data-dir /var/lib/shock
+
+The admin token is read from --admin-token, else SHOCK_ADMIN_TOKEN, else DATA_DIR/admin-token (the file shock
+serve creates; --data-dir defaults to ./shock-data, as for shock serve).`,
     )
     .action(async (opts: ReshardOptions) => {
       if ((opts.partitions === undefined) === (opts.status !== true)) {
@@ -85,11 +85,12 @@ Examples:
           hint: 'shock reshard --partitions 16, or shock reshard --status',
         });
       }
+      const admin = adminTarget(opts);
       let status =
         opts.partitions === undefined
-          ? await adminRequest<ReshardStatus>(opts.admin, 'GET', '/admin/reshard')
-          : await adminRequest<ReshardStatus>(opts.admin, 'POST', '/admin/reshard', { partitions: opts.partitions });
-      if (opts.wait === true) status = await waitIdle(opts.admin, opts.waitMs);
+          ? await adminRequest<ReshardStatus>(admin, 'GET', '/admin/reshard')
+          : await adminRequest<ReshardStatus>(admin, 'POST', '/admin/reshard', { partitions: opts.partitions });
+      if (opts.wait === true) status = await waitIdle(admin, opts.waitMs);
       if (opts.json) printJson(status);
       else printText(formatReshardStatus(status));
     });

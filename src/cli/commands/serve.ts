@@ -107,6 +107,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     configFile: opts.config,
     version: VERSION,
     onEvent: (event) => process.stderr.write(eventLine(event, opts.json === true)),
+    adminToken: process.env.SHOCK_ADMIN_TOKEN,
   });
   if (opts.json) process.stdout.write(JSON.stringify({ event: 'listening', ...cell.describe() }) + '\n');
   else printText(banner(cell));
@@ -160,6 +161,10 @@ function untilSignal(cell: Cell, json: boolean): Promise<void> {
   });
 }
 
+function adminReach(adminUrl: string): string {
+  return /^http:\/\/(127\.|\[::1\]|localhost)/.test(adminUrl) ? 'loopback only' : 'reachable from the network';
+}
+
 function banner(cell: Cell): string {
   const d = cell.describe();
   const lines = [
@@ -168,10 +173,17 @@ function banner(cell: Cell): string {
     `  log         ${d.log}`,
     `  sink        ${d.sink}`,
     `  events      POST ${d.url}/v1/events   POST ${d.url}/v1/events/batch`,
-    `  dashboard   ${d.url}/`,
-    `  metrics     ${d.url}/metrics   health ${d.url}/healthz   ready ${d.url}/readyz   stats ${d.url}/v1/stats`,
+    `  health      ${d.url}/healthz   ready ${d.url}/readyz`,
   ];
-  if (d.adminUrl) lines.push(`  admin       ${d.adminUrl}/admin/tenants   (loopback only)`);
+  const o = d.observabilityUrl;
+  if (o === null)
+    lines.push('  dashboard   off (no admin listener; http.observabilityPublic: true serves it publicly)');
+  else lines.push(`  dashboard   ${o}/`, `  metrics     ${o}/metrics   stats ${o}/v1/stats`);
+  if (d.adminUrl) {
+    lines.push(`  admin       ${d.adminUrl}/admin/tenants   (${adminReach(d.adminUrl)})`);
+    const where = d.adminTokenFile ?? 'the SHOCK_ADMIN_TOKEN environment variable';
+    lines.push(`  admin token ${where}   (Authorization: Bearer; shock dlq/reshard read it with --data-dir)`);
+  }
   if (d.devKey) lines.push(`  dev key     ${d.devKey}   (tenant "default"; kept in ${d.devKeyFile})`);
   for (const notice of d.tenantNotices) lines.push(`  warning     ${notice} (admin tenant overrides)`);
   lines.push('', 'try:', `  ${d.curl}`, '', 'Ctrl-C drains and stops.');

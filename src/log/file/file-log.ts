@@ -12,7 +12,7 @@
  *   offsets/<group>/<p>.json      committed consumer offsets
  * ```
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { limits as defaultLimits, shockError } from '../../base/index.js';
 import type { AppendRecord, AppendResult, Log, LogRecord, OffsetStore, PartitionState, ReadOptions } from '../log.js';
@@ -21,7 +21,8 @@ import { acquireLock, type DirLock } from './lock.js';
 import { FileOffsetStore } from './offsets.js';
 import { resolveOptions, type FileLogOptions, type ResolvedFileLogOptions } from './options.js';
 import { Journal, readJournalFiles, removeJournalFiles, replayPartition, type JournalStats } from './journal.js';
-import { PartitionWriter, type PartitionStats } from './partition.js';
+import { PartitionWriter, type PartitionStats, type RetentionSource } from './partition.js';
+import type { RetentionPolicy } from '../retention-policy.js';
 import { recoverPartition } from './recover.js';
 import { segmentName } from './segment.js';
 import { SharedOffsets } from './shared-state.js';
@@ -32,8 +33,10 @@ export const PARTITIONS_DIR = 'partitions';
 export const RETENTION_NAME = 'retention.json';
 const FORMAT = 'shock-log';
 const FORMAT_VERSION = 1;
-/** How often retention by age is checked (it is also checked at every roll). */
+/** How often retention is checked (it is also checked at open and at every roll). */
 const RETENTION_CHECK_MS = 60_000;
+/** How often the disk's free space is read when the log has a floor (`diskFreeBytesMin`). */
+export const DISK_CHECK_MS = 1000;
 
 /** Counters of the whole log and of each partition. */
 export interface FileLogStats {
@@ -60,10 +63,19 @@ export interface FileLog extends Log {
    * `retention.json` says so.
    */
   holdRetention(): Promise<void>;
+  /**
+   * Runs a retention check of every partition now (as the periodic check does) and resolves when it is done. For
+   * tools and tests; a running log checks at open, at each roll and periodically on its own.
+   */
+  applyRetention(): Promise<void>;
 }
 
 /** What `retention.json` holds: the writer's retention (null = unlimited) and whether it is held. */
 export interface RetentionRecord {
+  /** `interest` or `limits` (a file written before policies existed: `limits`, what that writer applied). */
+  policy: RetentionPolicy;
+  /** The groups named in the options (interest also waits for every group with committed offsets). */
+  groups: string[];
   retentionMs: number | null;
   retentionBytesMax: number | null;
   held: boolean;
@@ -74,6 +86,8 @@ export interface RetentionRecord {
 
 async function writeRetention(o: ResolvedFileLogOptions, held: boolean): Promise<void> {
   const record: RetentionRecord = {
+    policy: o.retentionPolicy,
+    groups: [...o.retentionGroups],
     retentionMs: o.retentionMs ?? null,
     retentionBytesMax: o.retentionBytesMax ?? null,
     held,
@@ -89,6 +103,8 @@ export async function readRetention(dir: string): Promise<RetentionRecord | unde
     const r = JSON.parse(await readFile(join(dir, RETENTION_NAME), 'utf8')) as Partial<RetentionRecord>;
     if (typeof r !== 'object' || r === null || typeof r.held !== 'boolean') return undefined;
     return {
+      policy: r.policy === 'interest' ? 'interest' : 'limits',
+      groups: Array.isArray(r.groups) ? r.groups.filter((g) => typeof g === 'string') : [],
       retentionMs: typeof r.retentionMs === 'number' ? r.retentionMs : null,
       retentionBytesMax: typeof r.retentionBytesMax === 'number' ? r.retentionBytesMax : null,
       held: r.held,
@@ -124,6 +140,19 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
         });
     }
     const writers: PartitionWriter[] = [];
+    const offsets = new FileOffsetStore(
+      o.dir,
+      o.partitions,
+      (p) => ({ offsetStart: writers[p].offsetStart, offsetEnd: writers[p].offsetEnd }),
+      // Commits of this process move the floor at once; those of worker threads are read within FLOOR_REFRESH_MS.
+      (p) => writers[p].floorMoved(),
+    );
+    const disk = new DiskFloor(o.dir, o.diskFreeBytesMin);
+    await disk.check();
+    const source: RetentionSource = {
+      floor: (p) => offsets.floor(p, o.retentionGroups),
+      diskFreeBytesLow: () => disk.freeBytesLow(),
+    };
     // One partition has nothing to share: a journal would only write its small rounds twice.
     const journal =
       o.journal && o.partitions > 1
@@ -159,6 +188,7 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
         segments,
         o,
         (part, start, end) => shared.publish(part, start, end),
+        source,
         journal,
       );
       writers.push(w);
@@ -167,7 +197,7 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
     }
     // Every partition holds (fdatasynced) what the old journal files held: they may go.
     await removeJournalFiles(o.dir, journalFiles);
-    return new FileLogImpl(o, writers, shared, lock, journal);
+    return new FileLogImpl(o, writers, shared, lock, journal, offsets, disk);
   } catch (err) {
     await lock.release();
     throw err;
@@ -228,6 +258,7 @@ class FileLogImpl implements FileLog {
   readonly dir: string;
   private closing: Promise<void> | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
+  private readonly diskTimer: NodeJS.Timeout | undefined;
   private held: boolean;
 
   constructor(
@@ -236,14 +267,28 @@ class FileLogImpl implements FileLog {
     private readonly shared: SharedOffsets,
     private readonly lock: DirLock,
     private readonly journal: Journal | undefined,
+    offsets: FileOffsetStore,
+    private readonly disk: DiskFloor,
   ) {
     this.partitions = o.partitions;
     this.dir = o.dir;
-    this.offsets = new FileOffsetStore(o.dir, o.partitions, (p) => this.state(p));
+    this.offsets = offsets;
     this.held = o.retentionHeld;
-    if (o.retentionMs !== undefined && !o.retentionHeld) {
-      this.retentionTimer = setInterval(() => this.retainByAge(), Math.min(RETENTION_CHECK_MS, o.retentionMs));
+    // Without a roll, only this check removes old segments: by age, and (interest) consumed ones past maxBytes once
+    // the consumers committed. Size alone under `limits` grows only by appends, so the rolls suffice.
+    const every = retentionCheckMs(o);
+    if (every !== undefined && !o.retentionHeld) {
+      this.retentionTimer = setInterval(() => this.retainAll(), every);
       this.retentionTimer.unref();
+    }
+    if (o.diskFreeBytesMin > 0) {
+      // Under the floor, a check per second frees consumed segments as soon as the consumers commit them.
+      this.diskTimer = setInterval(() => {
+        void this.disk.check().then((low) => {
+          if (low && !this.held && !this.closing) this.retainAll();
+        });
+      }, DISK_CHECK_MS);
+      this.diskTimer.unref();
     }
   }
 
@@ -280,12 +325,20 @@ class FileLogImpl implements FileLog {
     for (const w of this.writers) w.retentionHeld = true;
     if (this.held) return;
     this.held = true;
-    if (this.o.retentionMs !== undefined || this.o.retentionBytesMax !== undefined) await writeRetention(this.o, true);
+    await writeRetention(this.o, true);
+  }
+
+  async applyRetention(): Promise<void> {
+    if (this.closing) throw shockError('SHOCK_LOG_CLOSED', 'the log is closed', { dir: this.dir });
+    await this.disk.check();
+    const now = Date.now();
+    await Promise.all(this.writers.map((w) => w.applyRetention(now)));
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.retentionTimer) clearInterval(this.retentionTimer);
+      if (this.diskTimer) clearInterval(this.diskTimer);
       const durable = await Promise.all(this.writers.map((w) => w.close()));
       // Each partition fdatasynced its segment: the journal is no longer needed, unless one of them failed.
       await this.journal?.close(durable.every(Boolean));
@@ -295,7 +348,7 @@ class FileLogImpl implements FileLog {
     return this.closing;
   }
 
-  private retainByAge(): void {
+  private retainAll(): void {
     const now = Date.now();
     for (const w of this.writers) {
       w.applyRetention(now).catch((err: unknown) =>
@@ -311,6 +364,47 @@ class FileLogImpl implements FileLog {
     const w = Number.isInteger(partition) ? this.writers[partition] : undefined;
     if (!w && !soft) throw badPartition(partition, this.partitions);
     return w;
+  }
+}
+
+/**
+ * How often the periodic retention check runs, or undefined when it is not needed: every min(60 s, maxAge) with an
+ * age limit; every 60 s under `interest` with a size limit (consumed segments past it go without a roll).
+ */
+export function retentionCheckMs(o: ResolvedFileLogOptions): number | undefined {
+  if (o.retentionMs !== undefined) return Math.min(RETENTION_CHECK_MS, o.retentionMs);
+  if (o.retentionPolicy === 'interest' && o.retentionBytesMax !== undefined) return RETENTION_CHECK_MS;
+  return undefined;
+}
+
+/**
+ * The disk's free-space floor of a log directory: `statfs` of the directory (at open, every DISK_CHECK_MS, and at
+ * each explicit retention check), the last answer cached for the appends' full check. A failed `statfs` keeps the
+ * last answer (the appends themselves report a disk that fails).
+ */
+class DiskFloor {
+  private freeBytes = Infinity;
+
+  constructor(
+    private readonly dir: string,
+    private readonly freeBytesMin: number,
+  ) {}
+
+  /** Reads the free space now; true when it is below the floor. */
+  async check(): Promise<boolean> {
+    if (this.freeBytesMin <= 0) return false;
+    try {
+      const s = await statfs(this.dir);
+      this.freeBytes = Number(s.bavail) * Number(s.bsize);
+    } catch {
+      // Keep the last answer.
+    }
+    return this.freeBytesLow() !== null;
+  }
+
+  /** The free bytes when below the floor (as last read), else null. */
+  freeBytesLow(): number | null {
+    return this.freeBytesMin > 0 && this.freeBytes < this.freeBytesMin ? this.freeBytes : null;
   }
 }
 

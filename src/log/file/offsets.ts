@@ -27,6 +27,8 @@ export class FileOffsetStore implements OffsetStore {
     dir: string,
     private readonly partitions: number,
     private readonly bounds: (partition: number) => { offsetStart: number; offsetEnd: number },
+    /** Told after each commit of this store (the writer's floor cache for interest retention). */
+    private readonly onCommit?: (partition: number) => void,
   ) {
     this.root = join(dir, OFFSETS_DIR);
   }
@@ -75,6 +77,22 @@ export class FileOffsetStore implements OffsetStore {
     return out;
   }
 
+  /**
+   * The committed floor of a partition under interest retention: the smallest offset committed by the known groups
+   * (`groups` plus every group with a directory under `offsets/`), a group without a commit counting as 0. Null when
+   * no group is known (then no record counts as consumed). Reads the files, so commits of worker threads count.
+   */
+  floor(partition: number, groups: readonly string[]): number | null {
+    const names = new Set(listDir(this.root));
+    for (const g of groups) names.add(groupDirName(g));
+    let floor: number | null = null;
+    for (const name of names) {
+      const offset = readOffsetEntry(join(this.root, name, `${partition}.json`))?.offset ?? 0;
+      if (floor === null || offset < floor) floor = offset;
+    }
+    return floor;
+  }
+
   private async commitNow(groupDir: string, group: string, partition: number, offset: number, force: boolean) {
     const bounds = this.bounds(partition);
     const rangeError = checkCommitRange(group, partition, offset, bounds);
@@ -92,6 +110,7 @@ export class FileOffsetStore implements OffsetStore {
     await this.ensureGroupDir(groupDir);
     const value = { offset, committedAtMs: Date.now(), ...(removed > 0 ? { removedBeforeConsumed: removed } : {}) };
     await writeFileAtomic(path, JSON.stringify(value) + '\n');
+    this.onCommit?.(partition);
   }
 
   private async ensureGroupDir(groupDir: string): Promise<void> {

@@ -4,6 +4,7 @@
 import { limits, shockError } from '../../base/index.js';
 import { MAX_AGE_MIN_MS, parseDurationMs } from '../jetstream/options.js';
 import { JOURNAL_PAYLOAD_MAX } from './journal.js';
+import { RETENTION_POLICY_DEFAULT, retentionPolicyProblems, type RetentionPolicy } from '../retention-policy.js';
 
 /** One event the log reports (a torn tail truncated, a partition failed, segments removed by retention). */
 export interface LogEvent {
@@ -37,10 +38,28 @@ export interface FileLogOptions {
   groupCommitBytesMax?: number;
   /** Group commit: start the write at once when this many records are pending (default `limits.groupCommitRecordsMax`). */
   groupCommitRecordsMax?: number;
+  /**
+   * What retention may remove (docs/log.md, "Retention"). `interest` (default): only records every known group has
+   * consumed, and `retentionBytesMax` of unconsumed records makes the partition full (appends get SHOCK_LOG_FULL).
+   * `limits`: the oldest segments past the limits, whoever is behind.
+   */
+  retentionPolicy?: RetentionPolicy;
+  /**
+   * The consumer groups retention waits for under `interest`, besides every group with committed offsets in the
+   * directory (`offsets/<group>/`). A cell names its configured group here, so that nothing is consumed before its
+   * consumers' first commit. With no group known at all, no record counts as consumed.
+   */
+  retentionGroups?: readonly string[];
   /** Retention: remove the oldest segments while a partition holds more bytes than this (default: keep all). */
   retentionBytesMax?: number;
   /** Retention: remove segments whose newest record is older than this (default: keep all). */
   retentionMs?: number;
+  /**
+   * The disk's free-space floor (default 0: none): while the file system holding the log has fewer free bytes,
+   * appends get SHOCK_LOG_FULL and, under `interest`, consumed segments are removed whatever the limits say.
+   * Checked every second (`statfs`).
+   */
+  diskFreeBytesMin?: number;
   /**
    * Open with retention held: nothing is removed (neither at open, nor on a roll, nor by the periodic check) until
    * the log is reopened without it. A sealed log generation being drained is opened this way (docs/log.md,
@@ -73,8 +92,9 @@ export interface FileLogOptions {
 }
 
 export type ResolvedFileLogOptions = Readonly<
-  Required<Omit<FileLogOptions, 'retentionBytesMax' | 'retentionMs' | 'retentionHeld'>>
+  Required<Omit<FileLogOptions, 'retentionBytesMax' | 'retentionMs' | 'retentionHeld' | 'retentionGroups'>>
 > & {
+  readonly retentionGroups: readonly string[];
   readonly retentionHeld: boolean;
   readonly retentionBytesMax: number | undefined;
   readonly retentionMs: number | undefined;
@@ -108,9 +128,12 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
     groupCommitWindowMs: o.groupCommitWindowMs ?? GROUP_COMMIT_WINDOW_MS_DEFAULT,
     groupCommitBytesMax: o.groupCommitBytesMax ?? limits.groupCommitBytesMax,
     groupCommitRecordsMax: o.groupCommitRecordsMax ?? limits.groupCommitRecordsMax,
+    retentionPolicy: o.retentionPolicy ?? RETENTION_POLICY_DEFAULT,
+    retentionGroups: Object.freeze([...(o.retentionGroups ?? [])]),
     retentionBytesMax: o.retentionBytesMax,
     retentionMs: o.retentionMs,
     retentionHeld: o.retentionHeld === true,
+    diskFreeBytesMin: o.diskFreeBytesMin ?? 0,
     journal: o.journal ?? JOURNAL_DEFAULT,
     journalWriteBytesMax: o.journalWriteBytesMax ?? JOURNAL_WRITE_BYTES_MAX_DEFAULT,
     journalBytesMax: o.journalBytesMax ?? JOURNAL_BYTES_MAX_DEFAULT,
@@ -131,6 +154,10 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
   if (r.retentionBytesMax !== undefined)
     check(problems, 'retentionBytesMax', r.retentionBytesMax, 1, Number.MAX_SAFE_INTEGER);
   if (r.retentionMs !== undefined) check(problems, 'retentionMs', r.retentionMs, 1, Number.MAX_SAFE_INTEGER);
+  for (const p of retentionPolicyProblems(r.retentionPolicy)) problems.push(`retentionPolicy ${p.problem}`);
+  if (!Array.isArray(r.retentionGroups) || r.retentionGroups.some((g) => typeof g !== 'string' || g.length === 0))
+    problems.push('retentionGroups must be a list of consumer group names');
+  check(problems, 'diskFreeBytesMin', r.diskFreeBytesMin, 0, Number.MAX_SAFE_INTEGER);
   if (typeof r.logger !== 'function') problems.push('logger must be a function');
   if (problems.length > 0) {
     throw shockError('SHOCK_CONFIG_INVALID', `invalid file log options: ${problems.join('; ')}`, {
@@ -143,21 +170,26 @@ export function resolveOptions(o: FileLogOptions): ResolvedFileLogOptions {
 
 /**
  * The file log's retention as a cell configures it (`log.retention`), in the words of the JetStream engine's keys:
- * `maxAge` is a duration as `log.jetstream.maxAge` takes it (`90s`, `30m`, `24h`, `7d`, `1w`, `1y`; `"0"` =
- * unlimited; at least 1s) and maps to `retentionMs`; `maxBytes` is bytes per partition (-1 = unlimited), as
- * `log.jetstream.maxBytes`, and maps to `retentionBytesMax`. Absent = unlimited.
+ * `policy` is `interest` (default) or `limits` and maps to `retentionPolicy`; `maxAge` is a duration as
+ * `log.jetstream.maxAge` takes it (`90s`, `30m`, `24h`, `7d`, `1w`, `1y`; `"0"` = unlimited; at least 1s) and maps to
+ * `retentionMs`; `maxBytes` is bytes per partition (-1 = unlimited), as `log.jetstream.maxBytes`, and maps to
+ * `retentionBytesMax`; `diskFreeBytesMin` is the disk's free-space floor (0 = none). Absent = unlimited.
  */
 export interface FileRetentionConfig {
+  policy?: RetentionPolicy;
   maxAge?: string;
   maxBytes?: number;
+  diskFreeBytesMin?: number;
 }
 
 /** Problems of a `log.retention` section (empty when valid), each naming its key and showing a valid value. */
 export function fileRetentionProblems(r: {
+  policy?: unknown;
   maxAge?: unknown;
   maxBytes?: unknown;
+  diskFreeBytesMin?: unknown;
 }): { option: string; problem: string }[] {
-  const problems: { option: string; problem: string }[] = [];
+  const problems: { option: string; problem: string }[] = retentionPolicyProblems(r.policy);
   if (r.maxAge !== undefined) {
     const ms = parseDurationMs(r.maxAge);
     if (ms === undefined || (ms !== 0 && ms < MAX_AGE_MIN_MS)) {
@@ -176,15 +208,26 @@ export function fileRetentionProblems(r: {
       problem: `must be a whole number of bytes per partition >= 1, or -1 for unlimited, got ${JSON.stringify(b)}; e.g. maxBytes: 10737418240 (10 GiB)`,
     });
   }
+  const f = r.diskFreeBytesMin;
+  if (f !== undefined && !(typeof f === 'number' && Number.isSafeInteger(f) && f >= 0)) {
+    problems.push({
+      option: 'diskFreeBytesMin',
+      problem: `must be a whole number of bytes >= 0 (0: no floor), got ${JSON.stringify(f)}; e.g. diskFreeBytesMin: 268435456 (256 MiB)`,
+    });
+  }
   return problems;
 }
 
 /** `log.retention` → the file log's options (unlimited values become absent). Assumes `fileRetentionProblems` passed. */
 export function fileRetentionOptions(r: FileRetentionConfig | undefined): {
+  retentionPolicy?: RetentionPolicy;
   retentionMs?: number;
   retentionBytesMax?: number;
+  diskFreeBytesMin?: number;
 } {
-  const out: { retentionMs?: number; retentionBytesMax?: number } = {};
+  const out: ReturnType<typeof fileRetentionOptions> = {};
+  if (r?.policy !== undefined) out.retentionPolicy = r.policy;
+  if (r?.diskFreeBytesMin !== undefined && r.diskFreeBytesMin > 0) out.diskFreeBytesMin = r.diskFreeBytesMin;
   const ms = r?.maxAge === undefined ? 0 : (parseDurationMs(r.maxAge) ?? 0);
   if (ms > 0) out.retentionMs = ms;
   if (r?.maxBytes !== undefined && r.maxBytes > 0) out.retentionBytesMax = r.maxBytes;

@@ -24,6 +24,8 @@ import type { LogEvent, ResolvedFileLogOptions } from './options.js';
 import type { Journal } from './journal.js';
 import { readPartition, type ReadCursor, type ReadLimits, type SegmentView } from './read.js';
 import { createSegmentFile, type SegmentInfo } from './recover.js';
+import { logFullError, type LogFullState } from '../retention-policy.js';
+import { segmentsToRemove, unconsumedBytes } from './retention.js';
 import { encodeIndexEntries, indexName, segmentName, type IndexEntry } from './segment.js';
 
 /** Counters of one partition, for metrics. Latencies are sums so a scraper derives means over any interval. */
@@ -48,7 +50,27 @@ export interface PartitionStats {
   batchRecordsMax: number;
   /** True once a write or fsync failed (until reopened). */
   failed: boolean;
+  /**
+   * Bytes of records not yet consumed by every known group (`retentionPolicy: interest`; from the committed floor,
+   * read at most every `FLOOR_REFRESH_MS`), appends not yet durable included.
+   */
+  unconsumedBytes: number;
+  /** True while appends are refused with SHOCK_LOG_FULL (unconsumed bytes at `retentionBytesMax`, or the disk floor). */
+  full: boolean;
+  /** Retention checks run (at open, at each roll, periodically): a check that removed nothing counts too. */
+  retentionChecks: number;
 }
+
+/** What a partition asks its log for retention: the committed floor of the known groups, the disk's state. */
+export interface RetentionSource {
+  /** The smallest offset the known groups committed in `partition` (null: no group known). Reads the offset files. */
+  floor(partition: number): number | null;
+  /** The disk's free bytes while they are below `diskFreeBytesMin`, else null (no floor, or room enough). */
+  diskFreeBytesLow(): number | null;
+}
+
+/** The committed floor is read again at most this often for the full check and stats (a retention check always reads it). */
+export const FLOOR_REFRESH_MS = 250;
 
 interface Pending {
   buf: Buffer;
@@ -113,7 +135,15 @@ export class PartitionWriter {
   private readonly view: SegmentView;
   private readonly s: Omit<
     PartitionStats,
-    'partition' | 'offsetStart' | 'offsetEnd' | 'segments' | 'bytes' | 'failed'
+    | 'partition'
+    | 'offsetStart'
+    | 'offsetEnd'
+    | 'segments'
+    | 'bytes'
+    | 'failed'
+    | 'unconsumedBytes'
+    | 'full'
+    | 'retentionChecks'
   > = {
     batches: 0,
     records: 0,
@@ -132,6 +162,8 @@ export class PartitionWriter {
     segments: SegmentInfo[],
     private readonly o: ResolvedFileLogOptions,
     private readonly publish: (partition: number, offsetStart: number, offsetEnd: number) => void,
+    /** The committed floor and the disk's state, for retention and the full check. */
+    private readonly source: RetentionSource,
     /** The log's shared journal (docs/adr/004-shared-journal.md); without it every sync is the segment's own. */
     private readonly journal?: Journal,
   ) {
@@ -143,6 +175,7 @@ export class PartitionWriter {
     this.offsetAssign = this.offsetEndDurable;
     this.writeEnd = segments[segments.length - 1].sizeBytes;
     this.writeOffsetNext = this.offsetEndDurable;
+    for (const x of segments) this.bytesTotal += x.sizeBytes;
     this.view = {
       dir: root,
       partition,
@@ -175,6 +208,9 @@ export class PartitionWriter {
     const problem = this.validate(records);
     if (problem) return Promise.reject(problem);
     if (records.length === 0) return Promise.resolve({ baseOffset: this.offsetAssign, count: 0 });
+    const full = this.fullState();
+    if (full) return Promise.reject(this.refuseFull(full));
+    if (this.fullSinceMs !== undefined) this.noteRoom();
     const startedMs = performance.now();
     const nowMs = Date.now();
     const buf = encodeRecords(records, this.offsetAssign, nowMs);
@@ -191,6 +227,7 @@ export class PartitionWriter {
         reject,
       });
       this.offsetAssign += records.length;
+      this.bytesPending += buf.length;
       this.queueBytes += buf.length;
       this.queueRecords += records.length;
       this.schedule();
@@ -426,6 +463,8 @@ export class PartitionWriter {
     });
     assertSafeInteger(offsetEnd, 'offsetEnd');
     active.sizeBytes += batch.bytes;
+    this.bytesTotal += batch.bytes;
+    this.bytesPending -= batch.bytes;
     active.offsetNext = offsetEnd;
     this.offsetEndDurable = offsetEnd;
     this.s.batches++;
@@ -483,10 +522,20 @@ export class PartitionWriter {
   /** Retention is held (a sealed generation being drained): `applyRetention` removes nothing. */
   retentionHeld = false;
   private retaining: Promise<void> = Promise.resolve();
+  private retentionChecks = 0;
+  /** Bytes of every segment (durable), and of appends not yet durable. */
+  private bytesTotal = 0;
+  private bytesPending = 0;
+  /** The committed floor as last read, when, and the durable bytes below it then. */
+  private floorCached: number | null = null;
+  private floorReadMs = -Infinity;
+  private bytesConsumed = 0;
+  /** When the current full spell began (the first refused append), or undefined while there is room. */
+  private fullSinceMs: number | undefined;
 
   /**
-   * Removes the oldest segments (never the active one) past the size or age limit, unless retention is held. Calls
-   * run one after another (a roll and the periodic check may ask at the same time).
+   * Removes the oldest segments (never the active one) that the retention policy lets go, unless retention is held.
+   * Calls run one after another (a roll and the periodic check may ask at the same time).
    */
   applyRetention(nowMs: number): Promise<void> {
     const run = this.retaining.then(() => this.retain(nowMs));
@@ -495,18 +544,31 @@ export class PartitionWriter {
   }
 
   private async retain(nowMs: number): Promise<void> {
-    const { retentionBytesMax, retentionMs } = this.o;
-    if (retentionBytesMax === undefined && retentionMs === undefined) return;
-    let total = this.segments.reduce((sum, x) => sum + x.sizeBytes, 0);
+    const { retentionBytesMax, retentionMs, retentionPolicy } = this.o;
+    const interest = retentionPolicy === 'interest';
+    const diskLow = interest && this.source.diskFreeBytesLow() !== null;
+    if (retentionBytesMax === undefined && retentionMs === undefined && !diskLow) {
+      this.retentionChecks++;
+      return;
+    }
+    const floor = interest ? this.readFloor() : 0;
+    const count = segmentsToRemove(this.segments, {
+      policy: retentionPolicy,
+      retentionMs,
+      retentionBytesMax,
+      floor: floor ?? 0,
+      nowMs,
+      diskLow,
+    });
     let removed = 0;
     // Checked again before each segment: a hold that starts meanwhile stops the removal at once.
-    while (this.segments.length > 1 && !this.retentionHeld) {
-      const oldest = this.segments[0];
-      const tooBig = retentionBytesMax !== undefined && total > retentionBytesMax;
-      const tooOld = retentionMs !== undefined && nowMs - oldest.timestampMsMax > retentionMs;
-      if (!tooBig && !tooOld) break;
-      this.segments.shift();
-      total -= oldest.sizeBytes;
+    while (removed < count && this.segments.length > 1 && !this.retentionHeld) {
+      const oldest = this.segments.shift()!;
+      assert(!interest || oldest.offsetNext <= (floor ?? 0), 'interest retention removes consumed records only', {
+        offsetNext: oldest.offsetNext,
+        floor,
+      });
+      this.bytesTotal -= oldest.sizeBytes;
       removed++;
       // The new start is published before the files go, so a reader never looks for a removed segment's records.
       this.publish(this.partition, this.offsetStart, this.offsetEndDurable);
@@ -517,14 +579,89 @@ export class PartitionWriter {
         );
       }
     }
+    this.readFloor();
+    this.retentionChecks++;
     if (removed > 0) {
       await fsyncDir(this.dir);
       this.logger({
         level: 'info',
         message: `retention removed ${removed} segment(s) of partition ${this.partition}`,
-        details: { partition: this.partition, offsetStart: this.offsetStart },
+        details: { partition: this.partition, offsetStart: this.offsetStart, policy: retentionPolicy },
       });
     }
+  }
+
+  /** The error of a refused append; the first refusal of a full spell is reported (warn) once. */
+  private refuseFull(full: LogFullState) {
+    const err = logFullError(full);
+    if (this.fullSinceMs === undefined) {
+      this.fullSinceMs = Date.now();
+      this.logger({
+        level: 'warn',
+        message: `${err.message}; appends are refused (SHOCK_LOG_FULL) until the consumers catch up`,
+        details: err.details,
+      });
+    }
+    return err;
+  }
+
+  private noteRoom(): void {
+    const ms = Date.now() - this.fullSinceMs!;
+    this.fullSinceMs = undefined;
+    this.logger({
+      level: 'info',
+      message: `partition ${this.partition} of the log has room again after ${ms} ms full: appends resume`,
+      details: { partition: this.partition, fullMs: ms },
+    });
+  }
+
+  /** A group committed in this process: the next full check or stats read the floor again. */
+  floorMoved(): void {
+    this.floorReadMs = -Infinity;
+  }
+
+  /** Reads the committed floor of the known groups now, and the durable bytes below it. */
+  private readFloor(): number | null {
+    this.floorCached = this.source.floor(this.partition);
+    this.floorReadMs = performance.now();
+    const floor = this.floorCached ?? 0;
+    this.bytesConsumed = this.bytesTotal - unconsumedBytes(this.segments, floor, 0);
+    return this.floorCached;
+  }
+
+  /** Unconsumed bytes from the cached floor; with `fresh`, the floor is read again when older than FLOOR_REFRESH_MS. */
+  private unconsumed(fresh: boolean): number {
+    if (fresh && performance.now() - this.floorReadMs >= FLOOR_REFRESH_MS) this.readFloor();
+    return this.bytesTotal + this.bytesPending - this.bytesConsumed;
+  }
+
+  /**
+   * Why an append must be refused now (the disk below its floor; under `interest`, unconsumed bytes at
+   * `retentionBytesMax`), or undefined. O(1) while there is room: the floor is read only when the cached one says full.
+   */
+  private fullState(): LogFullState | undefined {
+    const { retentionBytesMax, retentionPolicy, diskFreeBytesMin } = this.o;
+    const diskFree = this.source.diskFreeBytesLow();
+    if (diskFree !== null) {
+      return {
+        partition: this.partition,
+        unconsumedBytes: this.unconsumed(true),
+        retentionBytesMax: null,
+        diskFreeBytes: diskFree,
+        diskFreeBytesMin,
+      };
+    }
+    if (retentionPolicy !== 'interest' || retentionBytesMax === undefined) return undefined;
+    if (this.unconsumed(false) < retentionBytesMax) return undefined;
+    const unconsumedBytes = this.unconsumed(true);
+    if (unconsumedBytes < retentionBytesMax) return undefined;
+    return {
+      partition: this.partition,
+      unconsumedBytes,
+      retentionBytesMax,
+      diskFreeBytes: null,
+      diskFreeBytesMin: null,
+    };
   }
 
   private get logger(): (e: LogEvent) => void {
@@ -621,9 +758,12 @@ export class PartitionWriter {
       offsetStart: this.offsetStart,
       offsetEnd: this.offsetEndDurable,
       segments: this.segments.length,
-      bytes: this.segments.reduce((sum, x) => sum + x.sizeBytes, 0),
+      bytes: this.bytesTotal,
       ...this.s,
       failed: this.failure !== undefined,
+      unconsumedBytes: this.unconsumed(true),
+      full: this.fullState() !== undefined,
+      retentionChecks: this.retentionChecks,
     };
   }
 

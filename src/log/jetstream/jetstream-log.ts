@@ -517,6 +517,9 @@ class JetStreamLogImpl implements JetStreamLog {
         appendMsMax: part.appendMsMax,
         batchRecordsMax: part.batchRecordsMax,
         failed: false,
+        unconsumedBytes: 0,
+        full: false,
+        retentionChecks: 0,
       })),
     };
   }

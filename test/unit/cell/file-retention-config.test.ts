@@ -1,8 +1,9 @@
 /**
- * Retention of the file engine in the cell's configuration (`log.retention`: maxAge, maxBytes, in the JetStream
- * keys' words): unlimited by default, the commented example block is valid, bad values are reported with their path
- * and a valid example, it maps onto the file log's retentionMs / retentionBytesMax, and it is refused with the
- * JetStream engine (which has its own keys).
+ * Retention in the cell's configuration (`log.retention`: policy, maxAge, maxBytes, diskFreeBytesMin, in the
+ * JetStream keys' words): interest policy, unlimited, and a 256 MiB disk floor by default; the commented example
+ * block is valid; bad values are reported with their path and a valid example; it maps onto the file log's
+ * retentionPolicy / retentionMs / retentionBytesMax / diskFreeBytesMin; maxAge/maxBytes are refused with the
+ * JetStream engine (which has its own keys), whose maxMsgs limits need the limits policy.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,11 +12,31 @@ import { buildCellConfig, loadCellConfig } from '../../../src/cell/config.js';
 import { exampleConfigYaml } from '../../../src/cell/example-config.js';
 import { fileRetentionOptions } from '../../../src/log/index.js';
 
-test('cell config file retention - unlimited by default', () => {
+test('cell config file retention - interest policy, unlimited, a 256 MiB disk floor by default', () => {
   const config = loadCellConfig(undefined, { dataDir: '/tmp/x-data' });
-  assert.deepEqual(config.log.retention, {});
+  assert.deepEqual(config.log.retention, { policy: 'interest', diskFreeBytesMin: 256 * 1024 * 1024 });
   assert.ok(Object.isFrozen(config.log.retention));
-  assert.deepEqual(fileRetentionOptions(config.log.retention), {});
+  assert.deepEqual(fileRetentionOptions(config.log.retention), {
+    retentionPolicy: 'interest',
+    diskFreeBytesMin: 256 * 1024 * 1024,
+  });
+});
+
+test('cell config file retention - policy limits and no disk floor, by choice', () => {
+  const config = buildCellConfig({
+    file: 'x.yaml',
+    raw: { log: { retention: { policy: 'limits', maxBytes: 4096, diskFreeBytesMin: 0 } } },
+  });
+  assert.deepEqual(fileRetentionOptions(config.log.retention), { retentionPolicy: 'limits', retentionBytesMax: 4096 });
+  assert.throws(
+    () =>
+      buildCellConfig({ file: 'x.yaml', raw: { log: { retention: { policy: 'workqueue', diskFreeBytesMin: -1 } } } }),
+    (err: { message: string }) => {
+      assert.match(err.message, /\/log\/retention\/policy: must be "interest" .* or "limits" .* got "workqueue"/);
+      assert.match(err.message, /\/log\/retention\/diskFreeBytesMin: must be a whole number of bytes >= 0/);
+      return true;
+    },
+  );
 });
 
 test('cell config file retention - the example block, uncommented, is valid and maps onto the file log options', () => {
@@ -23,18 +44,26 @@ test('cell config file retention - the example block, uncommented, is valid and 
   assert.notEqual(yaml, exampleConfigYaml);
   const config = buildCellConfig({ file: 'example.yaml', raw: parseYaml(yaml) });
   assert.equal(config.log.engine, 'file');
-  assert.deepEqual(config.log.retention, { maxAge: '7d', maxBytes: 10737418240 });
+  assert.deepEqual(config.log.retention, {
+    policy: 'interest',
+    maxAge: '7d',
+    maxBytes: 10737418240,
+    diskFreeBytesMin: 256 * 1024 * 1024,
+  });
   assert.deepEqual(fileRetentionOptions(config.log.retention), {
+    retentionPolicy: 'interest',
     retentionMs: 7 * 86_400_000,
     retentionBytesMax: 10737418240,
+    diskFreeBytesMin: 256 * 1024 * 1024,
   });
 });
 
 test('cell config file retention - "0" and -1 mean unlimited, as with the JetStream keys', () => {
-  const config = buildCellConfig({ file: 'x.yaml', raw: { log: { retention: { maxAge: '0', maxBytes: -1 } } } });
-  assert.deepEqual(fileRetentionOptions(config.log.retention), {});
-  const short = buildCellConfig({ file: 'x.yaml', raw: { log: { retention: { maxAge: '2s' } } } });
-  assert.deepEqual(fileRetentionOptions(short.log.retention), { retentionMs: 2000 });
+  const raw = (retention: object) => ({ log: { retention: { diskFreeBytesMin: 0, ...retention } } });
+  const config = buildCellConfig({ file: 'x.yaml', raw: raw({ maxAge: '0', maxBytes: -1 }) });
+  assert.deepEqual(fileRetentionOptions(config.log.retention), { retentionPolicy: 'interest' });
+  const short = buildCellConfig({ file: 'x.yaml', raw: raw({ maxAge: '2s' }) });
+  assert.deepEqual(fileRetentionOptions(short.log.retention), { retentionPolicy: 'interest', retentionMs: 2000 });
 });
 
 test('cell config file retention - bad values are reported with their path and a valid example', () => {
@@ -76,13 +105,28 @@ test('cell config file retention - bad values are reported with their path and a
   );
 });
 
-test('cell config file retention - refused with the jetstream engine, pointing at its own keys', () => {
+test('cell config file retention - maxAge/maxBytes refused with the jetstream engine, pointing at its own keys', () => {
+  const jetstream = { servers: ['nats://h:4222'] };
   assert.throws(
     () =>
       buildCellConfig({
         file: 'x.yaml',
-        raw: { log: { engine: 'jetstream', jetstream: { servers: ['nats://h:4222'] }, retention: { maxAge: '7d' } } },
+        raw: { log: { engine: 'jetstream', jetstream, retention: { maxAge: '7d' } } },
       }),
-    /\/log\/retention: applies to the file engine; with engine jetstream set log\.jetstream\.maxAge \/ maxBytes/,
+    /\/log\/retention: maxAge and maxBytes apply to the file engine; with engine jetstream set log\.jetstream\.maxAge \/ maxBytes/,
+  );
+  // The policy applies to both engines; maxMsgs would remove unconsumed events, so it needs the limits policy.
+  const limits = buildCellConfig({
+    file: 'x.yaml',
+    raw: { log: { engine: 'jetstream', jetstream: { ...jetstream, maxMsgs: 10 }, retention: { policy: 'limits' } } },
+  });
+  assert.equal(limits.log.retention.policy, 'limits');
+  assert.throws(
+    () =>
+      buildCellConfig({
+        file: 'x.yaml',
+        raw: { log: { engine: 'jetstream', jetstream: { ...jetstream, maxMsgs: 10 } } },
+      }),
+    /\/log\/jetstream\/maxMsgs: removes records whoever is behind, so it needs log\.retention\.policy: limits/,
   );
 });

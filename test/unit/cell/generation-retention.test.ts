@@ -32,10 +32,16 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
 test('file log retention - the periodic check removes old segments without a roll; a hold stops it; retention.json says so', async () => {
   const t = tempDir('shock-ret-hold-');
   try {
-    const log = await openFileLog({ dir: t.dir, partitions: 1, segmentBytesMax: 200, retentionMs: 1000 });
+    const log = await openFileLog({
+      dir: t.dir,
+      partitions: 1,
+      segmentBytesMax: 200,
+      retentionPolicy: 'limits',
+      retentionMs: 1000,
+    });
     assert.deepEqual(
       { ...JSON.parse(readFileSync(join(t.dir, 'retention.json'), 'utf8')), writtenAtMs: 0, pid: 0 },
-      { retentionMs: 1000, retentionBytesMax: null, held: false, writtenAtMs: 0, pid: 0 },
+      { policy: 'limits', groups: [], retentionMs: 1000, retentionBytesMax: null, held: false, writtenAtMs: 0, pid: 0 },
     );
     for (let i = 0; i < 20; i++) await log.append(0, [rec(i)]);
     const segments = segmentFiles(t.dir, 0).length;
@@ -60,6 +66,7 @@ test('file log retention - the periodic check removes old segments without a rol
       dir: t.dir,
       partitions: 1,
       segmentBytesMax: 200,
+      retentionPolicy: 'limits',
       retentionMs: 1000,
       retentionHeld: true,
     });
@@ -72,7 +79,8 @@ test('file log retention - the periodic check removes old segments without a rol
 
 test('generation log retention - the sealed generation keeps every record until it retires; the active one is trimmed', async () => {
   const t = tempDir('shock-ret-gen-');
-  const options = { segmentBytesMax: 200, retention: { maxAge: '1s' } };
+  // The limits policy: under interest nothing unconsumed goes anyway; the hold matters where age alone decides.
+  const options = { segmentBytesMax: 200, retention: { policy: 'limits' as const, maxAge: '1s' } };
   try {
     const log = await openGenerationLog(t.dir, 2, options);
     for (let i = 0; i < 30; i++) await log.append(i % 2, [rec(i)]);

@@ -172,6 +172,7 @@ test('file log - retention by size removes the oldest segments, never the active
       dir,
       partitions: 1,
       segmentBytesMax: 200,
+      retentionPolicy: 'limits',
       retentionBytesMax: 600,
       logger: (e) => events.push(e),
     });
@@ -197,7 +198,13 @@ test('file log - retention by age removes segments whose newest record is older 
     for (let i = 0; i < 10; i++) await log.append(0, [{ ...rec('z'.repeat(60)), timestampMs: old }]);
     for (let i = 0; i < 10; i++) await log.append(0, [rec('z'.repeat(60))]);
     await log.close();
-    const aged = await openFileLog({ dir, partitions: 1, segmentBytesMax: 200, retentionMs: 60_000 });
+    const aged = await openFileLog({
+      dir,
+      partitions: 1,
+      segmentBytesMax: 200,
+      retentionPolicy: 'limits',
+      retentionMs: 60_000,
+    });
     const s = aged.state(0);
     assert.ok(s.offsetStart > 0 && s.offsetStart <= 10, `segments of old records removed (${JSON.stringify(s)})`);
     assert.equal(s.offsetEnd, 20);

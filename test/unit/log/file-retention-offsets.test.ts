@@ -16,7 +16,13 @@ const rec = (i: number) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`val
 test('file log retention - removedBeforeConsumed: shown while behind, counted by the commit past the gap, kept', async () => {
   const t = tempDir('shock-ret-offsets-');
   try {
-    const log = await openFileLog({ dir: t.dir, partitions: 1, segmentBytesMax: 200, retentionBytesMax: 400 });
+    const log = await openFileLog({
+      dir: t.dir,
+      partitions: 1,
+      segmentBytesMax: 200,
+      retentionPolicy: 'limits',
+      retentionBytesMax: 400,
+    });
     await log.offsets.commit('g', 0, 0);
     for (let i = 0; i < 30; i++) await log.append(0, [rec(i)]);
     const start = log.state(0).offsetStart;
@@ -40,7 +46,7 @@ test('file log retention - removedBeforeConsumed: shown while behind, counted by
         `partition 0: committed 0 {2}lag ${30 - start} {2}\\(behind retention: ${start} record\\(s\\) removed`,
       ),
     );
-    assert.match(text.stdout, /^retention: maxBytes 400 per partition$/m);
+    assert.match(text.stdout, /^retention: maxBytes 400 per partition, policy limits$/m);
 
     // The consumer resumes at the first offset left and commits past the gap: the count is kept in its offset file.
     await log.offsets.commit('g', 0, start + 1);
