@@ -1,6 +1,7 @@
 /**
  * One cell (seed §6): the gateway, the durable log (the file log, or NATS JetStream), the consumers and the sink (SQLite, or PostgreSQL) of one
- * configuration, sharing nothing with any other cell. `startCell` opens them in dependency order (log → metrics →
+ * configuration, sharing nothing with any other cell. `startCell` first checks, before it writes anything, that the
+ * ports are free and the data directory writable (preflight.ts), then opens them in dependency order (log → metrics →
  * gateway → consumers → listeners) and `close` takes them down in reverse, so that nothing accepted is lost:
  *
  *   1. stop accepting (close the listeners; requests still arriving on open sockets get 503
@@ -9,7 +10,6 @@
  *   3. stop the consumers (each commits the offset of its last written batch),
  *   4. close the log (flush, fdatasync, release the directory lock).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { shockError } from '../base/index.js';
@@ -24,6 +24,7 @@ import { devTenant, ensureDevKey } from './dev-key.js';
 import { startGenerationConsumers, type GenerationConsumers } from './generation-consumers.js';
 import { openGenerationLog, type GenerationLog } from './generation-log.js';
 import { createCellRegistry } from './metrics.js';
+import { checkListenAddresses, prepareDataDir } from './preflight.js';
 import { createCellRoutes } from './routes.js';
 import { CellSampler } from './sampler.js';
 import type { CellStats, ConsumerHealthStatsKeys } from './stats.js';
@@ -91,7 +92,9 @@ interface Parts {
 
 /** Starts a cell from a validated configuration (see `loadCellConfig`). */
 export async function startCell(config: CellConfig, options: StartCellOptions = {}): Promise<Cell> {
-  mkdirSync(config.dataDir, { recursive: true });
+  // Nothing is written before the ports are known free and the data directory writable (preflight.ts).
+  await checkListenAddresses(config);
+  prepareDataDir(config.dataDir);
   const dev = config.tenants.length === 0 ? ensureDevKey(config.dataDir) : null;
   // Tenant changes made through the admin API, laid over the configuration (tenant-overrides.ts).
   const overridesFile = tenantOverridesPath(config.dataDir);

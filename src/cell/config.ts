@@ -74,10 +74,17 @@ export interface SinkConfig {
 export interface CellConfig {
   /** The log, offsets and (with the `sqlite` sink engine) the sink live here. */
   dataDir: string;
-  /** The public listener: events, /metrics, /healthz, /readyz, /v1/stats and the dashboard. */
-  http: { host: string; port: number };
-  /** The admin JSON API; loopback only unless you mean it. `port: 0` picks a free port; `enabled: false` none. */
-  admin: { enabled: boolean; host: string; port: number };
+  /**
+   * The public listener: events, /healthz and /readyz. `observabilityPublic: true` also serves /metrics, /v1/stats
+   * and the dashboard there (their series name tenants and volumes; by default they are on the admin listener).
+   */
+  http: { host: string; port: number; observabilityPublic: boolean };
+  /**
+   * The admin JSON API (and, by default, /metrics, /v1/stats and the dashboard); loopback only unless you mean it.
+   * `port: 0` picks a free port; `enabled: false` none. Requests carry the admin token kept in `tokenFile` (empty:
+   * `<dataDir>/admin-token`), created on first start unless `SHOCK_ADMIN_TOKEN` gives it.
+   */
+  admin: { enabled: boolean; host: string; port: number; tokenFile: string };
   log: {
     partitions: number;
     groupCommitWindowMs: number;
@@ -152,8 +159,8 @@ export interface CellConfig {
 /** Every default, in one place. `dataDir` and paths are resolved against the working directory on load. */
 export const cellConfigDefaults: CellConfig = {
   dataDir: './shock-data',
-  http: { host: '127.0.0.1', port: 8080 },
-  admin: { enabled: true, host: '127.0.0.1', port: 8081 },
+  http: { host: '127.0.0.1', port: 8080, observabilityPublic: false },
+  admin: { enabled: true, host: '127.0.0.1', port: 8081, tokenFile: '' },
   log: {
     partitions: 8,
     groupCommitWindowMs: limits.groupCommitWindowMs,
@@ -225,7 +232,11 @@ export const cellConfigSchema = {
     http: {
       type: 'object',
       additionalProperties: false,
-      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        observabilityPublic: { type: 'boolean' },
+      },
     },
     admin: {
       type: 'object',
@@ -234,6 +245,7 @@ export const cellConfigSchema = {
         enabled: { type: 'boolean' },
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
+        tokenFile: { type: 'string' },
       },
     },
     log: {
@@ -404,6 +416,8 @@ export function buildCellConfig(source: CellConfigSource, overrides: CellConfigO
   }
   if (merged.consumers.sinkPath === '') merged.consumers.sinkPath = resolve(merged.dataDir, 'sink.sqlite');
   else merged.consumers.sinkPath = resolve(baseDir, merged.consumers.sinkPath);
+  if (merged.admin.tokenFile === '') merged.admin.tokenFile = resolve(merged.dataDir, 'admin-token');
+  else merged.admin.tokenFile = resolve(baseDir, merged.admin.tokenFile);
   return deepFreeze(merged);
 }
 
