@@ -52,6 +52,13 @@ export const limits = {
   // --- ingress ---
   bodyBytesMax: 5 * 1024 * 1024,
   eventBytesMax: 1024 * 1024,
+  /**
+   * Deepest nesting of objects and arrays in one event (the event object is level 1, its payload level 2), levels.
+   * Deeper events are refused (400 SHOCK_INGRESS_TOO_DEEP) before anything recursive sees them: re-serialisation,
+   * recursive schemas, `structuredClone` and consumers' code overflow the stack near 2,000 levels. At most
+   * `eventDepthCeiling` (512). Costs one byte scan of each event (~1 ns/byte).
+   */
+  eventDepthMax: 128,
   batchRecordsMax: 500,
   keyBytesMax: 256,
   headersBytesMax: 16 * 1024,
@@ -66,6 +73,13 @@ export const limits = {
   dedupeWindowMs: 10 * 60 * 1000,
 } as const;
 
+/**
+ * The largest `eventDepthMax` a configuration may set: every recursive path an accepted event meets (ingress
+ * re-serialisation, ajv, `structuredClone`, consumers) must take it with room to spare. Measured on Node 20:
+ * `JSON.stringify` of nested objects overflows the main thread's stack at ~1,900 levels, a worker's at ~7,700.
+ */
+export const eventDepthCeiling = 512;
+
 export type Limits = { -readonly [K in keyof typeof limits]: number };
 
 /** Relations between limits, checked when a component starts with its effective limits. */
@@ -76,6 +90,11 @@ export function checkLimits(l: Partial<Limits>): string[] {
   if (m.recordBytesMax > m.segmentBytesMax) problems.push('recordBytesMax must be <= segmentBytesMax');
   if (m.eventBytesMax > m.recordBytesMax) problems.push('eventBytesMax must be <= recordBytesMax');
   if (m.eventBytesMax > m.bodyBytesMax) problems.push('eventBytesMax must be <= bodyBytesMax');
+  if (m.eventDepthMax > eventDepthCeiling) {
+    problems.push(
+      `eventDepthMax must be <= ${eventDepthCeiling} levels (deeper overflows recursive code), got ${m.eventDepthMax}`,
+    );
+  }
   if (m.consumeBatchRecordsMax > m.fetchRecordsMax * 100) problems.push('consumeBatchRecordsMax is implausibly large');
   for (const [k, v] of Object.entries(m)) {
     if (!(Number.isFinite(v) && v > 0)) problems.push(`${k} must be a positive number, got ${v}`);

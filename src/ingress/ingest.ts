@@ -3,8 +3,9 @@
  *
  *   route/method (404/405) → auth (401/403) → empty bucket (429, before the body) → breaker open (503, before the
  *   body) → media type (415) → length (411/413) → body read within limits (413/408) → UTF-8 (400) → JSON (400)
- *   → envelope + payload schema (400) → tenant/type permission (403) → record size (413) → token bucket (429)
- *   → shedder (503 or graduated delay) → dedupe window (202 duplicate) → breaker (503) → durable append → 202.
+ *   → nesting depth, finite numbers (400) → envelope + payload schema (400) → tenant/type permission (403)
+ *   → record size (413) → token bucket (429) → shedder (503 or graduated delay) → dedupe window (202 duplicate)
+ *   → breaker (503) → durable append → 202.
  *
  * Module-level functions over a per-request `Exchange`; the gateway state they share is `IngestState`.
  */
@@ -13,6 +14,7 @@ import { rejection } from './rejection.js';
 import type { Principal } from './auth.js';
 import { ingestBatch } from './batch.js';
 import { memberValueSpan } from './raw-json.js';
+import { shapeRejection } from './json-shape.js';
 import { bodyFormat, checkDeclaredLength, checkUtf8, parseJson, readBody } from './body.js';
 import { acceptedBody, toShockError } from './respond.js';
 import { prepare } from './prepare.js';
@@ -82,6 +84,8 @@ async function ingestOne(s: IngestState, ex: Exchange, principal: Principal, bod
   s.counters.received += 1;
   const parsed = parseJson(body.toString('utf8'));
   if (isShockError(parsed)) return fail(s, ex, parsed, 1);
+  const shapeError = shapeRejection(body, 0, body.length, s.limits.eventDepthMax, parsed.value);
+  if (shapeError !== null) return fail(s, ex, shapeError, 1);
   const span = memberValueSpan(body, 0, body.length, 'payload');
   const raw = span === null ? null : { buf: body, start: span[0], end: span[1] };
   const event = prepare(s, s.log.partitions, principal, parsed.value, ex.receivedAtMs, raw);

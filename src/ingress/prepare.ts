@@ -16,6 +16,7 @@ import { checkTypeAllowed, type Principal } from './auth.js';
 import { parseJson, type BodyFormat } from './body.js';
 import type { EventIdGenerator } from './event-id.js';
 import { partitionForKey } from './partition.js';
+import { shapeRejection } from './json-shape.js';
 import { arrayMemberSpans, isJsonSpace, memberValueSpan } from './raw-json.js';
 import { rejection } from './rejection.js';
 import type { EventValidator } from './validate.js';
@@ -25,7 +26,7 @@ export interface PrepareContext {
   readonly validator: EventValidator;
   readonly ids: EventIdGenerator;
   readonly writer: EventWriter;
-  readonly limits: Readonly<Pick<Limits, 'eventBytesMax' | 'batchRecordsMax'>>;
+  readonly limits: Readonly<Pick<Limits, 'eventBytesMax' | 'eventDepthMax' | 'batchRecordsMax'>>;
 }
 
 /** An event ready to append. */
@@ -135,7 +136,7 @@ export function prepareBatch(
   format: BodyFormat,
   receivedAtMs: number,
 ): PreparedBatch | BatchRejection {
-  const batch = parseBatch(body, format);
+  const batch = parseBatch(body, format, ctx.limits.eventDepthMax);
   if ('err' in batch) return batch;
   const { items, spans } = batch;
   const n = items.length;
@@ -155,7 +156,12 @@ export function prepareBatch(
     const item = items[i];
     const raw =
       spans === null || spans[4 * i + 2] === -1 ? null : { buf: body, start: spans[4 * i + 2], end: spans[4 * i + 3] };
-    const p = isShockError(item) ? item : prepare(ctx, partitions, principal, item, receivedAtMs, raw);
+    // Depth and finite numbers first: nothing recursive (validation, encoding) may see a record that fails them.
+    const shapeError =
+      isShockError(item) || spans === null
+        ? null
+        : shapeRejection(body, spans[4 * i], spans[4 * i + 1], ctx.limits.eventDepthMax, item);
+    const p = isShockError(item) ? item : (shapeError ?? prepare(ctx, partitions, principal, item, receivedAtMs, raw));
     if (isShockError(p)) {
       failures[i] = { err: p, eventId: eventIdOf(item) };
     } else {
@@ -173,8 +179,11 @@ interface ParsedBatch {
   spans: number[] | null;
 }
 
-/** Splits a batch body into records: a JSON array, or NDJSON where a bad line is a failed record. */
-function parseBatch(body: Buffer, format: BodyFormat): ParsedBatch | BatchRejection {
+/**
+ * Splits a batch body into records: a JSON array, or NDJSON where a bad line is a failed record. Without record spans
+ * (never, on bytes JSON.parse accepted) the whole array is held to `depthMax` (+1 for the array itself).
+ */
+function parseBatch(body: Buffer, format: BodyFormat, depthMax: number): ParsedBatch | BatchRejection {
   if (format === 'json') {
     const parsed = parseJson(body.toString('utf8'));
     if (isShockError(parsed)) return { err: parsed, records: 1 };
@@ -184,8 +193,15 @@ function parseBatch(body: Buffer, format: BodyFormat): ParsedBatch | BatchReject
       });
       return { err, records: 1 };
     }
-    const spans = arrayMemberSpans(body, 0, body.length, 'payload');
-    return { items: parsed.value, spans: spans !== null && spans.length === 4 * parsed.value.length ? spans : null };
+    const items = parsed.value as unknown[];
+    const found = arrayMemberSpans(body, 0, body.length, 'payload');
+    const spans = found !== null && found.length === 4 * items.length ? found : null;
+    if (spans === null) {
+      // The scan always succeeds on bytes JSON.parse accepted; should it not, the array's level counts against the limit.
+      const err = shapeRejection(body, 0, body.length, depthMax + 1, items);
+      if (err !== null) return { err, records: items.length };
+    }
+    return { items, spans };
   }
   // NDJSON: one JSON value per line; JSON whitespace around it is ignored, blank lines are skipped.
   const items: unknown[] = [];

@@ -73,7 +73,8 @@ export class EventValidator {
     schemas: Readonly<Record<string, object>>,
     readonly limits: ValidatorLimits,
   ) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    // strictNumbers: `type: number` refuses Infinity and NaN, which `strict: false` would otherwise let through.
+    const ajv = new Ajv({ allErrors: true, strict: false, strictNumbers: true });
     addFormats(ajv);
     this.envelope = ajv.compile(envelopeSchema(limits));
     const problems: string[] = [];

@@ -202,3 +202,87 @@ test(
     }
   },
 );
+
+/**
+ * Valid-looking events whose shape `JSON.parse` accepts but recursive code and consumers must not be handed (issue 12
+ * items 3 and 4): nesting from shallow to far past the limit, member names written with escapes (which send the
+ * payload through re-serialisation instead of a byte copy), numbers that overflow a double. Sent alone, in a JSON
+ * array batch and as NDJSON.
+ */
+interface Shaped {
+  body: string;
+  /** Levels of nesting of the event (the event object is 1). */
+  depth: number;
+  notFinite: boolean;
+  route: 'single' | 'array' | 'ndjson';
+}
+
+const depthMax = 128;
+
+const shaped: fc.Arbitrary<Shaped> = fc
+  .record({
+    levels: fc.oneof(
+      fc.integer({ min: 0, max: depthMax + 2 }),
+      fc.integer({ min: depthMax - 3, max: depthMax }),
+      fc.integer({ min: 1000, max: 12_000 }),
+    ),
+    objects: fc.boolean(),
+    escapedName: fc.boolean(),
+    escapedKey: fc.boolean(),
+    number: fc.constantFrom('1', '-2.5e-7', '1.7976931348623157e308', '1e400', '-1E999', '9'.repeat(400), '0e999'),
+    route: fc.constantFrom<Shaped['route']>('single', 'array', 'ndjson'),
+  })
+  .map(({ levels, objects, escapedName, escapedKey, number, route }) => {
+    const open = objects ? '{"n\\u0065st":' : '[';
+    const deep = open.repeat(levels) + number + (objects ? '}' : ']').repeat(levels);
+    const key = escapedKey ? '"k\\u0065y":"x",' : '';
+    const payloadName = escapedName ? '"p\\u0061yload"' : '"payload"';
+    const body = `{"type":"page.view",${key}${payloadName}:{"url":"/","d":${deep}}}`;
+    const notFinite = !Number.isFinite(Number(number));
+    return { body, depth: 2 + levels, notFinite, route };
+  });
+
+test(
+  'ingress fuzz - deep nesting, escaped names and overflowing numbers get 202 or a 400 with their code, never a 500',
+  { timeout: 120_000 },
+  async () => {
+    const h = await startGateway(baseConfig({ limits: { eventDepthMax: depthMax } }));
+    try {
+      let appended = 0;
+      const seen = new Set<string>();
+      await fc.assert(
+        fc.asyncProperty(shaped, async (e) => {
+          const body = e.route === 'single' ? e.body : e.route === 'array' ? `[${e.body}]` : `${e.body}\n`;
+          const path = e.route === 'single' ? '/v1/events' : '/v1/events/batch';
+          const contentType = e.route === 'ndjson' ? 'application/x-ndjson' : 'application/json';
+          const reply = await post(h, path, body, { contentType });
+          const code: unknown = e.route === 'single' ? reply.json?.error?.code : reply.json?.records?.[0]?.errorCode;
+          const expected =
+            e.depth > depthMax ? 'SHOCK_INGRESS_TOO_DEEP' : e.notFinite ? 'SHOCK_INGRESS_NUMBER_NOT_FINITE' : undefined;
+          const what = `${e.route}, depth ${e.depth}, not finite: ${e.notFinite}: ${reply.status} ${reply.text.slice(0, 300)}`;
+          assert.equal(reply.status, expected === undefined ? 202 : 400, what);
+          assert.equal(code, expected, what);
+          if (expected === undefined) appended += 1;
+          seen.add(`${e.route} ${expected ?? 'accepted'}`);
+          assert.equal(
+            h.offsetsEnd().reduce((a, b) => a + b),
+            appended,
+            what,
+          );
+        }),
+        { numRuns: 150, seed: 12_003, interruptAfterTimeLimit: 90_000 },
+      );
+      assert.ok(seen.size >= 7, `outcomes exercised: ${[...seen].join(', ')}`);
+      // What was accepted is stored as sent: every record decodes, every number in it is finite.
+      for (let p = 0; p < h.log.partitions; p++) {
+        const records = await h.log.read(p, 0, { recordsMax: 1000 });
+        for (const r of records) {
+          const text = Buffer.from(r.value).toString('utf8');
+          assert.ok(!/Infinity|null/.test(text), text.slice(0, 200));
+        }
+      }
+    } finally {
+      await h.stop();
+    }
+  },
+);

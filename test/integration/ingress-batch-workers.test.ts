@@ -10,6 +10,7 @@ import type { BatchPool } from '../../src/ingress/batch-pool.js';
 import { baseConfig, keys, post, startGateway, type Harness } from './ingress-harness.js';
 
 const onWorker = { workers: 1, bytesMin: 0 };
+const depthMax = 64;
 const inline = { workers: 0, bytesMin: 0 };
 
 /** Waits (bounded) until the gateway's batch worker is ready, warming it with one batch. */
@@ -83,6 +84,14 @@ function corpus(): Array<{ body: string; contentType: string; key?: string }> {
     contentType: json,
     key: keys.limited,
   });
+  // Nesting at and past the depth limit (with an escaped name: re-serialised), a number that overflows a double.
+  const nested = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+  const shaped = (id: string, d: string, name = 'payload') =>
+    `{"type":"page.view","event_id":"${id}","${name}":{"url":"/","d":${d}}}`;
+  batches.push({
+    body: `[${shaped('d-1', nested(depthMax - 2), 'p\\u0061yload')},${shaped('d-2', nested(depthMax - 1))},${shaped('d-3', nested(5000), 'p\\u0061yload')},${shaped('d-4', '[1e400]')}]`,
+    contentType: json,
+  });
   // Whole-batch rejections.
   batches.push({ body: '{"not":"a batch"}', contentType: json });
   batches.push({ body: '[1,', contentType: json });
@@ -101,7 +110,7 @@ async function logContents(h: Harness): Promise<string[][]> {
 }
 
 test('batch workers - a batch prepared on a worker is answered and stored exactly as one prepared inline', async () => {
-  const config = baseConfig({ limits: { eventBytesMax: 2048 } });
+  const config = baseConfig({ limits: { eventBytesMax: 2048, eventDepthMax: depthMax } });
   // One clock for both: an event without a `ts` is stamped with the receive time.
   const clock = new ManualClock();
   const a = await startGateway({ ...config, batchWorkers: onWorker }, { clock });
@@ -118,6 +127,15 @@ test('batch workers - a batch prepared on a worker is answered and stored exactl
       ];
       assert.equal(ra.status, rb.status, batch.body.slice(0, 80));
       assert.deepEqual(ra.json, rb.json);
+      if (batch.body.includes('"d-1"')) {
+        const codes = (ra.json.records as Array<{ errorCode?: string }>).map((r) => r.errorCode ?? 'stored');
+        assert.deepEqual(codes, [
+          'stored',
+          'SHOCK_INGRESS_TOO_DEEP',
+          'SHOCK_INGRESS_TOO_DEEP',
+          'SHOCK_INGRESS_NUMBER_NOT_FINITE',
+        ]);
+      }
     }
     const stats = a.gateway.stats().batchWorkers;
     assert.equal(stats.preparedOnWorkerTotal - before, corpus().length, 'every batch was prepared on the worker');

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, decodeEvent, type Clock } from '../../src/base/index.js';
+import { ManualClock, checkLimits, decodeEvent, eventDepthCeiling, type Clock } from '../../src/base/index.js';
 import { partitionForKey } from '../../src/ingress/index.js';
 import { baseConfig, keys, pageView, post, rawRequest, startGateway, type Harness } from './ingress-harness.js';
 
@@ -87,6 +87,88 @@ test('ingress http - 400 for bad JSON, bad UTF-8, schema errors (every field nam
     );
     assertError(await post(h, '/v1/events', '[]'), 400, 'SHOCK_INGRESS_INVALID_EVENT');
     assert.deepEqual(h.offsetsEnd(), [0, 0, 0, 0]);
+  });
+});
+
+test('ingress http - an event nested deeper than eventDepthMax is 400 TOO_DEEP, never a 500, alone or in a batch', async () => {
+  // Issue 12 item 3: 5,000 levels with an escaped top-level name (the payload is re-serialised, JSON.stringify
+  // overflowed the stack) answered 500 SHOCK_INTERNAL; without the escape, or in a batch, it was stored.
+  const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+  const event = (levels: number, escaped: boolean) =>
+    `{"type":"page.view",${escaped ? '"k\\u0065y"' : '"key"'}:"x","payload":{"url":"/","d":${deep(levels)}}}`;
+  await withGateway(async (h) => {
+    for (const escaped of [true, false]) {
+      const single = await post(h, '/v1/events', event(5000, escaped));
+      assertError(single, 400, 'SHOCK_INGRESS_TOO_DEEP');
+      assert.equal(single.json.error.details.eventDepthMax, 128);
+      for (const [body, contentType] of [
+        [`[${event(5000, escaped)}]`, 'application/json'],
+        [`${event(5000, escaped)}\n`, 'application/x-ndjson'],
+      ]) {
+        const batch = await post(h, '/v1/events/batch', body, { contentType });
+        assertError(batch, 400, 'SHOCK_INGRESS_TOO_DEEP');
+        assert.equal(batch.json.records[0].errorCode, 'SHOCK_INGRESS_TOO_DEEP');
+      }
+    }
+    assert.deepEqual(h.offsetsEnd(), [0, 0, 0, 0]);
+    // The limit is the depth of the event: the event object is level 1, the payload 2, `d` 3 and on.
+    assert.equal((await post(h, '/v1/events', event(126, true))).status, 202);
+    assertError(await post(h, '/v1/events', event(127, true)), 400, 'SHOCK_INGRESS_TOO_DEEP');
+  });
+});
+
+test('ingress http - at the ceiling of eventDepthMax every path takes the event: re-serialised, stored, decoded', async () => {
+  assert.deepEqual(checkLimits({ eventDepthMax: eventDepthCeiling }), []);
+  assert.match(checkLimits({ eventDepthMax: eventDepthCeiling + 1 }).join(), /eventDepthMax must be <= 512/);
+  const levels = eventDepthCeiling - 2;
+  const nested = '{"n":'.repeat(levels) + '1' + '}'.repeat(levels);
+  // The escaped name sends the payload through JSON.stringify instead of a byte copy.
+  const body = `{"type":"page.view","k\\u0065y":"x","payload":{"url":"/","d":${nested}}}`;
+  await withGateway(
+    async (h) => {
+      const one = await post(h, '/v1/events', body);
+      assert.equal(one.status, 202, one.text);
+      const batch = await post(h, '/v1/events/batch', `[${body},${body}]`);
+      assert.equal(batch.status, 202, batch.text);
+      assert.equal(batch.json.failedRecordCount, 0);
+      const [record] = await h.log.read(one.json.partition, one.json.offset);
+      const stored = decodeEvent(record.value);
+      // What a consumer may do with it: serialise it again, clone it (postMessage), walk it.
+      assert.equal(JSON.stringify(stored.payload), JSON.stringify(JSON.parse(body).payload));
+      assert.deepEqual(structuredClone(stored), stored);
+    },
+    baseConfig({ limits: { eventDepthMax: eventDepthCeiling } }),
+  );
+});
+
+test('ingress http - a number that overflows a double is 400 NUMBER_NOT_FINITE with its pointer, alone or in a batch', async () => {
+  // Issue 12 item 4: 1e400 was accepted and consumers read Infinity (JSON.stringify would even store it as null).
+  await withGateway(async (h) => {
+    const order = '{"type":"order.created","payload":{"order_id":"o1","amount_cents":1e400}}';
+    const single = await post(h, '/v1/events', order);
+    assertError(single, 400, 'SHOCK_INGRESS_NUMBER_NOT_FINITE');
+    assert.deepEqual(single.json.error.details.problems, [
+      { path: '/payload/amount_cents', message: 'must be a finite number' },
+    ]);
+    // Anywhere in the event, where no schema says `number`, and negative too.
+    const anywhere = '{"type":"page.view","payload":{"url":"/","extra":{"a/b":[1,-1E999]}},"priority":"low"}';
+    const nested = await post(h, '/v1/events', anywhere);
+    assertError(nested, 400, 'SHOCK_INGRESS_NUMBER_NOT_FINITE');
+    assert.equal(nested.json.error.details.problems[0].path, '/payload/extra/a~1b/1');
+    const batch = await post(h, '/v1/events/batch', `[${order},${JSON.stringify(pageView())}]`);
+    assert.equal(batch.status, 202);
+    assert.equal(batch.json.records[0].errorCode, 'SHOCK_INGRESS_NUMBER_NOT_FINITE');
+    assert.equal(batch.json.records[0].details.problems[0].path, '/payload/amount_cents');
+    const ndjson = await post(h, '/v1/events/batch', `${anywhere}\n`, { contentType: 'application/x-ndjson' });
+    assertError(ndjson, 400, 'SHOCK_INGRESS_NUMBER_NOT_FINITE');
+    assert.equal(
+      h.offsetsEnd().reduce((a, b) => a + b),
+      1,
+    );
+    // The largest double and an underflow to 0 are numbers like any other.
+    const finite =
+      '{"type":"order.created","payload":{"order_id":"o2","amount_cents":1,"max":1.7976931348623157e308,"tiny":1e-400}}';
+    assert.equal((await post(h, '/v1/events', finite)).status, 202);
   });
 });
 
