@@ -5,7 +5,7 @@
  * ```ts
  * import type { HandlerContext, HandlerResult, StoredEvent } from '<shockabsorber>/src/consume/index.js';
  * export default async function handle(events: StoredEvent[], ctx: HandlerContext): Promise<HandlerResult[]> {
- *   return events.map((e) => ({ type: e.type }));   // stored in the sink, keyed by e.event_id
+ *   return events.map((e) => ({ type: e.type }));   // stored in the sink, keyed by (e.tenant, e.event_id)
  * }
  * ```
  *
@@ -15,7 +15,8 @@
  * - Throwing (or rejecting) fails the whole batch: it is retried with exponential backoff, then the failing events
  *   are isolated by bisection and dead-lettered; the partition moves on.
  * - Delivery is at-least-once: after a crash a batch can be handed over again (`ctx.redelivered`). The sink write is
- *   idempotent by `event_id`, so the *stored* effect happens once; effects outside the sink must be idempotent too.
+ *   idempotent by the event's identity `(tenant, event_id)` — each event carries its `tenant` (from the API key) —
+ *   so the *stored* effect happens once; effects outside the sink must be idempotent too, keyed the same way.
  * - The handler runs in a consumer worker (a thread or a process), one batch at a time per partition, events in
  *   offset order. Running the built CLI it must be JavaScript (`.js`/`.mjs`); running from source under tsx, `.ts`
  *   works too.
