@@ -27,7 +27,7 @@ import { createCellRegistry } from './metrics.js';
 import { checkListenAddresses, prepareDataDir } from './preflight.js';
 import { createCellRoutes } from './routes.js';
 import { CellSampler } from './sampler.js';
-import type { CellStats, ConsumerHealthStatsKeys } from './stats.js';
+import { logRetentionStats, type CellStats, type ConsumerHealthStatsKeys } from './stats.js';
 import { TenantTable } from './tenants.js';
 import {
   applyTenantOverrides,
@@ -219,7 +219,11 @@ async function assemble(
       notReady: r.notReady,
       draining: state.draining,
     });
-    const s = { ...sampled, consumers: { ...sampled.consumers, ...consumerHealthStats(consumers) } };
+    const s = {
+      ...sampled,
+      consumers: { ...sampled.consumers, ...consumerHealthStats(consumers) },
+      log: logRetentionStats(config.log.retention.policy, log.stats().partitions),
+    };
     return generationConsumers ? { ...s, reshard: generationConsumers.status() } : s;
   }
 

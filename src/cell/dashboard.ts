@@ -80,6 +80,9 @@ export const dashboardHtml = `<!doctype html>
   <div class="card"><div class="label">log generation</div>
     <div class="value"><span data-k="generation">–</span></div>
     <div class="foot" data-k="generationDrain">–</div></div>
+  <div class="card"><div class="label">log retention</div>
+    <div class="value"><span class="pill" data-k="logFull">–</span></div>
+    <div class="foot">unconsumed <span data-k="unconsumedBytes">–</span> bytes · policy <span data-k="retentionPolicy">–</span></div></div>
   <div class="card wide"><div class="label">events per second, last minute</div>
     <div class="legend"><b style="color:var(--acc)">■</b> accepted &nbsp; <b style="color:var(--bad)">■</b> rejected &nbsp; <b style="color:var(--warn)">■</b> consumed</div>
     <svg class="spark" id="spark" viewBox="0 0 600 70" preserveAspectRatio="none"></svg></div>
@@ -134,6 +137,13 @@ function render(s) {
   }).map(function (g) {
     return 'draining gen ' + g.gen + ' (' + g.partitions + ' partitions): ' + fmt(g.lagEvents) + ' events left';
   }).join(' · ') || 'nothing draining';
+  // Full: unconsumed records at maxBytes (or the disk floor); the ingress answers 503 SHOCK_LOG_FULL until consumed.
+  var lg = s.log;
+  if (lg) {
+    pill($('logFull'), lg.full ? 'full (503)' : 'room', lg.full ? 'bad' : 'ok');
+    $('unconsumedBytes').textContent = fmt(lg.unconsumedBytes);
+    $('retentionPolicy').textContent = lg.policy;
+  }
   var b = s.breaker.state;
   pill($('breaker'), b, b === 'closed' ? 'ok' : b === 'open' ? 'bad' : 'warn');
   // During a reshard the partitions of the generation still draining follow the active ones (labelled g<gen>·p<n>).

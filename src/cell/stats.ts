@@ -4,6 +4,7 @@
  * recent 202 answers of the last 10 s (from the request reaching the gateway to the durable answer). Lag in events
  * is read at the request (durable end − committed, sampler.ts); lag in seconds comes from the last sample.
  */
+import type { PartitionStats, RetentionPolicy } from '../log/index.js';
 import type { ReshardStatus } from './generation-consumers.js';
 
 /**
@@ -99,17 +100,46 @@ export interface CellStats {
     removedBeforeConsumed: number;
     removedBeforeConsumedByPartition: Record<string, number>;
   };
+  /** Retention of the log (the active generation): what the consumers have not consumed yet, and whether it is full. */
+  log: LogRetentionStats;
   /** The log generations and the drain of a sealed one (file log; absent on engines that cannot reshard). */
   reshard?: ReshardStatus;
   /** Per-second series over the last minute, oldest first (the dashboard's chart). */
   series: { acceptedPerSec: number[]; rejectedPerSec: number[]; consumedPerSec: number[]; lagEvents: number[] };
 }
 
+/**
+ * The log's retention state in `/v1/stats` (docs/log.md, "Retention"): under the interest policy unconsumed records
+ * are kept, and a partition whose unconsumed bytes reach `maxBytes` (or whose disk is below its floor) is full — the
+ * ingress answers 503 SHOCK_LOG_FULL for it until the consumers catch up.
+ */
+export interface LogRetentionStats {
+  policy: RetentionPolicy;
+  /** True while any partition is full. */
+  full: boolean;
+  unconsumedBytes: number;
+  partitions: { partition: number; unconsumedBytes: number; full: boolean }[];
+}
+
+/** `LogRetentionStats` from the log's partition counters. */
+export function logRetentionStats(
+  policy: RetentionPolicy,
+  partitions: readonly Pick<PartitionStats, 'partition' | 'unconsumedBytes' | 'full'>[],
+): LogRetentionStats {
+  const rows = partitions.map((p) => ({ partition: p.partition, unconsumedBytes: p.unconsumedBytes, full: p.full }));
+  return {
+    policy,
+    full: rows.some((p) => p.full),
+    unconsumedBytes: rows.reduce((sum, p) => sum + p.unconsumedBytes, 0),
+    partitions: rows,
+  };
+}
+
 /** The consumers' health fields of `/v1/stats` (restarts, last error, retention skips), added by the cell. */
 export type ConsumerHealthStatsKeys =
   'restarts' | 'restartsByReason' | 'lastError' | 'removedBeforeConsumed' | 'removedBeforeConsumedByPartition';
 
-/** `/v1/stats` as the sampler builds it, before the cell adds the consumers' health fields. */
-export type SampledCellStats = Omit<CellStats, 'consumers'> & {
+/** `/v1/stats` as the sampler builds it, before the cell adds the consumers' health fields and the log's retention. */
+export type SampledCellStats = Omit<CellStats, 'consumers' | 'log'> & {
   consumers: Omit<CellStats['consumers'], ConsumerHealthStatsKeys>;
 };

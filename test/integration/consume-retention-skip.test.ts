@@ -48,12 +48,13 @@ async function append(log: FileLog, first: number, n: number): Promise<number> {
   return end;
 }
 
-/** One partition of small segments (~6 records each) with retention of about three segments. */
+/** One partition of small segments (~6 records each) with limits retention of about three segments. */
 function openSmallLog(dir: string) {
   return openFileLog({
     dir: join(dir, 'log'),
     partitions: 1,
     segmentBytesMax: 2048,
+    retentionPolicy: 'limits',
     retentionBytesMax: 6144,
     logger: () => undefined,
   });

@@ -1,5 +1,6 @@
 /**
- * A running `shock serve` on the file log whose consumers fall behind retention (`log.retention.maxBytes` with
+ * The opt-in limits retention policy (`log.retention.policy: limits`, today's behaviour before interest retention
+ * became the default): a running `shock serve` on the file log whose consumers fall behind retention (`log.retention.maxBytes` with
  * 4 KiB segments): while the consumers are paused through the admin API, the accepted events roll segments and
  * retention removes the oldest ones, records the group never consumed. On resume the consumer jumps to the first
  * remaining offset, without a worker restart, and says so: one `retention_skip` JSON line on stderr (from/to
@@ -40,7 +41,7 @@ test('serve retention skip - paused consumers behind file-log retention resume a
   const dataDir = join(t.dir, 'data');
   const config = writeConfig(t.dir, {
     tenants: [{ id: 'acme', keyHashes: [testKeys.acme.hash], ratePerSec: 1_000_000, burst: 1_000_000 }],
-    log: { partitions: 1, segmentBytesMax: 4096, retention: { maxBytes: 8192 } },
+    log: { partitions: 1, segmentBytesMax: 4096, retention: { policy: 'limits', maxBytes: 8192 } },
     consumers: { workers: 1 },
   });
   const serve = await startServe(dataDir, ['--config', config]);
