@@ -5,14 +5,18 @@
  * work beside a running cell (and, for the file log, on a read-only disk).
  */
 import type { Command } from 'commander';
-import { decodeEvent, ExitCode } from '../../base/index.js';
+import { join } from 'node:path';
+import { decodeEvent, ExitCode, shockError } from '../../base/index.js';
 import {
+  activeGeneration,
+  generationDir,
   inspectDataDir,
   inspectJetStreamLog,
   inspectLog,
   isDataDir,
   openJetStreamLogReader,
   readLogDir,
+  readManifest,
   type JetStreamLogReport,
   type DataDirReport,
   type JetStreamTarget,
@@ -34,6 +38,7 @@ interface InspectOptions extends TargetOptions {
 
 interface ReadOptions extends TargetOptions {
   partition: number;
+  generation?: number;
   from?: number;
   limit: number;
   json?: boolean;
@@ -64,6 +69,7 @@ Examples:
   shock log inspect data/log
   shock log inspect data/log --verify --json
   shock log read data/log --partition 3 --from 1200 --limit 20 --json
+  shock log read data --partition 3 --limit 20     (a data directory: its active generation; --generation N)
   shock log inspect nats://127.0.0.1:4222 --stream-prefix shock
   shock log read nats://127.0.0.1:4222 --partition 0 --limit 5 --json`,
     );
@@ -128,6 +134,11 @@ back and checks its CRC-32C.`,
     .option('--stream-prefix <prefix>', STREAM_PREFIX_HELP, 'shock')
     .requiredOption('-p, --partition <n>', 'partition number', parseNumber('--partition', { min: 0, integer: true }))
     .option(
+      '--generation <n>',
+      "TARGET a cell's data directory: the log generation to read (default: the active one)",
+      parseNumber('--generation', { min: 0, integer: true }),
+    )
+    .option(
       '--from <offset>',
       'first offset to print (default: the oldest retained)',
       parseNumber('--from', { min: 0, integer: true }),
@@ -148,12 +159,15 @@ back and checks its CRC-32C.`,
 Keys and values are printed as UTF-8 text when they are valid UTF-8, else as base64; with --json the fields
 keyEncoding and valueEncoding say which ("utf8" or "base64"). A record holding an event shows its identity,
 tenant and event id (an event is (tenant, event_id): two tenants may use the same id); null for other records.
-An offset that retention removed is SHOCK_LOG_OFFSET_OUT_OF_RANGE, naming the oldest offset left.`,
+An offset that retention removed is SHOCK_LOG_OFFSET_OUT_OF_RANGE, naming the oldest offset left.
+
+TARGET may be a cell's data directory (as for inspect): the records of its active log generation, or of the one
+--generation names (after a reshard, offsets are per generation: \`shock log inspect DATA_DIR\` lists them).`,
     )
     .action(async (target: string, opts: ReadOptions) => {
       const js = jetStreamTarget(target, opts.streamPrefix);
       if (js !== undefined) return readJetStream(js, opts);
-      const dir = target;
+      const dir = await logDirOf(target, opts.generation);
       let printed = 0;
       let next = opts.from;
       while (printed < opts.limit) {
@@ -168,6 +182,50 @@ An offset that retention removed is SHOCK_LOG_OFFSET_OUT_OF_RANGE, naming the ol
         if (next >= batch.offsetEnd) break;
       }
     });
+}
+
+/**
+ * The log directory `shock log read` reads: TARGET itself when it is a log directory; for a cell's data directory
+ * the directory of its active generation (`log` until the first reshard), or of the generation `--generation` names.
+ */
+async function logDirOf(target: string, generation: number | undefined): Promise<string> {
+  if (!(await isDataDir(target))) {
+    if (generation !== undefined) {
+      throw shockError('SHOCK_CLI_USAGE', `--generation applies to a cell's data directory; ${target} is one log`, {
+        hint: `drop --generation, or pass the data directory that holds ${target}`,
+      });
+    }
+    return target;
+  }
+  const manifest = await readManifest(target);
+  if (manifest === null) {
+    // A data directory that never resharded: generation 0 only.
+    if (generation !== undefined && generation !== 0) throw noGeneration(target, generation, [0]);
+    return join(target, generationDir(0));
+  }
+  const chosen =
+    generation === undefined ? activeGeneration(manifest) : manifest.generations.find((g) => g.gen === generation);
+  if (chosen === undefined) {
+    throw noGeneration(
+      target,
+      generation ?? -1,
+      manifest.generations.map((g) => g.gen),
+    );
+  }
+  if (chosen.state === 'retired') {
+    throw shockError(
+      'SHOCK_CLI_INPUT_UNREADABLE',
+      `generation ${chosen.gen} of ${target} was retired: its records were consumed and its directory removed`,
+      { generation: chosen.gen, hint: `\`shock log inspect ${target}\` lists the generations left` },
+    );
+  }
+  return join(target, chosen.dir);
+}
+
+function noGeneration(target: string, generation: number, known: number[]) {
+  return shockError('SHOCK_CLI_USAGE', `${target} has no generation ${generation} (it has ${known.join(', ')})`, {
+    hint: `pass --generation ${known.join('|')}, or leave it out for the active one`,
+  });
 }
 
 /** `shock log read` on a JetStream log: the same records, through a read-only reader. */
