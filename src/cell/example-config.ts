@@ -12,16 +12,20 @@ export const exampleConfigYaml = `# shock serve --config shock.yaml
 # The log, consumer offsets and the SQLite sink (engine sqlite) live here.
 dataDir: ./shock-data
 
-# Public listener: POST /v1/events, POST /v1/events/batch, GET /metrics, /healthz, /readyz, /v1/stats, / (dashboard).
+# Public listener: POST /v1/events, POST /v1/events/batch, GET /healthz, /readyz.
 http:
   host: 127.0.0.1        # 0.0.0.0 to accept from other machines
   port: 8080
+  observabilityPublic: false  # true: also GET /metrics, /v1/stats, / (dashboard) here, unauthenticated
 
-# Admin JSON API (tenants, quotas, schema reload, pause/resume consumers). Keep it on loopback.
+# Admin listener: the JSON API (tenants, quotas, schema reload, pause/resume, reshard, dead letters) and
+# GET /metrics, /v1/stats, / (dashboard). Keep it on loopback. Requests carry Authorization: Bearer <admin token>
+# (reads of /metrics, /v1/stats and the dashboard on loopback need none); SHOCK_ADMIN_TOKEN overrides the file.
 admin:
   enabled: true
   host: 127.0.0.1
   port: 8081             # 0 picks a free port (printed at start)
+  # tokenFile: /etc/shock/admin-token   # default <dataDir>/admin-token, created (mode 0600) when missing
 
 log:
   partitions: 8          # of a new data dir; change a running cell with shock reshard; partition = murmur2(key) % partitions
