@@ -85,7 +85,10 @@ export interface CertificateLatency {
 /** Whether an open-loop latency run applied the load it was asked to apply (see docs/measure-load.md). */
 export interface LatencyVerdict {
   valid: boolean;
-  /** Why it is not valid (empty when valid): `dropped`, `rate_not_held`, `lag`, `errors`, `no_responses`. */
+  /**
+   * Why it is not valid (empty when valid): `interrupted`, `dropped`, `rate_not_held`, `lag`, `errors`,
+   * `no_responses`.
+   */
   problems: Array<{ code: string; message: string }>;
   /** Requests sent per second over the middle of the schedule, as the generator measured it. */
   ratePerSecAchieved: number;
@@ -492,6 +495,8 @@ function shortNumber(v: number): string {
 /** One problem of a latency run's verdict in words, with its numbers. */
 function problemText(l: CertificateLatency, verdict: LatencyVerdict, code: string, message: string): string {
   switch (code) {
+    case 'interrupted':
+      return 'interrupted (stopped before its duration)';
     case 'rate_not_held':
       return `rate not held (achieved ${shortNumber(verdict.ratePerSecAchieved)} of ${shortNumber(l.ratePerSec)}/s)`;
     case 'dropped':
