@@ -14,6 +14,8 @@ export { TokenBucket, TenantLimiter, retryAfterSec, type RateLimitOptions } from
 export { CircuitBreaker, breakerStates, type BreakerState } from './breaker.js';
 export {
   Shedder,
+  eventLoopDelayEnv,
+  eventLoopDelaySource,
   shedByPriority,
   sheddingDefaults,
   shedReasons,
@@ -21,6 +23,7 @@ export {
   type ShedReason,
   type OverloadSignals,
   type Pressure,
+  type EventLoopDelaySource,
 } from './shed.js';
 export { EventValidator, type ValidEvent, type FieldProblem } from './validate.js';
 export { EventIdGenerator } from './event-id.js';

@@ -23,7 +23,13 @@ import type { Exchange, IngestCounters, IngestState, Route } from './stages.js';
 import { GatewayMetrics } from './metrics.js';
 import { onClientError, sendError } from './respond.js';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
-import { EventLoopDelayMonitor, Shedder, type OverloadSignals, type ShedReason } from './shed.js';
+import {
+  Shedder,
+  eventLoopDelaySource,
+  type EventLoopDelaySource,
+  type OverloadSignals,
+  type ShedReason,
+} from './shed.js';
 import { TenantLimiter } from './token-bucket.js';
 import { EventValidator } from './validate.js';
 
@@ -49,7 +55,10 @@ export interface GatewayOptions {
   fallback?: RequestListener;
   /** Records queued inside the log backend, if it can tell; a shedding signal (default: none). */
   logQueueDepth?: () => number;
-  /** Event-loop delay source in ms (default: `perf_hooks.monitorEventLoopDelay`, mean over the last 1 s). */
+  /**
+   * Event-loop delay source in ms (default: `SHOCK_TEST_EVENT_LOOP_DELAY_MS` when the environment fixes it, else
+   * `perf_hooks.monitorEventLoopDelay`, mean over the last 1 s: `eventLoopDelaySource` in shed.ts).
+   */
   eventLoopDelayMs?: () => number;
 }
 
@@ -167,7 +176,7 @@ class GatewayImpl implements Gateway, IngestState {
   private readonly logger: (event: GatewayLogEvent) => void;
   private readonly fallback: RequestListener | null;
   private readonly logQueueDepth: (() => number) | null;
-  private readonly loopMonitor: EventLoopDelayMonitor | null;
+  private readonly loopDelay: EventLoopDelaySource;
   private readonly loopDelayMs: () => number;
   private readonly startedAtMs: number;
   private readonly latencyMs = new Float64Array(latencyRingSize);
@@ -187,14 +196,8 @@ class GatewayImpl implements Gateway, IngestState {
     this.logger = options.logger ?? defaultLogger;
     this.fallback = options.fallback ?? null;
     this.logQueueDepth = options.logQueueDepth ?? null;
-    if (options.eventLoopDelayMs !== undefined) {
-      this.loopMonitor = null;
-      this.loopDelayMs = options.eventLoopDelayMs;
-    } else {
-      const monitor = new EventLoopDelayMonitor();
-      this.loopMonitor = monitor;
-      this.loopDelayMs = () => monitor.delayMs();
-    }
+    this.loopDelay = eventLoopDelaySource(options.eventLoopDelayMs);
+    this.loopDelayMs = this.loopDelay.delayMs;
     this.auth = new Authenticator(this.config.tenants);
     this.validator = new EventValidator(this.config.schemas, this.limits);
     this.batchPool = new BatchPool(this.config.batchWorkers, { schemas: this.config.schemas, limits: this.limits });
@@ -337,7 +340,7 @@ class GatewayImpl implements Gateway, IngestState {
     server?.closeAllConnections();
     await closed;
     await this.batchPool.close();
-    this.loopMonitor?.stop();
+    this.loopDelay.stop();
   }
 
   stats(): GatewayStats {

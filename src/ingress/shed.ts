@@ -3,7 +3,9 @@
  *
  * - **Signals.** Events awaiting their durable append (in-flight), the log's own queue depth (when the backend
  *   reports one) and event-loop delay (`perf_hooks.monitorEventLoopDelay`, mean of the last 1 s window). Each is
- *   divided by its capacity; the largest ratio is the process load, and its name is the shedding reason.
+ *   divided by its capacity; the largest ratio is the process load, and its name is the shedding reason. The
+ *   event-loop delay is injectable (`eventLoopDelaySource`): it measures how busy the whole machine is, so a test
+ *   that is not about shedding fixes it (at 0) and one that is drives it.
  * - **Priority + probabilistic shedding.** Above capacity (load ratio ρ > 1) a fraction p = (load − capacity) / load
  *   = 1 − 1/ρ of the arriving events is shed, taken from `low` first, then `normal`, and from `critical` only when
  *   the recent traffic holds too little low and normal to make up p. Draws come from an injected PRNG.
@@ -15,7 +17,7 @@
  * - **Circuit breaker** around the log append: `breaker.ts` (its options live here with the other capacities).
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { assert, type Clock, type Priority, type Rng } from '../base/index.js';
+import { assert, shockError, type Clock, type Priority, type Rng } from '../base/index.js';
 
 /** Why the process is loaded (the dominant signal), or why the breaker rejected. */
 export const shedReasons = ['inflight', 'queue_depth', 'event_loop_delay', 'hard_limit', 'breaker_open'] as const;
@@ -185,6 +187,43 @@ export function shedByPriority(p: number, mix: [number, number, number]): [numbe
   }
   return out;
 }
+
+/**
+ * Test-only: the environment variable that fixes the event-loop delay signal of every gateway in the process, in ms
+ * (`shock serve` started by a test: `0` so a busy machine never sheds, or a value past capacity to drive shedding).
+ * Unset in production, where the measured delay is the signal.
+ */
+export const eventLoopDelayEnv = 'SHOCK_TEST_EVENT_LOOP_DELAY_MS';
+
+/** Where a gateway's event-loop delay comes from, and how to stop measuring it. */
+export interface EventLoopDelaySource {
+  delayMs: () => number;
+  stop(): void;
+}
+
+/**
+ * The event-loop delay signal of a gateway: `injected` when given (tests and embedders), else the fixed value of
+ * `SHOCK_TEST_EVENT_LOOP_DELAY_MS` when set, else the real one (`EventLoopDelayMonitor`). A set value that is not
+ * a number ≥ 0 is refused (SHOCK_CONFIG_INVALID) rather than silently measured.
+ */
+export function eventLoopDelaySource(
+  injected: (() => number) | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): EventLoopDelaySource {
+  if (injected !== undefined) return { delayMs: injected, stop: noop };
+  const fixed = env[eventLoopDelayEnv];
+  if (fixed !== undefined && fixed !== '') {
+    const ms = Number(fixed);
+    if (!(Number.isFinite(ms) && ms >= 0)) {
+      throw shockError('SHOCK_CONFIG_INVALID', `${eventLoopDelayEnv} must be a number of ms >= 0, got "${fixed}"`);
+    }
+    return { delayMs: () => ms, stop: noop };
+  }
+  const monitor = new EventLoopDelayMonitor();
+  return { delayMs: () => monitor.delayMs(), stop: () => monitor.stop() };
+}
+
+function noop(): void {}
 
 /**
  * Event-loop delay, sampled like fastify's `under-pressure`: the mean delay of `monitorEventLoopDelay` over the last

@@ -29,6 +29,13 @@ export function tsxArgs(entry: string, args: string[] = []): string[] {
   return ['--import', 'tsx', entry, ...args];
 }
 
+/**
+ * A gateway in a `shock` started here sees an event-loop delay of 0 (`SHOCK_TEST_EVENT_LOOP_DELAY_MS`): how busy
+ * the test machine is must not shed a test's requests. A shedding test sets the variable in `options.env` (or this
+ * process's environment) to drive the signal.
+ */
+const quietLoop = { SHOCK_TEST_EVENT_LOOP_DELAY_MS: '0' };
+
 /** Spawns `shock ARGS` (from source) and resolves when it exits. Bounded by `timeoutMs` (SIGKILL after). */
 export function runCli(
   args: string[],
@@ -40,7 +47,7 @@ export function runCli(
       cwd: repoRoot,
       stdio: ['pipe', 'pipe', 'pipe'],
       ...spawnOptions,
-      env: { ...process.env, CI: '1', ...(spawnOptions.env ?? {}) },
+      env: { ...quietLoop, ...process.env, CI: '1', ...(spawnOptions.env ?? {}) },
     });
     let stdout = '';
     let stderr = '';
@@ -57,12 +64,12 @@ export function runCli(
   });
 }
 
-/** Spawns `shock ARGS` and returns the child for tests that signal it (serve, crash tests). */
+/** Spawns `shock ARGS` and returns the child for tests that signal it (serve, crash tests); see `quietLoop`. */
 export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProcess {
   return spawn(process.execPath, tsxArgs(cliMain, args), {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,
-    env: { ...process.env, CI: '1', ...(options.env ?? {}) },
+    env: { ...quietLoop, ...process.env, CI: '1', ...(options.env ?? {}) },
   });
 }

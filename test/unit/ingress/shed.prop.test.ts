@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ManualClock, mulberry32 } from '../../../src/base/index.js';
 import { CircuitBreaker } from '../../../src/ingress/breaker.js';
-import { Shedder, shedByPriority, sheddingDefaults } from '../../../src/ingress/shed.js';
+import {
+  Shedder,
+  eventLoopDelayEnv,
+  eventLoopDelaySource,
+  shedByPriority,
+  sheddingDefaults,
+} from '../../../src/ingress/shed.js';
 
 const signals = (inflightEvents: number) => ({ inflightEvents, logQueueDepth: 0, eventLoopDelayMs: 0 });
 
@@ -127,4 +133,22 @@ test('breaker - closed, opens after N consecutive failures, half-open after the 
     'open->half-open',
     'half-open->closed',
   ]);
+});
+
+test('shed - the event-loop delay signal is the injected one, else the environment fixes it, else it is measured', () => {
+  const env = { [eventLoopDelayEnv]: '250' };
+  const injected = eventLoopDelaySource(() => 7, env);
+  assert.equal(injected.delayMs(), 7, 'an injected source wins over the environment');
+  injected.stop();
+  const fixed = eventLoopDelaySource(undefined, env);
+  assert.equal(fixed.delayMs(), 250);
+  fixed.stop();
+  for (const bad of ['-1', 'soon', 'Infinity']) {
+    assert.throws(() => eventLoopDelaySource(undefined, { [eventLoopDelayEnv]: bad }), {
+      code: 'SHOCK_CONFIG_INVALID',
+    });
+  }
+  const measured = eventLoopDelaySource(undefined, {});
+  assert.equal(measured.delayMs(), 0, 'nothing measured before the first 1 s window closes');
+  measured.stop();
 });
