@@ -141,6 +141,7 @@ limits:
   batchRecordsMax: 500      # records per batch request (413 beyond)
   bodyBytesMax: 5242880     # bytes per request (413 beyond)
   eventBytesMax: 1048576    # bytes per record (413 beyond)
+  eventDepthMax: 128        # levels of nested objects/arrays per event, at most 512 (400 beyond)
 
 # Graceful shutdown (SIGTERM/SIGINT): stop accepting, finish in-flight appends, fsync, commit offsets.
 drainMs: 10000
