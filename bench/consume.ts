@@ -81,6 +81,7 @@ async function anchor(handler: Handler): Promise<Run> {
     const results = await handler(events, {
       group: 'g',
       partition: 0,
+      epoch: 0,
       offsets: [],
       attempt: 0,
       redelivered: false,

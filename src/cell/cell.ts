@@ -304,6 +304,7 @@ function consumerHealthStats(consumers: CellConsumers): Pick<CellStats['consumer
     removedBeforeConsumedByPartition: Object.fromEntries(
       Object.entries(h.removedBeforeConsumed).map(([p, n]) => [String(p), n]),
     ),
+    membership: h.membership,
   };
 }
 

@@ -133,6 +133,14 @@ export interface CellConfig {
     handlerDelayMs: number;
     /** Nice value of the consumer threads (0–19): the ingress is scheduled before them on shared cores. */
     niceness: number;
+    /**
+     * With `log.engine: jetstream` the consumers of every process of the group share the partitions by leases in
+     * the bucket `<streamPrefix>_leases` (docs/consume.md, "A group across processes"): a lease lives this long
+     * without a heartbeat (a crashed or stalled process's partitions move after it). Every member must use the same.
+     */
+    leaseMs: number;
+    /** This process's member id in the group (1–100 of `[A-Za-z0-9_-]`); empty: `<host>-<pid>-<random>`. */
+    memberId: string;
   };
   /** Where the consumers write: the embedded SQLite file (`consumers.sinkPath`) or a PostgreSQL database. */
   sink: SinkConfig;
@@ -170,7 +178,16 @@ export const cellConfigDefaults: CellConfig = {
     engine: 'file',
     jetstream: { servers: [], streamPrefix: 'shock', replicas: 1 },
   },
-  consumers: { group: 'sink', workers: 2, handler: '', sinkPath: '', handlerDelayMs: 0, niceness: 10 },
+  consumers: {
+    group: 'sink',
+    workers: 2,
+    handler: '',
+    sinkPath: '',
+    handlerDelayMs: 0,
+    niceness: 10,
+    leaseMs: 10_000,
+    memberId: '',
+  },
   sink: { engine: 'sqlite', postgres: { url: '', schema: 'shock', poolMax: 2 } },
   tenants: [],
   schemas: {
@@ -294,6 +311,8 @@ export const cellConfigSchema = {
         sinkPath: { type: 'string' },
         handlerDelayMs: { type: 'number', minimum: 0, maximum: 60_000 },
         niceness: { type: 'integer', minimum: 0, maximum: 19 },
+        leaseMs: { type: 'integer', minimum: 1000, maximum: 600_000 },
+        memberId: { type: 'string', pattern: '^([A-Za-z0-9_-]{1,100})?$' },
       },
     },
     sink: {

@@ -2,6 +2,10 @@
  * The cell's consumers: the consume area's supervisor (one consumer per partition, spread over worker threads,
  * writing to the configured sink, SQLite or PostgreSQL) started from the cell configuration, seen through the few figures the cell needs —
  * committed offsets for lag, totals for metrics, running/paused for readiness and the dashboard.
+ *
+ * The log engine decides how the partitions are owned: the file log belongs to this one process, whose consumers
+ * take every partition; on JetStream any number of processes may consume the same log, so the consumers join the
+ * group through leases (docs/consume.md, "A group across processes") and consume only the partitions they hold.
  */
 import {
   startConsumers,
@@ -10,7 +14,13 @@ import {
   type SinkChoice,
   type SupervisorEvent,
 } from '../consume/index.js';
-import type { FileLog, JetStreamLog } from '../log/index.js';
+import {
+  joinJetStreamGroup,
+  type FileLog,
+  type JetStreamLog,
+  type JetStreamLogOptions,
+  type MembershipStats,
+} from '../log/index.js';
 import type { CellConfig } from './config.js';
 import type { ConsumerFigures } from './sampler.js';
 
@@ -41,6 +51,8 @@ export interface ConsumerHealth {
   lastError: ConsumerError | null;
   /** Records retention removed before the group consumed them, per partition number (only partitions with any). */
   removedBeforeConsumed: Record<number, number>;
+  /** Who owns what in a group shared across processes (JetStream), or null (this process owns every partition). */
+  membership: MembershipStats | null;
 }
 
 /** The consumers of a running cell. */
@@ -70,11 +82,28 @@ export async function startCellConsumers(
 ): Promise<CellConsumers> {
   const c = config.consumers;
   const { engine, jetstream } = config.log;
+  const logOptions: JetStreamLogOptions = {
+    ...jetstream,
+    servers: [...jetstream.servers],
+    partitions: config.log.partitions,
+    // The same retention as the gateway's log (a worker's open sets the stream limits too).
+    retentionPolicy: config.log.retention.policy,
+    retentionGroups: [c.group],
+  };
   const supervisor = await startConsumers({
     log,
-    source:
+    source: engine === 'jetstream' ? { engine, options: logOptions } : undefined,
+    // JetStream: one group across every process consuming this log, by leases. The file log: this process alone.
+    membership:
       engine === 'jetstream'
-        ? { engine, options: { ...jetstream, servers: [...jetstream.servers], partitions: config.log.partitions } }
+        ? {
+            join: (callbacks) =>
+              joinJetStreamGroup(
+                logOptions,
+                { group: c.group, memberId: c.memberId === '' ? undefined : c.memberId, leaseMs: c.leaseMs },
+                callbacks,
+              ),
+          }
         : undefined,
     group: c.group,
     partitions: config.log.partitions,
@@ -91,8 +120,11 @@ export async function startCellConsumers(
   return {
     figures(): ConsumerFigures {
       const s = supervisor.snapshot();
+      // The group's committed offsets of every partition, also those other processes of the group consume.
       const offsetCommitted: number[] = [];
-      for (const p of s.partitions) offsetCommitted[p.partition] = p.offsetCommitted;
+      for (let p = 0; p < log.partitions; p++) {
+        offsetCommitted[p] = Math.min(log.offsets.get(c.group, p), log.state(p).offsetEnd);
+      }
       return {
         running: s.state === 'running',
         paused: s.paused,
@@ -118,7 +150,12 @@ export function healthOf(s: ConsumerStats): ConsumerHealth {
   for (const p of s.partitions) {
     if (p.removedBeforeConsumed > 0) removedBeforeConsumed[p.partition] = p.removedBeforeConsumed;
   }
-  return { restartsByReason: { ...s.totals.restartsByReason }, lastError: s.lastError, removedBeforeConsumed };
+  return {
+    restartsByReason: { ...s.totals.restartsByReason },
+    lastError: s.lastError,
+    removedBeforeConsumed,
+    membership: s.membership,
+  };
 }
 
 /** `a` plus `b`, for health carried over from a generation's supervisor that has stopped. */
@@ -135,10 +172,10 @@ export function addHealth(a: ConsumerHealth, b: ConsumerHealth): ConsumerHealth 
       : b.lastError === null || a.lastError.atMs >= b.lastError.atMs
         ? a.lastError
         : b.lastError;
-  return { restartsByReason, lastError, removedBeforeConsumed };
+  return { restartsByReason, lastError, removedBeforeConsumed, membership: a.membership ?? b.membership };
 }
 
 /** No restarts, no skips. */
 export function emptyHealth(): ConsumerHealth {
-  return { restartsByReason: {}, lastError: null, removedBeforeConsumed: {} };
+  return { restartsByReason: {}, lastError: null, removedBeforeConsumed: {}, membership: null };
 }

@@ -12,6 +12,11 @@
  * | shock_consumer_paused | gauge | group — 1 while paused through the admin API |
  * | shock_consumer_restarts_total | counter | group, reason — consumer workers that ended on an error and were restarted; reason: the error's SHOCK_* code, or crash |
  * | shock_consumer_removed_before_consumed_total | counter | group, partition — records retention removed before the group consumed them (the consumer jumped to the first remaining offset) |
+ * | shock_consumer_partitions_owned | gauge | group, member — partitions this process holds the lease of (group shared by leases) |
+ * | shock_consumer_group_members | gauge | group — live members of the group this process sees |
+ * | shock_consumer_lease_age_seconds | gauge | group, partition — since the lease's owner last renewed it |
+ * | shock_consumer_rebalances_total | counter | group — times this process's owned partitions changed (acquired or given up) |
+ * | shock_consumer_leases_lost_total | counter | group — leases this process lost without giving them up (expired, stalled, fenced) |
  * | shock_log_offset_end | gauge | partition |
  * | shock_log_bytes / shock_log_segments | gauge | partition |
  * | shock_log_group_commits_total | counter | partition — write + fdatasync rounds |
@@ -176,6 +181,7 @@ export function createCellRegistry(sources: CellMetricSources): Registry {
     totals((t) => (t.paused ? 1 : 0)),
   );
   registerConsumerHealthMetrics(registry, sources);
+  registerMembershipMetrics(registry, sources);
   registerLogMetrics(registry, sources);
   registerJournalMetrics(registry, sources);
   registerGenerationMetrics(registry, sources);
@@ -231,6 +237,61 @@ function registerConsumerHealthMetrics(registry: Registry, sources: CellMetricSo
         .sort((a, b) => a[0] - b[0])
         .map(([partition, value]) => ({ labels: { group, partition }, value }));
     },
+  );
+}
+
+/**
+ * Ownership in a group shared across processes by leases (JetStream). No series at all without leases (the file
+ * log: this process owns every partition). `sum by (group) (shock_consumer_partitions_owned)` over the group's
+ * processes is the partition count once the group has settled.
+ */
+function registerMembershipMetrics(registry: Registry, sources: CellMetricSources): void {
+  const group = sources.group;
+  const membership = () => sources.consumerHealth?.().membership ?? null;
+  const one =
+    (pick: (m: NonNullable<ReturnType<typeof membership>>) => number, labels: () => Labels = () => ({})) =>
+    () => {
+      const m = membership();
+      return m ? [{ labels: { group, ...labels() }, value: pick(m) }] : [];
+    };
+  scrapeMetric(
+    registry,
+    'shock_consumer_partitions_owned',
+    'Partitions whose lease this process holds (a consumer group shared across processes)',
+    'gauge',
+    () => {
+      const m = membership();
+      return m ? [{ labels: { group, member: m.memberId }, value: m.owned.length }] : [];
+    },
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_group_members',
+    'Live members of the consumer group',
+    'gauge',
+    one((m) => m.members.length),
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_lease_age_seconds',
+    "Seconds since the partition's lease was last renewed by its owner",
+    'gauge',
+    () =>
+      (membership()?.leases ?? []).map((l) => ({ labels: { group, partition: l.partition }, value: l.ageMs / 1000 })),
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_rebalances_total',
+    "Times this process's owned partitions changed (a lease acquired or given up)",
+    'counter',
+    one((m) => m.rebalances),
+  );
+  scrapeMetric(
+    registry,
+    'shock_consumer_leases_lost_total',
+    'Leases this process lost without giving them up (expired, stalled, fenced)',
+    'counter',
+    one((m) => m.leasesLost),
   );
 }
 

@@ -4,7 +4,7 @@
  * recent 202 answers of the last 10 s (from the request reaching the gateway to the durable answer). Lag in events
  * is read at the request (durable end − committed, sampler.ts); lag in seconds comes from the last sample.
  */
-import type { PartitionStats, RetentionPolicy } from '../log/index.js';
+import type { MembershipStats, PartitionStats, RetentionPolicy } from '../log/index.js';
 import type { ReshardStatus } from './generation-consumers.js';
 
 /**
@@ -99,6 +99,14 @@ export interface CellStats {
      */
     removedBeforeConsumed: number;
     removedBeforeConsumedByPartition: Record<string, number>;
+    /**
+     * Who owns what when the group is shared across processes by leases (`log.engine: jetstream`): this process's
+     * `memberId`, the live `members`, the partitions it `owned`, every lease it sees (`partition`, `owner`, `ageMs`
+     * since the owner last renewed it), `rebalances` (times its owned set changed) and `leasesLost` (leases it lost
+     * without giving them up: expired, stalled, fenced). Null with the file log: this process owns every partition.
+     * `partitions` above is the group's lag on every partition, whoever consumes it.
+     */
+    membership: MembershipStats | null;
   };
   /** Retention of the log (the active generation): what the consumers have not consumed yet, and whether it is full. */
   log: LogRetentionStats;
@@ -137,7 +145,12 @@ export function logRetentionStats(
 
 /** The consumers' health fields of `/v1/stats` (restarts, last error, retention skips), added by the cell. */
 export type ConsumerHealthStatsKeys =
-  'restarts' | 'restartsByReason' | 'lastError' | 'removedBeforeConsumed' | 'removedBeforeConsumedByPartition';
+  | 'restarts'
+  | 'restartsByReason'
+  | 'lastError'
+  | 'removedBeforeConsumed'
+  | 'removedBeforeConsumedByPartition'
+  | 'membership';
 
 /** `/v1/stats` as the sampler builds it, before the cell adds the consumers' health fields and the log's retention. */
 export type SampledCellStats = Omit<CellStats, 'consumers' | 'log'> & {

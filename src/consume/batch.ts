@@ -28,6 +28,8 @@ export interface RetryPolicy {
 export interface BatchInput {
   group: string;
   partition: number;
+  /** The consumer's fencing epoch of the partition (0 when the caller has none). */
+  epoch?: number;
   events: StoredEvent[];
   offsets: number[];
   redelivered: boolean;
@@ -138,6 +140,7 @@ async function callHandler(
   const ctx: HandlerContext = {
     group: input.group,
     partition: input.partition,
+    epoch: input.epoch ?? 0,
     offsets,
     attempt,
     redelivered: input.redelivered,

@@ -400,6 +400,7 @@ export class PartitionConsumer {
       const input = {
         group: this.group,
         partition: this.partition,
+        epoch: this.progress.epoch,
         events: decoded.map((d) => d.event),
         offsets: decoded.map((d) => d.record.offset),
         redelivered,

@@ -39,6 +39,11 @@ export interface HandlerContext {
   /** The consumer group. */
   readonly group: string;
   readonly partition: number;
+  /**
+   * The consumer's fencing epoch of the partition: it grows at each start of a consumer of the partition anywhere in
+   * the group, and the sink refuses results of an older epoch. A downstream with effects of its own can fence by it.
+   */
+  readonly epoch: number;
   /** Log offsets of the events, same order. */
   readonly offsets: readonly number[];
   /** 0 on the first call for this batch; counts retries and isolation calls after it. */

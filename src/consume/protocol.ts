@@ -22,7 +22,7 @@ export interface WorkerInit {
   /** When set, the worker opens this log instead (`dir`, `shared` and `ranges` are then unused). */
   source?: LogSource;
   group: string;
-  /** The partitions this worker consumes. */
+  /** The partitions this worker consumes at start (more come and go with `add` and `remove`). */
   assigned: number[];
   /** Of those, the ones to start paused. */
   paused: number[];
@@ -47,6 +47,10 @@ export interface WireError {
 export const INIT_ENV = 'SHOCK_CONSUMER_INIT';
 
 export type ToWorker =
+  /** Start consuming `partition`: claim a new epoch in the sink, resume at the committed offset. Answer: `added`. */
+  | { t: 'add'; partition: number; paused: boolean }
+  /** Finish the partition's batch in flight, write and commit it, stop. Answer: `removed`. */
+  | { t: 'remove'; partition: number }
   | { t: 'pause'; partitions: number[] }
   | { t: 'resume'; partitions: number[] }
   | { t: 'range'; partition: number; offsetStart: number; offsetEnd: number }
@@ -57,6 +61,10 @@ export type FromWorker =
   | { t: 'progress'; progress: PartitionProgress }
   | { t: 'skip'; skip: RetentionSkip }
   | { t: 'exit'; partition: number; reason: ConsumerExit['reason']; error?: WireError }
+  /** The answer to `add`: claimed and consuming, or the claim failed (`error`). */
+  | { t: 'added'; partition: number; error?: WireError }
+  /** The answer to `remove`: the partition's consumer has stopped (its last batch written and committed). */
+  | { t: 'removed'; partition: number }
   | { t: 'fatal'; error: WireError }
   | { t: 'stopped' };
 

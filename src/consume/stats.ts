@@ -3,7 +3,9 @@
  * (`offsetEnd − offsetCommitted`), lag in seconds (now − ingress time of the oldest unconsumed record, 0 when
  * caught up), the consume rate, and counters (stored, duplicates, dead letters, retries). The cell exports them as
  * `shock_consumer_lag{group,partition}` and `shock_consumer_lag_seconds{group,partition}` (kafka-lag-exporter's pair).
+ * In a group shared across processes, `partitions` lists only the partitions this process owns now.
  */
+import type { MembershipStats } from '../log/index.js';
 import type { ConsumerState } from './consumer.js';
 
 /** One partition's figures. Counters are totals since the supervisor started (they survive worker restarts). */
@@ -87,9 +89,17 @@ export interface ConsumerStats {
      */
     restartsByReason: Record<string, number>;
     removedBeforeConsumed: number;
+    /** Consumers fenced by a newer owner of their partition (each gave its partition up). */
+    fenced: number;
   };
   /** The error that last ended a worker, or null. */
   lastError: ConsumerError | null;
+  /**
+   * With a membership (a group shared across processes by leases): this member, the live members, the partitions it
+   * owns, the leases it sees with their age, rebalances and leases lost. Null: this supervisor consumes every
+   * partition it was given.
+   */
+  membership: MembershipStats | null;
 }
 
 /** A rate over a sliding window from (time, running total) samples. */

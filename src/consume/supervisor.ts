@@ -7,7 +7,12 @@
  *   committed offsets, and whatever the dead worker had written to the sink but not committed is redelivered and
  *   absorbed by the sink.
  * - **Fencing.** Each start of a partition's consumer claims a new epoch in the sink; the sink rejects writes of
- *   older epochs inside its own transaction, so a worker the supervisor believes dead can never write again.
+ *   older epochs inside its own transaction, so a worker the supervisor believes dead can never write again. A
+ *   fenced consumer is reported (`fenced`); in a group with a membership the partition goes back to the leases.
+ * - **A dynamic partition set.** `addPartition` starts consuming a partition (a new epoch, from the committed
+ *   offset) on the least loaded worker; `removePartition` finishes its batch in flight, writes and commits it, and
+ *   stops it. With a `membership` (a consumer group spread over processes, ../log/leases.ts) the set starts empty
+ *   and follows the leases this process holds; without one it is every partition given, for the supervisor's life.
  * - **Pause/resume** per partition or all; **graceful stop**: every consumer finishes its batch in flight, writes
  *   and commits it, and the workers exit (terminated after `consumeStopTimeoutMs` if they do not).
  * - **Stats** per partition (`ConsumerStats`): offsets, lag in events and seconds, rate, counters.
@@ -16,7 +21,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { limits as defaultLimits, shockError, startWorker, type Limits } from '../base/index.js';
-import type { FileLog, Log } from '../log/index.js';
+import type { FileLog, GroupMember, GroupMemberCallbacks, Log, MembershipStats } from '../log/index.js';
 import { loadHandler } from './handler.js';
 import type { PartitionProgress } from './consumer.js';
 import {
@@ -74,6 +79,17 @@ export interface StartConsumersOptions {
   limits?: Partial<Limits>;
   /** What happens to workers (crashes, restarts, fencing), for the cell's log. */
   onEvent?: (event: SupervisorEvent) => void;
+  /**
+   * Share the partitions with the other processes of the group: the supervisor joins the group once its workers
+   * run, consumes only the partitions whose lease it holds (`partitions` is then the set it may be given), and
+   * leaves the group at `stop`. Absent: every partition of `partitions`, for the supervisor's life.
+   */
+  membership?: GroupMembership;
+}
+
+/** How a supervisor joins its consumer group (an engine's leases, e.g. JetStream KV; the face: ../log/leases.ts). */
+export interface GroupMembership {
+  join(callbacks: GroupMemberCallbacks): Promise<GroupMember>;
 }
 
 /** Something the supervisor reports. */
@@ -106,6 +122,13 @@ export interface ConsumerSupervisor {
   stop(): Promise<void>;
   /** Ends a worker at once, as a crash would (tests and operators); the supervisor restarts it. */
   kill(worker: number): Promise<void>;
+  /**
+   * Starts consuming `partition` on the least loaded worker: claims a new epoch in the sink and resumes at the
+   * committed offset. Resolves once claimed (or once the worker's restart will claim it). A no-op when consumed.
+   */
+  addPartition(partition: number): Promise<void>;
+  /** Finishes the partition's batch in flight, writes and commits it, stops; resolves then. A no-op when not consumed. */
+  removePartition(partition: number): Promise<void>;
 }
 
 /** The built-in example handler shipped with the package. */
@@ -134,8 +157,18 @@ export async function startConsumers(options: StartConsumersOptions): Promise<Co
   } finally {
     await sink.close();
   }
-  const supervisor = new Supervisor(options, partitions, Math.min(workersWanted, partitions.length), handlerPath);
+  const initial = options.membership ? [] : partitions;
+  const workers = Math.min(workersWanted, partitions.length);
+  const supervisor = new Supervisor(options, partitions, initial, workers, handlerPath);
   await supervisor.start();
+  if (options.membership) {
+    try {
+      await supervisor.joinGroup(options.membership);
+    } catch (err) {
+      await supervisor.stop();
+      throw err;
+    }
+  }
   return supervisor;
 }
 
@@ -217,6 +250,18 @@ const counterNames: (keyof Counters)[] = [
 
 class Supervisor implements ConsumerSupervisor {
   readonly group: string;
+  /** The partitions this supervisor may consume (sorted). */
+  private readonly allowed: ReadonlySet<number>;
+  private member: GroupMember | undefined;
+  /** Counters of partitions given up, so totals never go down. */
+  private readonly released: Counters = zeroCounters();
+  /** Per partition, the last add or remove in progress: the next waits for it. */
+  private readonly chains = new Map<number, Promise<void>>();
+  /** Answers awaited from workers: `add:<p>` / `remove:<p>`. */
+  private readonly pending = new Map<string, { slot: Slot; settle: (error?: WireError) => void }>();
+  /** Whether every partition, also one added later, starts paused (the admin API's pause of all). */
+  private pausedAll: boolean;
+  private fencedTotal = 0;
   private readonly limits: Limits;
   private readonly slots: Slot[] = [];
   private readonly books = new Map<number, PartitionBook>();
@@ -230,11 +275,14 @@ class Supervisor implements ConsumerSupervisor {
 
   constructor(
     private readonly options: StartConsumersOptions,
+    allowed: number[],
     partitions: number[],
     workers: number,
     private readonly handlerPath: string,
   ) {
     this.group = options.group;
+    this.allowed = new Set(allowed);
+    this.pausedAll = options.paused === true;
     this.limits = { ...defaultLimits, ...options.limits };
     this.mode = options.mode ?? 'thread';
     for (let i = 0; i < workers; i++) {
@@ -247,18 +295,118 @@ class Supervisor implements ConsumerSupervisor {
         failures: 0,
         restartTimer: undefined,
       });
-      for (const p of mine) {
-        this.books.set(p, {
-          worker: i,
-          latest: undefined,
-          carried: zeroCounters(),
-          paused: options.paused === true,
-          state: 'starting',
-          rate: new RateWindow(this.limits.consumeRateWindowMs),
-          lagSeconds: 0,
-        });
-      }
+      for (const p of mine) this.books.set(p, this.newBook(i));
     }
+  }
+
+  private newBook(worker: number): PartitionBook {
+    return {
+      worker,
+      latest: undefined,
+      carried: zeroCounters(),
+      paused: this.pausedAll,
+      state: 'starting',
+      rate: new RateWindow(this.limits.consumeRateWindowMs),
+      lagSeconds: 0,
+    };
+  }
+
+  /** Joins the group: from here on the leases this process holds decide what it consumes. */
+  async joinGroup(membership: GroupMembership): Promise<void> {
+    this.member = await membership.join({
+      acquired: (p) => this.addPartition(p),
+      revoked: (p) => this.removePartition(p),
+    });
+  }
+
+  addPartition(partition: number): Promise<void> {
+    if (!this.allowed.has(partition)) {
+      return Promise.reject(
+        shockError('SHOCK_CONFIG_INVALID', `partition ${partition} is not one group ${this.group} may consume here`, {
+          partition,
+          partitions: [...this.allowed],
+        }),
+      );
+    }
+    return this.serially(partition, () => this.addNow(partition));
+  }
+
+  removePartition(partition: number): Promise<void> {
+    return this.serially(partition, () => this.removeNow(partition));
+  }
+
+  /** Runs `step` after the partition's previous add or remove. */
+  private serially(partition: number, step: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(partition) ?? Promise.resolve()).then(step);
+    const tail = next.catch(() => undefined);
+    this.chains.set(partition, tail);
+    void tail.then(() => {
+      if (this.chains.get(partition) === tail) this.chains.delete(partition);
+    });
+    return next;
+  }
+
+  private async addNow(partition: number): Promise<void> {
+    if (this.books.has(partition) || this.state !== 'running') return;
+    const slot = this.slots.reduce((a, b) => (b.partitions.length < a.partitions.length ? b : a));
+    slot.partitions = [...slot.partitions, partition].sort((a, b) => a - b);
+    const book = this.newBook(slot.index);
+    this.books.set(partition, book);
+    // A worker (re)starting now gets the partition in its start message, or answers the `add` when it already has it.
+    const error = await this.ask(slot, { t: 'add', partition, paused: book.paused }, `add:${partition}`);
+    if (error) {
+      this.forget(partition);
+      throw Object.assign(new Error(error.message), { code: error.code, details: error.details });
+    }
+  }
+
+  private async removeNow(partition: number): Promise<void> {
+    const book = this.books.get(partition);
+    if (!book) return;
+    const slot = this.slots[book.worker];
+    // Off the slot first: a worker that dies meanwhile restarts without it.
+    slot.partitions = slot.partitions.filter((p) => p !== partition);
+    await this.ask(slot, { t: 'remove', partition }, `remove:${partition}`);
+    this.forget(partition);
+  }
+
+  /** Drops a partition from the books and its slot; its counters stay in the totals. */
+  private forget(partition: number): void {
+    const book = this.books.get(partition);
+    if (!book) return;
+    for (const k of counterNames) this.released[k] += book.carried[k] + (book.latest?.[k] ?? 0);
+    this.books.delete(partition);
+    const slot = this.slots[book.worker];
+    slot.partitions = slot.partitions.filter((p) => p !== partition);
+  }
+
+  /** Sends `message` to the slot's worker and waits for its answer; no worker running: nothing to wait for. */
+  private ask(slot: Slot, message: ToWorker, key: string): Promise<WireError | undefined> {
+    const handle = slot.handle;
+    if (!handle) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.pending.set(key, { slot, settle: resolve });
+      handle.send(message);
+    });
+  }
+
+  /** A worker answered, or ended: settles what waited for it. */
+  private settle(key: string, error?: WireError): void {
+    const waiting = this.pending.get(key);
+    if (!waiting) return;
+    this.pending.delete(key);
+    waiting.settle(error);
+  }
+
+  /** A fenced consumer: the partition is no longer consumed here; under leases it goes back to the group, lost. */
+  private dropFenced(partition: number): void {
+    this.fencedTotal++;
+    if (!this.member) return;
+    const member = this.member;
+    void this.serially(partition, async () => {
+      const book = this.books.get(partition);
+      if (book?.state === 'fenced') this.forget(partition);
+    }).then(() => member.surrender(partition).catch(() => undefined));
   }
 
   async start(): Promise<void> {
@@ -271,10 +419,10 @@ class Supervisor implements ConsumerSupervisor {
     if (this.mode === 'process' && this.options.source === undefined) {
       relayRanges(
         this.options.log,
-        [...this.books.keys()],
+        [...this.allowed],
         (partition, offsetStart, offsetEnd) => {
-          const slot = this.slots[this.books.get(partition)!.worker];
-          slot.handle?.send({ t: 'range', partition, offsetStart, offsetEnd });
+          const book = this.books.get(partition);
+          if (book) this.slots[book.worker].handle?.send({ t: 'range', partition, offsetStart, offsetEnd });
         },
         this.relayStop.signal,
         this.limits.consumeIdleWaitMs,
@@ -309,6 +457,8 @@ class Supervisor implements ConsumerSupervisor {
         slot.handle = undefined;
         slot.stats.id = undefined;
         this.retire(slot);
+        // Adds are claimed again by the restart; removes have nothing left running.
+        for (const [key, waiting] of [...this.pending]) if (waiting.slot === slot) this.settle(key);
         if (!ready) {
           reject(
             shockError(
@@ -387,14 +537,22 @@ class Supervisor implements ConsumerSupervisor {
         `partition ${partition} of group ${this.group}: ${records} record(s) removed by retention before they were consumed; resuming at offset ${to} (was ${from})`,
         { group: this.group, partition, from, to, records },
       );
+    } else if (m.t === 'added') {
+      this.settle(`add:${m.partition}`, m.error);
+    } else if (m.t === 'removed') {
+      this.settle(`remove:${m.partition}`);
     } else if (m.t === 'exit') {
       const book = this.books.get(m.partition);
       if (book) book.state = m.reason;
       if (m.reason === 'fenced') {
-        this.report('warn', 'fenced', `partition ${m.partition} of group ${this.group} was fenced by a newer owner`, {
-          partition: m.partition,
-          error: m.error,
-        });
+        const more = this.member ? '; it goes back to the group (lease lost)' : '';
+        this.report(
+          'warn',
+          'fenced',
+          `partition ${m.partition} of group ${this.group} was fenced by a newer owner${more}`,
+          { partition: m.partition, error: m.error },
+        );
+        this.dropFenced(m.partition);
       }
     }
   }
@@ -402,7 +560,8 @@ class Supervisor implements ConsumerSupervisor {
   /** Folds a dead worker's counters into the carried totals of its partitions. */
   private retire(slot: Slot): void {
     for (const p of slot.partitions) {
-      const book = this.books.get(p)!;
+      const book = this.books.get(p);
+      if (!book) continue;
       if (book.latest) for (const k of counterNames) book.carried[k] += book.latest[k];
       book.latest = undefined;
       if (this.state === 'running') book.state = 'restarting';
@@ -457,6 +616,7 @@ class Supervisor implements ConsumerSupervisor {
   }
 
   private setPaused(partition: number | undefined, paused: boolean): void {
+    if (partition === undefined) this.pausedAll = paused;
     const targets = partition === undefined ? [...this.books.keys()] : [partition];
     for (const p of targets) {
       const book = this.books.get(p);
@@ -475,7 +635,11 @@ class Supervisor implements ConsumerSupervisor {
   }
 
   stop(): Promise<void> {
-    this.stopPromise ??= this.stopNow();
+    this.stopPromise ??= (async () => {
+      // Leaving first hands every partition over cooperatively: each is stopped and committed, then released.
+      await this.member?.leave().catch(() => undefined);
+      await this.stopNow();
+    })();
     return this.stopPromise;
   }
 
@@ -548,12 +712,23 @@ class Supervisor implements ConsumerSupervisor {
       group: this.group,
       mode: this.mode,
       state: this.state,
-      paused: [...this.books.values()].every((b) => b.paused),
+      paused: this.books.size === 0 ? this.pausedAll : [...this.books.values()].every((b) => b.paused),
       partitions,
       workers: this.slots.map((s) => ({ ...s.stats, partitions: [...s.partitions] })),
-      totals: { ...totalsOf(partitions, this.slots), restartsByReason: { ...this.restartsByReason } },
+      totals: {
+        ...totalsOf(partitions, this.slots, this.released),
+        fenced: this.fencedTotal,
+        restartsByReason: { ...this.restartsByReason },
+      },
+      membership: this.membershipStats(),
       lastError: this.lastError === null ? null : { ...this.lastError, partitions: [...this.lastError.partitions] },
     };
+  }
+
+  private membershipStats(): MembershipStats | null {
+    if (!this.member) return null;
+    const m = this.member.stats();
+    return { ...m, members: [...m.members], owned: [...m.owned], leases: m.leases.map((l) => ({ ...l })) };
   }
 
   async stats(): Promise<ConsumerStats> {
@@ -615,22 +790,24 @@ export function restartReason(code: string | undefined): string {
   return code !== undefined && /^SHOCK_[A-Z0-9_]{1,60}$/.test(code) ? code : 'crash';
 }
 
+/** Totals over the partitions consumed now, plus the counters of partitions given up (so totals only grow). */
 function totalsOf(
   partitions: PartitionConsumerStats[],
   slots: Slot[],
-): Omit<ConsumerStats['totals'], 'restartsByReason'> {
+  released: Counters,
+): Omit<ConsumerStats['totals'], 'restartsByReason' | 'fenced'> {
   const sum = (f: (p: PartitionConsumerStats) => number) => partitions.reduce((a, p) => a + f(p), 0);
   return {
     lagEvents: sum((p) => p.lagEvents),
     lagSecondsMax: partitions.reduce((a, p) => Math.max(a, p.lagSeconds), 0),
     ratePerSec: sum((p) => p.ratePerSec),
-    eventsConsumed: sum((p) => p.eventsConsumed),
-    eventsInserted: sum((p) => p.eventsInserted),
-    eventsDuplicate: sum((p) => p.eventsDuplicate),
-    deadLetters: sum((p) => p.deadLetters),
-    retries: sum((p) => p.retries),
+    eventsConsumed: released.eventsConsumed + sum((p) => p.eventsConsumed),
+    eventsInserted: released.eventsInserted + sum((p) => p.eventsInserted),
+    eventsDuplicate: released.eventsDuplicate + sum((p) => p.eventsDuplicate),
+    deadLetters: released.deadLetters + sum((p) => p.deadLetters),
+    retries: released.retries + sum((p) => p.retries),
     restarts: slots.reduce((a, s) => a + s.stats.restarts, 0),
-    removedBeforeConsumed: sum((p) => p.removedBeforeConsumed),
+    removedBeforeConsumed: released.removedBeforeConsumed + sum((p) => p.removedBeforeConsumed),
   };
 }
 

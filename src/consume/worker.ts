@@ -2,9 +2,11 @@
  * The entry point of a consumer worker — a worker thread or a child process, the same code for both. It opens a
  * read-only reader of the log, its own connection to the sink, loads the handler, and runs one `PartitionConsumer`
  * per assigned partition. It reports progress after every commit and ends on `stop` (after the batches in flight).
+ * Partitions come and go while it runs (`add`, `remove`: a consumer group whose members share partitions by leases).
  *
  * A consumer that fails (the sink or the offset store keeps failing) ends the whole worker with an error: the
- * supervisor restarts it and every partition resumes from its committed offset. A fenced consumer ends alone.
+ * supervisor restarts it and every partition resumes from its committed offset. A fenced consumer ends alone and
+ * is reported (`exit` with reason `fenced`): the supervisor gives the partition up.
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -53,7 +55,13 @@ async function main(): Promise<void> {
   const sink = await openSink(init.sink, init.durability, init.limits.consumeSinkBusyTimeoutMs);
   const handler = withDelay(await loadHandler(init.handlerPath), init.handlerDelayMs);
   const consumers = new Map<number, PartitionConsumer>();
-  for (const partition of init.assigned) {
+  /** Per partition, the last add or remove: the next one waits for it (a remove never overtakes a claim). */
+  const chains = new Map<number, Promise<void>>();
+  let stopping = false;
+  let crashed: (err: unknown) => void = () => undefined;
+  const crash = new Promise<never>((_, reject) => (crashed = reject));
+
+  const create = (partition: number, paused: boolean): PartitionConsumer => {
     const consumer = new PartitionConsumer({
       log,
       sink,
@@ -64,13 +72,51 @@ async function main(): Promise<void> {
       onProgress: (progress) => ch.send({ t: 'progress', progress }),
       onSkip: (skip) => ch.send({ t: 'skip', skip }),
     });
-    if (init.paused.includes(partition)) consumer.pause();
+    if (paused) consumer.pause();
     consumers.set(partition, consumer);
-  }
-  let stopping = false;
+    return consumer;
+  };
+  /** Reports how a started consumer ends; a failure ends the whole worker (the supervisor restarts it). */
+  const follow = (c: PartitionConsumer): void => {
+    void c.done.then((exit) => {
+      if (consumers.get(c.partition) === c && exit.reason !== 'stopped') consumers.delete(c.partition);
+      ch.send({
+        t: 'exit',
+        partition: c.partition,
+        reason: exit.reason,
+        error: 'error' in exit ? toWire(exit.error) : undefined,
+      });
+      if (exit.reason === 'failed' && !stopping) crashed((exit as { error: unknown }).error);
+    });
+  };
+  const serially = (partition: number, step: () => Promise<void>): void => {
+    const next = (chains.get(partition) ?? Promise.resolve()).then(step);
+    chains.set(partition, next);
+  };
+  const add = (partition: number, paused: boolean) =>
+    serially(partition, async () => {
+      if (stopping || consumers.has(partition)) return ch.send({ t: 'added', partition });
+      const c = create(partition, paused);
+      try {
+        await c.start();
+      } catch (err) {
+        consumers.delete(partition);
+        return ch.send({ t: 'added', partition, error: toWire(err) });
+      }
+      follow(c);
+      ch.send({ t: 'added', partition });
+    });
+  const remove = (partition: number) =>
+    serially(partition, async () => {
+      const c = consumers.get(partition);
+      consumers.delete(partition);
+      await c?.stop();
+      ch.send({ t: 'removed', partition });
+    });
   const stopAll = async () => {
     if (stopping) return;
     stopping = true;
+    await Promise.all([...chains.values()]);
     await Promise.all([...consumers.values()].map((c) => c.stop()));
     await sink.close();
     await log.close();
@@ -78,25 +124,20 @@ async function main(): Promise<void> {
     ch.send({ t: 'stopped' });
     ch.close();
   };
+
+  for (const partition of init.assigned) create(partition, init.paused.includes(partition));
   ch.onMessage((m) => {
     if (m.t === 'pause') for (const p of m.partitions) consumers.get(p)?.pause();
     else if (m.t === 'resume') for (const p of m.partitions) consumers.get(p)?.resume();
     else if (m.t === 'range') publish(m.partition, m.offsetStart, m.offsetEnd);
+    else if (m.t === 'add') add(m.partition, m.paused);
+    else if (m.t === 'remove') remove(m.partition);
     else if (m.t === 'stop') void stopAll();
   });
-  for (const c of consumers.values()) await c.start();
+  for (const c of [...consumers.values()]) await c.start();
   ch.send({ t: 'ready' });
-  const exits = [...consumers.values()].map(async (c) => {
-    const exit = await c.done;
-    ch.send({
-      t: 'exit',
-      partition: c.partition,
-      reason: exit.reason,
-      error: 'error' in exit ? toWire(exit.error) : undefined,
-    });
-    if (exit.reason === 'failed' && !stopping) throw (exit as { error: unknown }).error;
-  });
-  await Promise.all(exits);
+  for (const c of [...consumers.values()]) follow(c);
+  await crash;
 }
 
 /**

@@ -40,6 +40,16 @@ export {
   type JetStreamPartitionInfo,
 } from './jetstream/jetstream-log.js';
 export type { JetStreamLogOptions } from './jetstream/options.js';
+export {
+  assignPartitions,
+  type GroupMember,
+  type GroupMemberCallbacks,
+  type LeaseView,
+  type MembershipStats,
+  type RevokeReason,
+} from './leases.js';
+export { joinJetStreamGroup, type JetStreamGroupOptions } from './jetstream/group.js';
+export { defaultMemberId } from './jetstream/leases.js';
 export { parseDurationMs, retentionProblems } from './jetstream/options.js';
 export {
   inspectJetStreamLog,

@@ -60,6 +60,12 @@ export interface GroupMember {
   readonly memberId: string;
   owned(): ReadonlySet<number>;
   stats(): MembershipStats;
+  /**
+   * The consumer of `partition` found itself fenced by a newer owner in the sink (it has stopped): the member
+   * counts the lease lost, releases it if it still holds it, and lets the lease protocol decide the owner again.
+   * `revoked(partition, 'lost')` is called as for any lost lease. A no-op for a partition not owned.
+   */
+  surrender(partition: number): Promise<void>;
   /** Revokes every owned partition ('leave'), releases the leases and leaves the group. Idempotent. */
   leave(): Promise<void>;
 }

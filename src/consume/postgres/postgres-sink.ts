@@ -15,6 +15,8 @@
  * - Bounded: connecting waits at most `connectTimeoutMs`; every statement at most `statementTimeoutMs` (server
  *   side) and a little more on the client (`query_timeout`), so a server that vanishes mid-write — kill -9, a cut
  *   network — turns into SHOCK_SINK_UNREACHABLE, never a hang. A connection that failed is destroyed, not reused.
+ *   The other way round, a writer that stalls inside a transaction is ended by the server after the same time
+ *   (`idle_in_transaction_session_timeout`): its row lock then frees the partition for the next owner's `claim`.
  *
  * Text that PostgreSQL cannot hold (a NUL character in a dead letter's `error` or `event_json` — a record that is not
  * an event may contain anything) is stored with each NUL replaced by U+FFFD, so it cannot poison the partition.
@@ -89,6 +91,10 @@ export async function openPostgresSink(options: PostgresSinkOptions): Promise<Po
     connectionTimeoutMillis: options.connectTimeoutMs ?? limits.consumeSinkBusyTimeoutMs,
     statement_timeout: statementTimeoutMs,
     lock_timeout: statementTimeoutMs,
+    // A writer stalled inside a batch's transaction (SIGSTOP, a frozen VM) holds the owners row lock that the next
+    // owner's `claim` waits for: the server ends such a session after this long, so a stalled process cannot keep
+    // its partition from being taken over (and its late COMMIT fails: nothing of it is written).
+    idle_in_transaction_session_timeout: statementTimeoutMs,
     query_timeout: statementTimeoutMs + clientTimeoutSlackMs,
     keepAlive: true,
     options: `-c synchronous_commit=${options.durability === 'normal' ? 'off' : 'on'}`,

@@ -260,6 +260,15 @@ class KvGroupMember implements GroupMember {
     }
   }
 
+  async surrender(p: number): Promise<void> {
+    const h = this.held.get(p);
+    if (!h) return;
+    await this.lose(p);
+    // Still this member's lease (a writer outside the group fenced it): free it for the next round's owner.
+    await this.kv.delete(`${this.prefix.lease}${p}`, { previousSeq: h.revision }).catch(() => undefined);
+    void this.runRound();
+  }
+
   private async lose(p: number): Promise<void> {
     if (!this.held.delete(p)) return;
     this.leasesLost++;
