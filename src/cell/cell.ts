@@ -123,7 +123,13 @@ export async function startCell(config: CellConfig, options: StartCellOptions = 
 function openCellLog(config: CellConfig): Promise<GenerationLog | JetStreamLog> {
   const { engine, jetstream, partitions } = config.log;
   if (engine === 'jetstream') {
-    return openJetStreamLog({ ...jetstream, servers: [...jetstream.servers], partitions });
+    return openJetStreamLog({
+      ...jetstream,
+      servers: [...jetstream.servers],
+      partitions,
+      retentionPolicy: config.log.retention.policy,
+      retentionGroups: [config.consumers.group],
+    });
   }
   return openGenerationLog(config.dataDir, partitions, {
     groupCommitWindowMs: config.log.groupCommitWindowMs,

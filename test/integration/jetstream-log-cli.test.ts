@@ -21,6 +21,7 @@ describe('jetstream log cli', { skip }, () => {
       servers: server.url,
       partitions: 2,
       streamPrefix: 'clitest',
+      retentionPolicy: 'limits',
       maxMsgsPerSubject: 8,
       maxAge: '24h',
     });

@@ -37,6 +37,7 @@ test(
         partitions: 1,
         engine: 'jetstream',
         jetstream: { servers: [nats.url], streamPrefix: 'cellret', maxMsgsPerSubject: 5, maxAge: '1h' },
+        retention: { policy: 'limits' },
       },
       consumers: { workers: 1 },
     });

@@ -45,6 +45,7 @@ import type {
 } from '../log.js';
 import type { PartitionStats } from '../file/partition.js';
 import { checkAppendRecords, recordBytes } from '../record.js';
+import { logFullError } from '../retention-policy.js';
 import { JsErrCode, jsErrCode, translateNatsError } from './errors.js';
 import { JetStreamOffsetStore } from './offsets.js';
 import { resolveJetStreamOptions, type JetStreamLogConfig, type JetStreamLogOptions } from './options.js';
@@ -108,7 +109,16 @@ class PartitionCache {
   batchRecordsMax = 0;
   /** Why the last JetStream operation on this partition failed, until one succeeds again (readiness). */
   failure: { reason: string; sinceMs: number } | undefined;
+  /** The stream's mean bytes per message as the server last reported them (0: not known yet). */
+  meanMessageBytes = 0;
+  /** Interest retention checks run (a purge or not). */
+  retentionChecks = 0;
+  /** Retention checks of one partition run one after another. */
+  retaining: Promise<void> = Promise.resolve();
 }
+
+/** How often interest retention purges consumed messages: every min(60 s, maxAge). */
+const RETENTION_CHECK_MS = 60_000;
 
 export interface JetStreamLog extends Log {
   /** Committed offsets; also counts what retention removed before a group consumed it (offsets.ts). */
@@ -128,6 +138,8 @@ export interface JetStreamLog extends Log {
    * second, is answered. A cell's /readyz answers 503 with these problems.
    */
   health(): LogHealth;
+  /** Runs an interest retention check of every partition now (see docs/log.md); nothing under `limits`. */
+  applyRetention(): Promise<void>;
   /** The partition's stream as the server reports it now: range, messages, bytes, and the retention limits. */
   partitionInfo(partition: number): Promise<JetStreamPartitionInfo>;
 }
@@ -183,6 +195,7 @@ class JetStreamLogImpl implements JetStreamLog {
   private disconnected: { sinceMs: number } | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  private retentionTimer: NodeJS.Timeout | undefined;
   /** Message ids of multi-record calls are `<connectionId>.<callSerial>.<i>`, unique across processes. */
   private readonly connectionId = randomBytes(9).toString('base64url');
   private callSerial = 0;
@@ -293,16 +306,124 @@ class JetStreamLogImpl implements JetStreamLog {
       (p) => this.bounds(p),
       () => this.checkOpen(),
     );
+    const { retentionPolicy, maxAgeMs, maxBytes, readOnly } = this.config;
+    if (retentionPolicy === 'interest' && (maxAgeMs > 0 || maxBytes > 0) && !readOnly) {
+      const every = maxAgeMs > 0 ? Math.min(RETENTION_CHECK_MS, maxAgeMs) : RETENTION_CHECK_MS;
+      this.retentionTimer = setInterval(() => void this.applyRetention().catch(() => undefined), every);
+      this.retentionTimer.unref();
+    }
   }
 
-  /** The retention limits of the configuration, as stream settings (set at creation and at every open). */
+  /**
+   * Interest retention (docs/log.md, "Retention (JetStream)"): purges, per partition, the oldest messages that every
+   * known group has consumed (below the committed floor) and that are past `maxAge`, or while the stream holds more
+   * than `maxBytes`. Runs every min(60 s, maxAge); callable for tools and tests. Nothing under `limits` (the server
+   * applies the limits itself).
+   */
+  async applyRetention(): Promise<void> {
+    this.checkOpen();
+    if (this.config.retentionPolicy !== 'interest') return;
+    await Promise.all(
+      this.parts.map((part, p) => {
+        const run = part.retaining.then(() => this.retainPartition(p));
+        part.retaining = run.catch(() => undefined);
+        return run;
+      }),
+    );
+  }
+
+  private async retainPartition(p: number): Promise<void> {
+    const part = this.parts[p];
+    const { maxAgeMs, maxBytes } = this.config;
+    const info = await this.info(p);
+    const floor = this.committedFloor(p);
+    const start = part.offsetStart;
+    const consumedEnd = floor === null ? start : Math.min(floor, part.offsetEnd);
+    let cut = start;
+    if (consumedEnd > start && maxBytes > 0 && info.state.bytes > maxBytes && info.state.messages > 0) {
+      const mean = info.state.bytes / info.state.messages;
+      cut = start + Math.ceil((info.state.bytes - maxBytes) / mean);
+    }
+    if (consumedEnd > start && maxAgeMs > 0) {
+      cut = Math.max(cut, await this.firstNewerThan(p, start, consumedEnd, Date.now() - maxAgeMs));
+    }
+    cut = Math.min(cut, consumedEnd);
+    if (cut > start) {
+      assert(floor !== null && cut <= floor, 'interest retention purges consumed records only', { cut, floor });
+      try {
+        // Every message below sequence cut + 1, i.e. every offset below cut.
+        await this.jsm.streams.purge(this.streamName(p), { seq: cut + 1 });
+      } catch (err) {
+        throw translateNatsError(err, `purge partition ${p} up to offset ${cut}`, { partition: p, offset: cut });
+      }
+      await this.info(p);
+    }
+    part.retentionChecks++;
+  }
+
+  /** The first offset in [lo, hi) whose message was stored after `cutoffMs` (hi when none): a binary search. */
+  private async firstNewerThan(p: number, lo: number, hi: number, cutoffMs: number): Promise<number> {
+    let low = lo;
+    let high = hi;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const m = await this.jsm.streams.getMessage(this.streamName(p), { seq: mid + 1 });
+      if (m.time.getTime() > cutoffMs) high = mid;
+      else low = mid + 1;
+    }
+    return low;
+  }
+
+  /**
+   * The smallest offset the known groups committed in `p` (the configured `retentionGroups` and every group with a
+   * committed offset in the bucket; a group without one counts 0). Null when no group is known: nothing is consumed.
+   */
+  private committedFloor(p: number): number | null {
+    const groups = new Set([...this.config.retentionGroups, ...Object.keys(this.offsets.list())]);
+    let floor: number | null = null;
+    for (const g of groups) {
+      const offset = this.offsets.get(g, p);
+      if (floor === null || offset < floor) floor = offset;
+    }
+    return floor;
+  }
+
+  /** Bytes of the records no known group consumed yet, estimated from the stream's mean message size. */
+  private unconsumedBytes(p: number): number {
+    const part = this.parts[p];
+    const floor = Math.max(this.committedFloor(p) ?? 0, part.offsetStart);
+    const mean = part.meanMessageBytes > 0 ? part.meanMessageBytes : part.records > 0 ? part.bytes / part.records : 0;
+    return Math.round(Math.max(0, part.offsetNext - floor) * mean);
+  }
+
+  /** Under interest retention with maxBytes: the partition is full once its unconsumed records reach maxBytes. */
+  private fullError(p: number): Error | undefined {
+    const { retentionPolicy, maxBytes } = this.config;
+    if (retentionPolicy !== 'interest' || maxBytes <= 0) return undefined;
+    const unconsumedBytes = this.unconsumedBytes(p);
+    if (unconsumedBytes < maxBytes) return undefined;
+    return logFullError({
+      partition: p,
+      unconsumedBytes,
+      retentionBytesMax: maxBytes,
+      diskFreeBytes: null,
+      diskFreeBytesMin: null,
+    });
+  }
+
+  /**
+   * The retention limits of the configuration, as stream settings (set at creation and at every open). Under
+   * interest retention the streams have no age or size limit (the server would discard unconsumed messages): the log
+   * purges consumed ones itself (`applyRetention`) and refuses appends when the unconsumed ones reach maxBytes.
+   */
   private streamLimits(): Pick<
     StreamConfig,
     'max_age' | 'max_bytes' | 'max_msgs' | 'max_msgs_per_subject' | 'max_msg_size'
   > {
+    const limits = this.config.retentionPolicy === 'limits';
     return {
-      max_age: nanos(this.config.maxAgeMs),
-      max_bytes: this.config.maxBytes,
+      max_age: nanos(limits ? this.config.maxAgeMs : 0),
+      max_bytes: limits ? this.config.maxBytes : -1,
       max_msgs: this.config.maxMsgs,
       max_msgs_per_subject: this.config.maxMsgsPerSubject,
       max_msg_size: this.messageBytesMax,
@@ -357,6 +478,7 @@ class JetStreamLogImpl implements JetStreamLog {
     const last = info.state.last_seq;
     const start = info.state.messages === 0 ? last : Math.max(info.state.first_seq - 1, 0);
     part.offsetStart = Math.max(part.offsetStart, start);
+    if (info.state.messages > 0) part.meanMessageBytes = info.state.bytes / info.state.messages;
     this.advance(p, last);
   }
 
@@ -434,6 +556,8 @@ class JetStreamLogImpl implements JetStreamLog {
     const part = this.parts[partition];
     // Behind a failed append the partition's end must be re-read first; callers queue in call order.
     if (part.broken || part.resync) return this.resynced(partition).then(() => this.append(partition, records));
+    const full = this.fullError(partition);
+    if (full) return Promise.reject(full);
     return this.publish(partition, records);
   }
 
@@ -517,9 +641,9 @@ class JetStreamLogImpl implements JetStreamLog {
         appendMsMax: part.appendMsMax,
         batchRecordsMax: part.batchRecordsMax,
         failed: false,
-        unconsumedBytes: 0,
-        full: false,
-        retentionChecks: 0,
+        unconsumedBytes: this.unconsumedBytes(partition),
+        full: this.fullError(partition) !== undefined,
+        retentionChecks: part.retentionChecks,
       })),
     };
   }
@@ -718,6 +842,7 @@ class JetStreamLogImpl implements JetStreamLog {
   private async closeNow(): Promise<void> {
     this.closed = true;
     clearTimeout(this.probeTimer);
+    clearInterval(this.retentionTimer);
     for (const part of this.parts) {
       for (const w of part.waiters) {
         clearTimeout(w.timer);

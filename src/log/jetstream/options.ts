@@ -2,6 +2,7 @@
  * Options of the NATS JetStream log, their defaults and their validation (every problem reported at once).
  */
 import { limits, shockError } from '../../base/index.js';
+import { RETENTION_POLICY_DEFAULT, retentionPolicyProblems, type RetentionPolicy } from '../retention-policy.js';
 
 export interface JetStreamLogOptions {
   /** NATS server URLs, e.g. `nats://127.0.0.1:4222` (several: any of one cluster). */
@@ -31,6 +32,15 @@ export interface JetStreamLogOptions {
   maxMsgs?: number;
   maxMsgsPerSubject?: number;
   /**
+   * `interest` (default): `maxAge`/`maxBytes` bound the records every known group has consumed — the log purges
+   * them itself, the streams carry no age or size limit — and unconsumed records at `maxBytes` refuse appends with
+   * SHOCK_LOG_FULL. `limits`: the four options are the streams' own limits (the server discards the oldest).
+   * `maxMsgs`/`maxMsgsPerSubject` need `limits`. docs/log.md, "Retention (JetStream)".
+   */
+  retentionPolicy?: RetentionPolicy;
+  /** Groups interest retention waits for besides every group with a committed offset in the bucket. */
+  retentionGroups?: readonly string[];
+  /**
    * Open without creating or changing anything (tools: `shock log inspect/read`): the streams and the offsets bucket
    * must exist, the partition count is read from the bucket, limits are left as they are, `append` is refused.
    */
@@ -53,6 +63,8 @@ export interface JetStreamLogConfig {
   readonly maxMsgs: number;
   readonly maxMsgsPerSubject: number;
   readonly readOnly: boolean;
+  readonly retentionPolicy: RetentionPolicy;
+  readonly retentionGroups: readonly string[];
 }
 
 export const jetStreamLogDefaults = {
@@ -158,6 +170,13 @@ export function resolveJetStreamOptions(options: JetStreamLogOptions): JetStream
     if (!Number.isSafeInteger(v) || v < 1) problems.push(`${name} must be a whole number >= 1, got ${v}`);
   }
   for (const r of retentionProblems(o)) problems.push(`${r.option} ${r.problem}`);
+  const policy = (options.retentionPolicy ?? RETENTION_POLICY_DEFAULT) as RetentionPolicy;
+  for (const r of retentionPolicyProblems(policy)) problems.push(`retentionPolicy ${r.problem}`);
+  if (policy === 'interest') {
+    for (const name of ['maxMsgs', 'maxMsgsPerSubject'] as const) {
+      if (o[name] !== -1) problems.push(`${name} removes records whoever is behind: it needs retentionPolicy limits`);
+    }
+  }
   if (problems.length > 0) {
     throw shockError('SHOCK_CONFIG_INVALID', `invalid JetStream log options: ${problems.join('; ')}`, { problems });
   }
@@ -167,6 +186,8 @@ export function resolveJetStreamOptions(options: JetStreamLogOptions): JetStream
     servers: [...servers],
     maxAgeMs: maxAge === undefined ? 0 : (parseDurationMs(maxAge) ?? 0),
     readOnly: o.readOnly === true,
+    retentionPolicy: policy,
+    retentionGroups: Object.freeze([...(options.retentionGroups ?? [])]),
   });
 }
 

@@ -1,5 +1,6 @@
 /**
- * Retention of the JetStream log against a real nats-server: the configured limits are the streams' limits (read
+ * Limits retention (`retentionPolicy: 'limits'`, the opt-in) of the JetStream log against a real nats-server:
+ * the configured limits are the streams' limits (read
  * back from the server, changed at the next open), and a read below what retention removed is
  * SHOCK_LOG_OFFSET_OUT_OF_RANGE with the new `offsetStart` in its details (as for the file log), never a silent
  * skip and never a corrupt-record error — also for a reader whose ordered consumer was already past the old start.
@@ -43,6 +44,7 @@ describe('jetstream retention', { skip }, () => {
   test('jetstream retention - the limits are set on every partition stream, and changed at the next open', async () => {
     const streamPrefix = nextPrefix();
     let log: JetStreamLog | undefined = await openJetStreamLog({
+      retentionPolicy: 'limits',
       servers: server!.url,
       partitions: 2,
       streamPrefix,
@@ -70,14 +72,20 @@ describe('jetstream retention', { skip }, () => {
       });
       await log.close();
       // The configuration is the truth: another value, then none at all (unlimited, as NATS writes it).
-      log = await openJetStreamLog({ servers: server!.url, partitions: 2, streamPrefix, maxAge: '7d' });
+      log = await openJetStreamLog({
+        retentionPolicy: 'limits',
+        servers: server!.url,
+        partitions: 2,
+        streamPrefix,
+        maxAge: '7d',
+      });
       let c = await streamConfig(log.streamName(0));
       assert.equal(c.max_age, 7 * 86_400 * 1e9);
       assert.equal(c.max_bytes, -1);
       assert.equal(c.max_msgs, -1);
       assert.equal(c.max_msgs_per_subject, -1);
       await log.close();
-      log = await openJetStreamLog({ servers: server!.url, partitions: 2, streamPrefix });
+      log = await openJetStreamLog({ retentionPolicy: 'limits', servers: server!.url, partitions: 2, streamPrefix });
       c = await streamConfig(log.streamName(1));
       assert.equal(c.max_age, 0);
     } finally {
@@ -87,8 +95,20 @@ describe('jetstream retention', { skip }, () => {
 
   test('jetstream retention - a read below the removed messages is OFFSET_OUT_OF_RANGE with the new start, also for a reader already positioned there', async () => {
     const streamPrefix = nextPrefix();
-    const log = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix, maxMsgsPerSubject: 5 });
-    const reader = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix, maxMsgsPerSubject: 5 });
+    const log = await openJetStreamLog({
+      retentionPolicy: 'limits',
+      servers: server!.url,
+      partitions: 1,
+      streamPrefix,
+      maxMsgsPerSubject: 5,
+    });
+    const reader = await openJetStreamLog({
+      retentionPolicy: 'limits',
+      servers: server!.url,
+      partitions: 1,
+      streamPrefix,
+      maxMsgsPerSubject: 5,
+    });
     try {
       await log.append(0, [rec('0'), rec('1'), rec('2'), rec('3')]);
       // The reader's ordered consumer now stands at offset 2.
@@ -132,7 +152,13 @@ describe('jetstream retention', { skip }, () => {
 
   test('jetstream retention - maxAge removes old messages; the start follows, appends go on at the end', async () => {
     const streamPrefix = nextPrefix();
-    const log = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix, maxAge: '1s' });
+    const log = await openJetStreamLog({
+      retentionPolicy: 'limits',
+      servers: server!.url,
+      partitions: 1,
+      streamPrefix,
+      maxAge: '1s',
+    });
     try {
       await log.append(0, [rec('a'), rec('b'), rec('c')]);
       await until('the messages to expire', async () => (await log.partitionInfo(0)).messages === 0);
@@ -154,7 +180,13 @@ describe('jetstream retention', { skip }, () => {
 
   test('jetstream retention - maxBytes keeps a partition within its bytes; a record above it is too large', async () => {
     const streamPrefix = nextPrefix();
-    const log = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix, maxBytes: 4096 });
+    const log = await openJetStreamLog({
+      retentionPolicy: 'limits',
+      servers: server!.url,
+      partitions: 1,
+      streamPrefix,
+      maxBytes: 4096,
+    });
     try {
       for (let i = 0; i < 40; i++) await log.append(0, [rec('x'.repeat(200))]);
       const info = await log.partitionInfo(0);

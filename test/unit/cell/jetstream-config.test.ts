@@ -74,6 +74,8 @@ test('cell config jetstream - retention limits are checked with their path and w
           maxMsgs: 10,
           maxMsgsPerSubject: -1,
         },
+        // maxMsgs removes events whoever is behind: only under the limits policy.
+        retention: { policy: 'limits' },
       },
     },
   });

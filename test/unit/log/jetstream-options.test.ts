@@ -36,7 +36,13 @@ test('jetstream options - every problem is reported at once', () => {
 });
 
 test('jetstream options - retention: durations with units, -1 as unlimited, every problem named', () => {
-  const o = resolveJetStreamOptions({ servers: 'nats://h:4222', partitions: 1, maxAge: '2h', maxMsgs: 100 });
+  const o = resolveJetStreamOptions({
+    servers: 'nats://h:4222',
+    partitions: 1,
+    retentionPolicy: 'limits',
+    maxAge: '2h',
+    maxMsgs: 100,
+  });
   assert.equal(o.maxAgeMs, 7_200_000);
   assert.equal(o.maxMsgs, 100);
   assert.equal(o.maxBytes, -1);
