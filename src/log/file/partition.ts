@@ -622,8 +622,17 @@ export class PartitionWriter {
 
   /** Reads the committed floor of the known groups now, and the durable bytes below it. */
   private readFloor(): number | null {
-    this.floorCached = this.source.floor(this.partition);
     this.floorReadMs = performance.now();
+    try {
+      this.floorCached = this.source.floor(this.partition);
+    } catch (err) {
+      // Keep the last floor read (committed offsets move forward, so it was consumed then and still is), and let
+      // appends and stats go on; the consumer whose offset file is unreadable reports it at its own next read.
+      this.logger({
+        level: 'warn',
+        message: `partition ${this.partition}: cannot read the committed offsets for retention: ${(err as Error).message}`,
+      });
+    }
     const floor = this.floorCached ?? 0;
     this.bytesConsumed = this.bytesTotal - unconsumedBytes(this.segments, floor, 0);
     return this.floorCached;
