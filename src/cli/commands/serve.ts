@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'public address to bind (default 127.0.0.1)')
     .option(
       '--admin-port <n>',
-      'admin port on loopback, 0 = any free port (default 8081)',
+      'admin port on loopback (admin API, /metrics, /v1/stats, dashboard), 0 = any free port (default 8081)',
       parseNumber('--admin-port', { min: 0, max: 65535, integer: true }),
     )
     .option(
@@ -74,7 +74,12 @@ Examples:
   shock serve                                  zero-config: default tenant, dev key printed below
   shock serve --config shock.yaml --port 9000
   shock serve --example-config > shock.yaml
-  shock serve --hash-key 'my-secret'           sha256:… to put under tenants[].keyHashes`,
+  shock serve --hash-key 'my-secret'           sha256:… to put under tenants[].keyHashes
+
+The admin listener wants Authorization: Bearer <admin token>. The token is made at the first start and kept in
+DATA_DIR/admin-token (mode 0600; admin.tokenFile names another file), or given by the environment variable
+SHOCK_ADMIN_TOKEN. /metrics, /v1/stats and the dashboard are on the admin listener (on loopback they need no
+token); http.observabilityPublic: true serves them on the public listener too (docs/cell.md, "Admin access").`,
     )
     .action(async (opts: ServeOptions) => {
       if (opts.exampleConfig) return printText(exampleConfigYaml);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { checkAdminAccess, hostName, isLoopbackHost } from '../../../src/cell/admin-access.js';
 import { isShockError } from '../../../src/base/index.js';
+import { buildCellConfig } from '../../../src/cell/index.js';
 
 const token = 'admin-token-0123456789';
 
@@ -57,4 +58,24 @@ test('admin access - the configured admin host name is accepted as Host, a wildc
 test('admin access - isLoopbackHost', () => {
   for (const h of ['127.0.0.1', '127.9.9.9', '::1', '[::1]', 'localhost']) assert.equal(isLoopbackHost(h), true, h);
   for (const h of ['0.0.0.0', '::', '10.0.0.1', 'cell.internal']) assert.equal(isLoopbackHost(h), false, h);
+});
+
+test('admin access - config: admin.tokenFile defaults to <dataDir>/admin-token, resolves against the file', () => {
+  const zero = buildCellConfig({ raw: { dataDir: '/var/lib/shock' } });
+  assert.equal(zero.admin.tokenFile, '/var/lib/shock/admin-token');
+  assert.equal(zero.http.observabilityPublic, false);
+  const file = buildCellConfig({
+    file: '/etc/shock/cell.yaml',
+    raw: { admin: { tokenFile: 'secrets/admin-token' }, http: { observabilityPublic: true } },
+  });
+  assert.equal(file.admin.tokenFile, '/etc/shock/secrets/admin-token');
+  assert.equal(file.http.observabilityPublic, true);
+  assert.throws(
+    () => buildCellConfig({ raw: { http: { observabilityPublic: 'yes' }, admin: { token: 'x' } } }),
+    (err: unknown) =>
+      isShockError(err) &&
+      err.code === 'SHOCK_CONFIG_INVALID' &&
+      /observabilityPublic: must be boolean/.test(err.message) &&
+      /unknown key "token"/.test(err.message),
+  );
 });
