@@ -7,9 +7,9 @@
  *      attacker's domain that re-points its DNS name at 127.0.0.1 (DNS rebinding) sends its own name as Host;
  *   2. `Authorization: Bearer <admin token>`, compared in constant time, else 401 SHOCK_CELL_ADMIN_UNAUTHENTICATED.
  *      A browser cannot add that header to a cross-site request without a CORS preflight, which the listener never
- *      grants, so no web page can act on the cell (CSRF). Exception: read-only GET/HEAD of the observability pages
- *      (`/metrics`, `/v1/stats`, the dashboard) when the listener is bound to loopback — step 1 already keeps other
- *      sites from reading them, and the dashboard opened in a browser and a local Prometheus need no secret;
+ *      grants, so no web page can act on the cell (CSRF). Exceptions, GET/HEAD only: the dashboard page (static
+ *      HTML, no data), and `/metrics` and `/v1/stats` when the listener is bound to loopback — step 1 already keeps
+ *      other sites from reading them, and the dashboard opened in a browser and a local Prometheus need no secret;
  *   3. POST, PUT and PATCH must say `Content-Type: application/json`, else 415 SHOCK_CELL_ADMIN_MEDIA_TYPE: the types
  *      an HTML form or a "simple" cross-origin fetch can send (text/plain, form encodings) are refused.
  *
@@ -24,6 +24,9 @@ import { ensureSecretFile, secretCharsMin } from './dev-key.js';
 
 /** The paths both listeners may serve for observability (the public one only with `http.observabilityPublic`). */
 export const observabilityPaths: ReadonlySet<string> = new Set(['/', '/index.html', '/v1/stats', '/metrics']);
+
+/** The dashboard page: static HTML, the same for every cell, so it is served without the token. */
+const dashboardPaths: ReadonlySet<string> = new Set(['/', '/index.html']);
 
 /** The admin token and where it came from. */
 export interface AdminToken {
@@ -79,7 +82,9 @@ export function checkAdminAccess(access: AdminAccess, req: IncomingMessage, path
     );
   }
   const readOnly = method === 'GET' || method === 'HEAD';
-  const openRead = readOnly && observabilityPaths.has(path) && isLoopbackHost(access.host);
+  // The dashboard page holds no data (it fetches /v1/stats, with the token from its #token= fragment off loopback).
+  const openRead =
+    readOnly && (dashboardPaths.has(path) || (observabilityPaths.has(path) && isLoopbackHost(access.host)));
   if (!openRead && !tokenMatches(access.token, req.headers.authorization)) {
     throw shockError(
       'SHOCK_CELL_ADMIN_UNAUTHENTICATED',

@@ -35,13 +35,17 @@ test('admin access - hostName keeps the host without the port, brackets IPv6, re
   }
 });
 
-test('admin access - a listener beyond loopback wants the token for observability reads too', () => {
+test('admin access - a listener beyond loopback wants the token for /metrics and /v1/stats too', () => {
   const auth = { authorization: `Bearer ${token}` };
   const get = (path: string, headers: Record<string, string>) => refusal('0.0.0.0', requestOf('GET', headers), path);
   assert.equal(get('/metrics', { host: '10.1.2.3:8081' }), 'SHOCK_CELL_ADMIN_UNAUTHENTICATED');
   assert.equal(get('/v1/stats', { host: '10.1.2.3:8081' }), 'SHOCK_CELL_ADMIN_UNAUTHENTICATED');
   assert.equal(get('/metrics', { host: '10.1.2.3:8081', ...auth }), null, 'its own address, with the token');
   assert.equal(get('/metrics', { host: 'cell-3.internal', ...auth }), 'SHOCK_CELL_ADMIN_HOST_REFUSED');
+  // The dashboard page itself (static, no data) loads without it; its fetches of /v1/stats carry the token.
+  assert.equal(get('/', { host: '10.1.2.3:8081' }), null);
+  assert.equal(get('/index.html', { host: '10.1.2.3' }), null);
+  assert.equal(get('/', { host: 'evil.example' }), 'SHOCK_CELL_ADMIN_HOST_REFUSED');
   // On loopback the same read needs no token.
   assert.equal(refusal('127.0.0.1', requestOf('GET', { host: 'localhost' }, '127.0.0.1'), '/metrics'), null);
 });
