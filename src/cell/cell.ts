@@ -17,6 +17,7 @@ import { describeSink } from '../consume/index.js';
 import { createGateway, type Gateway } from '../ingress/index.js';
 import { openJetStreamLog, type FileLog, type JetStreamLog, type JournalStats } from '../log/index.js';
 import { createAdminServer } from './admin.js';
+import { resolveAdminToken, type AdminToken } from './admin-access.js';
 import { createDeadLetterDesk } from './dead-letters.js';
 import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
 import { cellSinkChoice, startCellConsumers, type CellConsumers, type CellEventSink } from './consumers.js';
@@ -45,6 +46,8 @@ export interface StartCellOptions {
   version?: string;
   /** What the consumers report (a worker restarted, a retention skip, …); `shock serve` prints it on stderr. */
   onEvent?: CellEventSink;
+  /** The admin token (`SHOCK_ADMIN_TOKEN`); absent: the one kept in `admin.tokenFile`, created on first start. */
+  adminToken?: string;
 }
 
 /** What `describe()` tells the operator (the serve banner, `--json`). */
@@ -64,6 +67,10 @@ export interface CellDescription {
   tenantNotices: string[];
   devKey: string | null;
   devKeyFile: string | null;
+  /** Where the admin token is kept; null when it was given by `SHOCK_ADMIN_TOKEN` or the admin listener is off. */
+  adminTokenFile: string | null;
+  /** Base URL of `/metrics`, `/v1/stats` and the dashboard: the admin listener, or the public one when public. */
+  observabilityUrl: string | null;
   curl: string;
 }
 
@@ -96,6 +103,7 @@ export async function startCell(config: CellConfig, options: StartCellOptions = 
   await checkListenAddresses(config);
   prepareDataDir(config.dataDir);
   const dev = config.tenants.length === 0 ? ensureDevKey(config.dataDir) : null;
+  const adminToken = config.admin.enabled ? resolveAdminToken(config.admin.tokenFile, options.adminToken) : null;
   // Tenant changes made through the admin API, laid over the configuration (tenant-overrides.ts).
   const overridesFile = tenantOverridesPath(config.dataDir);
   const overrides = loadTenantOverrides(overridesFile);
@@ -109,7 +117,7 @@ export async function startCell(config: CellConfig, options: StartCellOptions = 
   const log = await openCellLog(config);
   const parts: Parts = { log };
   try {
-    return await assemble(config, options, parts, initialTenants, dev?.key ?? null, tenantStore);
+    return await assemble(config, options, parts, initialTenants, dev?.key ?? null, tenantStore, adminToken);
   } catch (err) {
     await closeParts(parts, 0).catch(() => undefined);
     throw err;
@@ -160,11 +168,18 @@ async function assemble(
   initialTenants: TenantConfig[],
   devKey: string | null,
   tenantStore: { overrides: TenantOverrides; ignored: string[]; save: (o: TenantOverrides) => void },
+  adminToken: AdminToken | null,
 ): Promise<Cell> {
   const startedMs = Date.now();
   const state = { draining: false, closing: null as Promise<void> | null };
   const group = config.consumers.group;
   const log = parts.log;
+  const observability = {
+    metrics: () => registry.metrics(),
+    metricsContentType: '',
+    readiness: () => readiness(),
+    stats: () => stats(),
+  };
   const registry = createCellRegistry({
     group,
     logPartitions: () => log.stats().partitions,
@@ -175,6 +190,7 @@ async function assemble(
     ready: () => readiness().ready,
     generations: () => generationConsumers?.status(),
   });
+  observability.metricsContentType = registry.contentType;
   const gateway = createGateway({
     log,
     registry,
@@ -186,12 +202,7 @@ async function assemble(
       rateLimit: config.rateLimit,
       batchWorkers: config.batchWorkers,
     },
-    fallback: createCellRoutes({
-      metrics: () => registry.metrics(),
-      metricsContentType: registry.contentType,
-      readiness: () => readiness(),
-      stats: () => stats(),
-    }),
+    fallback: createCellRoutes(observability, { observabilityPublic: config.http.observabilityPublic }),
   });
   parts.gateway = gateway;
   const onEvent: CellEventSink = options.onEvent ?? (() => undefined);
@@ -244,8 +255,9 @@ async function assemble(
 
   const { url } = await gateway.listen({ host: config.http.host, port: config.http.port });
   let adminUrl: string | null = null;
-  if (config.admin.enabled) {
+  if (config.admin.enabled && adminToken !== null) {
     const admin = createAdminServer({
+      access: { token: adminToken.token, host: config.admin.host },
       tenants,
       stats,
       reloadSchemas: async () => {
@@ -271,6 +283,7 @@ async function assemble(
       reshard,
       pauseConsumers: () => consumers.pause(),
       resumeConsumers: () => consumers.resume(),
+      observability,
     });
     parts.admin = admin;
     adminUrl = await listen(admin, config.admin.host, config.admin.port);
@@ -286,6 +299,7 @@ async function assemble(
     readiness,
     describe: () => ({
       ...describeCell(config, log, url, adminUrl, devKey),
+      adminTokenFile: adminToken?.file ?? null,
       tenantNotices: tenantStore.ignored,
     }),
     close() {
@@ -365,7 +379,7 @@ function describeCell(
   url: string,
   adminUrl: string | null,
   devKey: string | null,
-): Omit<CellDescription, 'tenantNotices'> {
+): Omit<CellDescription, 'tenantNotices' | 'adminTokenFile'> {
   const key = devKey ?? '<your API key>';
   const body = JSON.stringify({ type: 'page.view', payload: { url: '/hello' } });
   return {
@@ -384,6 +398,7 @@ function describeCell(
         : `file ${'dir' in log ? log.dir : join(config.dataDir, 'log')}`,
     devKey,
     devKeyFile: devKey ? join(config.dataDir, 'dev-key') : null,
+    observabilityUrl: config.http.observabilityPublic ? url : adminUrl,
     curl: `curl -i ${url}/v1/events -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '${body}'`,
   };
 }
