@@ -118,6 +118,8 @@ export interface CellConfig {
       maxBytes?: number;
       maxMsgs?: number;
       maxMsgsPerSubject?: number;
+      /** How long a retried append of the same `(tenant, event_id)` is stored once (default 2 minutes). */
+      duplicateWindowMs?: number;
     };
   };
   consumers: {
@@ -297,6 +299,7 @@ export const cellConfigSchema = {
             maxBytes: { type: 'number' },
             maxMsgs: { type: 'number' },
             maxMsgsPerSubject: { type: 'number' },
+            duplicateWindowMs: { type: 'integer', minimum: 1000, maximum: 86_400_000 },
           },
         },
       },

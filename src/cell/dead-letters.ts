@@ -18,7 +18,7 @@ import { decodeEvent, shockError, type StoredEvent } from '../base/index.js';
 import type { DeadLetterKey, DeadLetterStore, Sink, SinkChoice } from '../consume/index.js';
 import { openSink } from '../consume/index.js';
 import { partitionForKey } from '../ingress/index.js';
-import type { AppendRecord, Log } from '../log/index.js';
+import { appendedOffset, type AppendRecord, type Log } from '../log/index.js';
 
 /** One dead letter as the admin API shows it. The event's identity is `(tenant, eventId)`. */
 export interface DeadLetterView {
@@ -228,7 +228,7 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
               tenant: item.event.tenant,
               eventId: item.event.event_id,
               partition,
-              offset: appended.baseOffset + i,
+              offset: appendedOffset(appended, i),
             }),
           );
           await sink.removeDeadLetters(

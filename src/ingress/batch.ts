@@ -11,6 +11,7 @@ import type { BodyFormat } from './body.js';
 import type { DedupeEntry } from './dedupe.js';
 import { acceptedBody, errorBody, recordFailureBody } from './respond.js';
 import type { Pressure } from './shed.js';
+import { appendedOffset } from '../log/index.js';
 import {
   appendGroup,
   breakerOpen,
@@ -177,7 +178,7 @@ async function appendBatchGroup(
     const e = g.events[k];
     outcomes[g.indexes[k]] = isShockError(result)
       ? { ok: false, err: result, eventId: e.eventId }
-      : { ok: true, eventId: e.eventId, partition: g.partition, offset: result.baseOffset + k, duplicate: false };
+      : { ok: true, eventId: e.eventId, partition: g.partition, offset: appendedOffset(result, k), duplicate: false };
   }
 }
 

@@ -16,7 +16,7 @@ import {
   type ShockError,
 } from '../base/index.js';
 import { rejection } from './rejection.js';
-import type { AppendResult, Log } from '../log/index.js';
+import { appendedOffset, type AppendResult, type Log } from '../log/index.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { DedupeEntry, DedupeWindow } from './dedupe.js';
 import type { EventIdGenerator } from './event-id.js';
@@ -195,7 +195,13 @@ export async function appendGroup(
   partition: number,
   events: Prepared[],
 ): Promise<AppendResult | ShockError> {
-  const records = events.map((e) => ({ key: e.keyBytes, value: e.value, timestampMs: 0 }));
+  // The id makes a retried append idempotent in an engine that deduplicates (JetStream): the event's identity.
+  const records = events.map((e) => ({
+    key: e.keyBytes,
+    value: e.value,
+    timestampMs: 0,
+    id: recordId(tenant, e.eventId),
+  }));
   const startMs = s.clock.monoMs();
   const nowMs = s.clock.nowMs();
   for (const r of records) r.timestampMs = nowMs;
@@ -222,7 +228,7 @@ export async function appendGroup(
     assert(Number.isSafeInteger(result.baseOffset) && result.baseOffset >= 0, 'offsets are safe integers');
     s.breaker.onSuccess();
     for (const [, entry] of entries) {
-      entry.offset = result.baseOffset + entry.index;
+      entry.offset = appendedOffset(result, entry.index);
       entry.pending = null;
     }
     s.metrics.observeAppend((s.clock.monoMs() - startMs) / 1000, events.length);
@@ -270,7 +276,7 @@ export async function duplicateOutcome(entry: DedupeEntry, eventId: string): Pro
   if (entry.pending !== null) {
     try {
       const r = await entry.pending;
-      return { ok: true, eventId, partition: entry.partition, offset: r.baseOffset + entry.index, duplicate: true };
+      return { ok: true, eventId, partition: entry.partition, offset: appendedOffset(r, entry.index), duplicate: true };
     } catch {
       const err = rejection('SHOCK_INGRESS_APPEND_FAILED', 'the original append of this event id failed; retry', {
         partition: entry.partition,
@@ -279,6 +285,11 @@ export async function duplicateOutcome(entry: DedupeEntry, eventId: string): Pro
     }
   }
   return { ok: true, eventId, partition: entry.partition, offset: entry.offset, duplicate: true };
+}
+
+/** A log record's idempotency id: the event's identity `(tenant, event_id)`, one string. */
+export function recordId(tenant: string, eventId: string): string {
+  return `${tenant}\u0000${eventId}`;
 }
 
 /** Waits `ms` (graduated delay). One timer per delayed request; no timer when there is no delay. */

@@ -7,7 +7,14 @@
  *   fdatasync that covers them has returned). A rejected promise means none of that call's records may be relied
  *   on; they may or may not be readable after a crash, and are never half-written (each record has a CRC).
  * - **Dense, ordered offsets per partition.** Offsets start at 0 (or at the retention start) and grow by one per
- *   record, in the order appends were acknowledged within that partition. `append` returns the offsets assigned.
+ *   record, in the order the log stored them within that partition. `append` returns the offsets assigned: one
+ *   contiguous run for an engine with one writer per partition (the file log); increasing but possibly interleaved
+ *   with other writers' records for an engine that many processes append to at once (JetStream) — read them with
+ *   `appendedOffset`. Records of one call are stored in call order; appends of one caller that each wait for the
+ *   previous one's result are stored in that order; concurrent appends have no order between them.
+ * - **Idempotent with an id.** A record with an `id` that the engine has already stored within its duplicate window
+ *   is not stored again: the append answers the stored record's offset (JetStream; the file log has a single writer
+ *   whose gateway deduplicates before appending, and ignores ids).
  * - **Reads see only durable records.** `read` never returns a record that a crash could take back.
  * - **No polling loops.** `waitFor` resolves when the partition's end offset passes a given offset, or on timeout.
  */
@@ -20,6 +27,11 @@ export interface AppendRecord {
   value: Buffer;
   /** Producer timestamp, ms since the epoch; defaults to the time of the append. */
   timestampMs?: number;
+  /**
+   * Idempotency id, e.g. the event's `(tenant, event_id)`: an engine that deduplicates (JetStream) stores a record
+   * whose id it already stored within its duplicate window only once, and answers the first one's offset.
+   */
+  id?: string;
 }
 
 /** One record as read back. */
@@ -31,9 +43,19 @@ export interface LogRecord {
 }
 
 export interface AppendResult {
-  /** Offset of the first record of this call; the i-th record got `baseOffset + i`. */
+  /** Offset of the first record of this call; without `offsets`, the i-th record got `baseOffset + i`. */
   baseOffset: number;
   count: number;
+  /**
+   * Present when the call's records are not one contiguous run (other writers' records between them, or a record
+   * deduplicated to an earlier offset): the i-th record's offset. Read offsets with `appendedOffset`.
+   */
+  offsets?: readonly number[];
+}
+
+/** The offset the i-th record of an append call got. */
+export function appendedOffset(result: AppendResult, i: number): number {
+  return result.offsets === undefined ? result.baseOffset + i : result.offsets[i];
 }
 
 export interface ReadOptions {

@@ -30,7 +30,7 @@ import {
   type StreamInfo,
   type StoredMsg,
 } from 'nats';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { assert, limits, shockError } from '../../base/index.js';
 import { crc32c } from '../crc32c.js';
 import type {
@@ -57,8 +57,6 @@ export const HEADER_CRC = 'Shock-Crc32c';
 
 /** Bytes a message needs beyond its value: NATS/1.0 line, our headers, Nats-Expected-Last-Sequence, the subject. */
 const MESSAGE_OVERHEAD_BYTES = 256;
-/** How long the server remembers a message id for deduplication (ids here only chain the records of a call). */
-const DUPLICATE_WINDOW_MS = 1000;
 /** A read issues at most this many message gets at once (bounded memory; a window of round trips). */
 const READ_WINDOW_MAX = 128;
 /** Most messages one ordered-consumer fetch asks for (reads larger than this take several fetches). */
@@ -86,13 +84,8 @@ interface ReadCursor {
 class PartitionCache {
   offsetStart = 0;
   offsetEnd = 0;
-  /** The next offset this process will assign; ahead of `offsetEnd` while appends are in flight. */
-  offsetNext = 0;
   /** Publishes awaiting their PubAck. */
   inflight = 0;
-  /** Set when an append failed: `offsetNext` is unknown until the in-flight publishes settle and the end is re-read. */
-  broken = false;
-  resync: Promise<void> | undefined;
   drained: (() => void)[] = [];
   waiters = new Set<{ offset: number; resolve: (end: number) => void; timer: NodeJS.Timeout }>();
   watcher: PartitionWatcher | undefined;
@@ -196,9 +189,6 @@ class JetStreamLogImpl implements JetStreamLog {
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
   private retentionTimer: NodeJS.Timeout | undefined;
-  /** Message ids of multi-record calls are `<connectionId>.<callSerial>.<i>`, unique across processes. */
-  private readonly connectionId = randomBytes(9).toString('base64url');
-  private callSerial = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -298,7 +288,6 @@ class JetStreamLogImpl implements JetStreamLog {
     for (let p = 0; p < this.partitions; p++) {
       const info = await this.ensureStream(p);
       this.applyInfo(p, info);
-      this.parts[p].offsetNext = this.parts[p].offsetEnd;
     }
     this.offsets = await JetStreamOffsetStore.load(
       kv,
@@ -393,7 +382,7 @@ class JetStreamLogImpl implements JetStreamLog {
     const part = this.parts[p];
     const floor = Math.max(this.committedFloor(p) ?? 0, part.offsetStart);
     const mean = part.meanMessageBytes > 0 ? part.meanMessageBytes : part.records > 0 ? part.bytes / part.records : 0;
-    return Math.round(Math.max(0, part.offsetNext - floor) * mean);
+    return Math.round(Math.max(0, part.offsetEnd + part.inflight - floor) * mean);
   }
 
   /** Under interest retention with maxBytes: the partition is full once its unconsumed records reach maxBytes. */
@@ -418,16 +407,26 @@ class JetStreamLogImpl implements JetStreamLog {
    */
   private streamLimits(): Pick<
     StreamConfig,
-    'max_age' | 'max_bytes' | 'max_msgs' | 'max_msgs_per_subject' | 'max_msg_size'
+    'max_age' | 'max_bytes' | 'max_msgs' | 'max_msgs_per_subject' | 'max_msg_size' | 'duplicate_window'
   > {
     const limits = this.config.retentionPolicy === 'limits';
     return {
+      duplicate_window: nanos(this.duplicateWindowMs()),
       max_age: nanos(limits ? this.config.maxAgeMs : 0),
       max_bytes: limits ? this.config.maxBytes : -1,
       max_msgs: this.config.maxMsgs,
       max_msgs_per_subject: this.config.maxMsgsPerSubject,
       max_msg_size: this.messageBytesMax,
     };
+  }
+
+  /**
+   * How long a record's id (the event's identity) makes a retried append idempotent (docs/log.md): the configured
+   * window, at most the stream's max age (nats-server refuses a longer one).
+   */
+  private duplicateWindowMs(): number {
+    const { duplicateWindowMs, maxAgeMs, retentionPolicy } = this.config;
+    return retentionPolicy === 'limits' && maxAgeMs > 0 ? Math.min(duplicateWindowMs, maxAgeMs) : duplicateWindowMs;
   }
 
   private async ensureStream(p: number): Promise<StreamInfo> {
@@ -458,8 +457,6 @@ class JetStreamLogImpl implements JetStreamLog {
         discard: DiscardPolicy.Old,
         ...this.streamLimits(),
         allow_direct: true,
-        // Message ids only chain the records of one call (see publish); the window bounds what the server keeps.
-        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
         // Deleting one message would leave a hole in the offsets; purging moves the start, which reads handle.
         deny_delete: true,
         description: `shockabsorber log partition ${p}`,
@@ -552,75 +549,70 @@ class JetStreamLogImpl implements JetStreamLog {
     }
     const bad = this.checkPartition(partition) ?? this.validate(records);
     if (bad) return Promise.reject(bad);
-    if (records.length === 0) return Promise.resolve({ baseOffset: this.parts[partition].offsetNext, count: 0 });
-    const part = this.parts[partition];
-    // Behind a failed append the partition's end must be re-read first; callers queue in call order.
-    if (part.broken || part.resync) return this.resynced(partition).then(() => this.append(partition, records));
+    if (records.length === 0) return Promise.resolve({ baseOffset: this.parts[partition].offsetEnd, count: 0 });
     const full = this.fullError(partition);
     if (full) return Promise.reject(full);
     return this.publish(partition, records);
   }
 
-  /** Publishes every record at once, each expecting the sequence before its own offset; resolves on the last ack. */
+  /**
+   * Publishes every record at once (pipelined on this connection, so stored in call order) and resolves on the last
+   * PubAck. No expectation on the stream's end: any number of processes append to one partition and the server
+   * orders the records (no coordination between writers on the hot path). A record with an `id` carries it as the
+   * message id, so a retried append within the duplicate window stores it once and answers the first offset.
+   */
   private async publish(partition: number, records: AppendRecord[]): Promise<AppendResult> {
     const part = this.parts[partition];
-    const baseOffset = part.offsetNext;
-    part.offsetNext += records.length;
     const acks: Promise<PubAck>[] = new Array(records.length);
     const nowMs = Date.now();
     const startedMs = performance.now();
-    const chain = records.length > 1 ? `${this.connectionId}.${++this.callSerial}.` : '';
+    part.inflight += records.length;
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      part.inflight++;
-      // Record i > 0 also expects record i − 1 of this call as the stream's last message id: if i − 1 was refused
-      // (another writer got there first), so is every later record of the call — never a hole inside a call, so
-      // a retried call cannot store a record twice.
       acks[i] = this.js.publish(this.subject(partition), r.value, {
         headers: recordHeaders(r, nowMs),
-        msgID: i < records.length - 1 ? `${chain}${i}` : undefined,
-        expect: { lastSequence: baseOffset + i, lastMsgID: i > 0 ? `${chain}${i - 1}` : undefined },
+        msgID: r.id === undefined ? undefined : messageId(r.id),
         timeout: this.config.requestTimeoutMs,
       });
     }
     const settled = await Promise.allSettled(acks);
+    part.inflight -= records.length;
+    if (part.inflight === 0) for (const done of part.drained.splice(0)) done();
+    const offsets: number[] = new Array(records.length);
     let failure: unknown;
     for (let i = 0; i < settled.length; i++) {
-      part.inflight--;
       const s = settled[i];
       if (s.status === 'fulfilled') {
-        assert(s.value.seq === baseOffset + i + 1, 'JetStream stored a record at another sequence than expected', {
-          stream: s.value.stream,
-          seq: s.value.seq,
-          expected: baseOffset + i + 1,
-        });
+        offsets[i] = s.value.seq - 1;
         this.advance(partition, s.value.seq);
       } else {
         failure ??= s.reason;
       }
     }
-    if (part.inflight === 0) for (const done of part.drained.splice(0)) done();
-    if (failure !== undefined) {
-      part.broken = true;
-      if (this.closed) throw closedError();
-      const e = translateNatsError(failure, `append to partition ${partition}`, {
-        partition,
-        stream: this.streamName(partition),
-        baseOffset,
-        count: records.length,
-      });
-      this.noteFailure(partition, e);
-      throw e;
-    }
+    if (failure !== undefined) throw this.appendFailed(partition, failure, records.length);
     this.noteSuccess(partition);
-    const tookMs = performance.now() - startedMs;
+    this.countAppend(part, records, performance.now() - startedMs);
+    return appendResult(offsets);
+  }
+
+  private appendFailed(partition: number, failure: unknown, count: number): Error {
+    if (this.closed) return closedError();
+    const e = translateNatsError(failure, `append to partition ${partition}`, {
+      partition,
+      stream: this.streamName(partition),
+      count,
+    });
+    this.noteFailure(partition, e);
+    return e;
+  }
+
+  private countAppend(part: PartitionCache, records: AppendRecord[], tookMs: number): void {
     part.appends++;
     part.appendMsSum += tookMs;
     part.appendMsMax = Math.max(part.appendMsMax, tookMs);
     part.records += records.length;
     for (const r of records) part.bytes += r.value.length;
     part.batchRecordsMax = Math.max(part.batchRecordsMax, records.length);
-    return { baseOffset, count: records.length };
   }
 
   stats(): { partitions: PartitionStats[] } {
@@ -646,23 +638,6 @@ class JetStreamLogImpl implements JetStreamLog {
         retentionChecks: part.retentionChecks,
       })),
     };
-  }
-
-  /** Once every in-flight publish settled, re-reads the stream's end and assigns offsets from there again. */
-  private resynced(p: number): Promise<void> {
-    const part = this.parts[p];
-    part.resync ??= (async () => {
-      try {
-        if (part.inflight > 0) await new Promise<void>((resolve) => part.drained.push(resolve));
-        if (this.closed) throw closedError();
-        await this.bounds(p);
-        part.offsetNext = part.offsetEnd;
-        part.broken = false;
-      } finally {
-        part.resync = undefined;
-      }
-    })();
-    return part.resync;
   }
 
   async read(partition: number, offset: number, options: ReadOptions = {}): Promise<LogRecord[]> {
@@ -1033,4 +1008,16 @@ function outOfRange(partition: number, offset: number, offsetStart: number, offs
     `offset ${offset} is outside partition ${partition} [${offsetStart}, ${offsetEnd}]`,
     { partition, offset, offsetStart, offsetEnd },
   );
+}
+
+/** The message id of a record id: a digest, so that any event id (any length, any character) fits a header. */
+function messageId(id: string): string {
+  return createHash('sha256').update(id, 'utf8').digest('base64url');
+}
+
+/** One contiguous run → `{baseOffset, count}`; otherwise the offsets one by one as well. */
+function appendResult(offsets: number[]): AppendResult {
+  const baseOffset = offsets[0];
+  const contiguous = offsets.every((o, i) => o === baseOffset + i);
+  return contiguous ? { baseOffset, count: offsets.length } : { baseOffset, count: offsets.length, offsets };
 }

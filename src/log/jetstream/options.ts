@@ -22,6 +22,12 @@ export interface JetStreamLogOptions {
   /** Connection name shown by the server's monitoring. */
   connectionName?: string;
   /**
+   * How long the streams remember a record's id (the event's `(tenant, event_id)`), so that an append retried
+   * within it — by the same gateway or another — is stored once (default 2 minutes, as NATS; at most `maxAge`
+   * under `limits`). Past it, a retry is stored again and the sink's `(tenant, event_id)` key absorbs it.
+   */
+  duplicateWindowMs?: number;
+  /**
    * Retention: the stream limits of NATS (`max_age`, `max_bytes`, `max_msgs`, `max_msgs_per_subject`), applied to
    * every partition's stream (each limit holds per partition) and set again at every open. Unset: unlimited.
    * `maxAge` is a duration with a unit as the `nats` CLI writes it (`90s`, `30m`, `24h`, `7d`, `1w`, `1y`; `0` =
@@ -56,6 +62,7 @@ export interface JetStreamLogConfig {
   readonly connectTimeoutMs: number;
   readonly recordBytesMax: number;
   readonly connectionName: string;
+  readonly duplicateWindowMs: number;
   /** `maxAge` in milliseconds; 0 = unlimited. */
   readonly maxAgeMs: number;
   /** -1 = unlimited, as NATS writes it. */
@@ -73,16 +80,14 @@ export const jetStreamLogDefaults = {
   requestTimeoutMs: 5000,
   connectTimeoutMs: 5000,
   connectionName: 'shockabsorber-log',
+  duplicateWindowMs: 120_000,
   maxBytes: -1,
   maxMsgs: -1,
   maxMsgsPerSubject: -1,
   readOnly: false,
 } as const;
 
-/**
- * The shortest `maxAge`: the streams remember message ids for 1 s (they chain the records of one append), and
- * nats-server refuses a duplicate window longer than the stream's max age.
- */
+/** The shortest `maxAge` (the duplicate window shrinks to it; nats-server refuses a longer window than max age). */
 export const MAX_AGE_MIN_MS = 1000;
 
 const DURATION_UNITS_MS: Record<string, number> = {
@@ -165,7 +170,7 @@ export function resolveJetStreamOptions(options: JetStreamLogOptions): JetStream
     problems.push(`streamPrefix must be 1 to 64 of [A-Za-z0-9_-], got ${JSON.stringify(o.streamPrefix)}`);
   }
   if (![1, 2, 3, 4, 5].includes(o.replicas)) problems.push(`replicas must be 1 to 5, got ${o.replicas}`);
-  for (const name of ['requestTimeoutMs', 'connectTimeoutMs', 'recordBytesMax'] as const) {
+  for (const name of ['requestTimeoutMs', 'connectTimeoutMs', 'recordBytesMax', 'duplicateWindowMs'] as const) {
     const v = o[name];
     if (!Number.isSafeInteger(v) || v < 1) problems.push(`${name} must be a whole number >= 1, got ${v}`);
   }

@@ -4,7 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openJetStreamLog } from '../../../src/log/index.js';
+import { appendedOffset, openJetStreamLog } from '../../../src/log/index.js';
+import { readAll } from '../../helpers/log-records.js';
 import { runLogContract } from '../../helpers/log-contract.js';
 import { natsSkipReason, startNatsServer, type NatsServer } from '../../helpers/nats.js';
 
@@ -29,32 +30,71 @@ describe('jetstream log', { skip }, () => {
 
   const rec = (v: string, key = 'k') => ({ key: Buffer.from(key), value: Buffer.from(v) });
 
-  test('jetstream log - two logs on the same streams never interleave: the loser conflicts, offsets stay dense', async () => {
+  test('jetstream log - two logs append to the same streams with no conflict: the server orders, ids dedupe retries', async () => {
     const streamPrefix = nextPrefix();
     const a = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix });
     const b = await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix });
+    const idRec = (v: string) => ({ ...rec(v), id: `t\u0000${v}` });
     try {
-      assert.deepEqual(await b.append(0, [rec('b0')]), { baseOffset: 0, count: 1 });
-      // a still believes the end is 0. a0 expects sequence 0 and is refused; a1 expects sequence 1, which holds,
-      // but also expects a0 as the last message id, so it is refused too: nothing of the call is stored.
-      await assert.rejects(a.append(0, [rec('a0'), rec('a1')]), { code: 'SHOCK_LOG_APPEND_CONFLICT' });
-      // The retry re-reads the end first and lands after b's record, each record once.
-      assert.deepEqual(await a.append(0, [rec('a0'), rec('a1')]), { baseOffset: 1, count: 2 });
+      assert.deepEqual(await b.append(0, [idRec('b0')]), { baseOffset: 0, count: 1 });
+      // a has not seen b's record: no expectation on the end, so nothing to conflict with; it lands after it.
+      assert.deepEqual(await a.append(0, [idRec('a0'), idRec('a1')]), { baseOffset: 1, count: 2 });
+      // A retry of a call already stored (its PubAck lost, say) — from either log — answers the same offsets.
+      assert.deepEqual(await b.append(0, [idRec('a0'), idRec('a1')]), { baseOffset: 1, count: 2 });
+      // A call mixing a retried record and a new one: not one run, so the offsets come one by one.
+      const mixed = await a.append(0, [idRec('b0'), idRec('a2')]);
+      assert.deepEqual(mixed, { baseOffset: 0, count: 2, offsets: [0, 3] });
+      assert.deepEqual([appendedOffset(mixed, 0), appendedOffset(mixed, 1)], [0, 3]);
       // b learns of a's records through its watcher (a push, not a poll) when it waits.
-      assert.deepEqual(b.state(0), { partition: 0, offsetStart: 0, offsetEnd: 1 });
-      assert.equal(await b.waitFor(0, 2, 10_000), 3);
-      assert.deepEqual(b.state(0), { partition: 0, offsetStart: 0, offsetEnd: 3 });
+      assert.equal(await b.waitFor(0, 3, 10_000), 4);
       assert.deepEqual(
         (await b.read(0, 0)).map((r) => [r.offset, r.value.toString()]),
         [
           [0, 'b0'],
           [1, 'a0'],
           [2, 'a1'],
+          [3, 'a2'],
         ],
       );
+      // Records without an id are not deduplicated (tools, DLQ replays: a replay is meant to be stored again).
+      assert.deepEqual(await a.append(0, [rec('a0')]), { baseOffset: 4, count: 1 });
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  test('jetstream log - many concurrent appends from two logs: every call resolves, offsets dense, calls in order', async () => {
+    const streamPrefix = nextPrefix();
+    const logs = [
+      await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix }),
+      await openJetStreamLog({ servers: server!.url, partitions: 1, streamPrefix }),
+    ];
+    try {
+      const calls = Array.from({ length: 60 }, (_, c) =>
+        Array.from({ length: 1 + (c % 4) }, (_, j) => ({ ...rec(`c${c}.${j}`), id: `t\u0000c${c}.${j}` })),
+      );
+      const results = await Promise.all(calls.map((records, c) => logs[c % 2].append(0, records)));
+      const total = calls.reduce((n, c) => n + c.length, 0);
+      await logs[0].waitFor(0, total - 1, 10_000); // it learns of the other log's records by its watcher
+      const all = (await readAll(logs[0], 0)).map((r) => r.value.toString());
+      assert.equal(
+        all.length,
+        calls.reduce((n, c) => n + c.length, 0),
+        'each record stored once',
+      );
+      results.forEach((r, c) => {
+        const offsets = calls[c].map((_, j) => appendedOffset(r, j));
+        assert.deepEqual(
+          offsets.map((o) => all[o]),
+          calls[c].map((x) => x.value.toString()),
+          `call ${c} at its offsets`,
+        );
+        for (let j = 1; j < offsets.length; j++)
+          assert.ok(offsets[j] > offsets[j - 1], 'a call is stored in call order');
+      });
+    } finally {
+      for (const l of logs) await l.close();
     }
   });
 
