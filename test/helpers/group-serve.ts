@@ -68,7 +68,7 @@ export async function waitSettled(
   timeoutMs = 60_000,
 ): Promise<Membership[]> {
   let last: Membership[] = [];
-  await waitUntil(
+  const settled = waitUntil(
     async () => {
       last = await Promise.all(cells.map(membershipOf));
       const ids = last.map((m) => m.memberId).sort();
@@ -82,6 +82,9 @@ export async function waitSettled(
     timeoutMs,
     200,
   );
+  await settled.catch((err: Error) => {
+    throw new Error(`the group did not settle: ${err.message}; last seen ${JSON.stringify(last)}`);
+  });
   return last;
 }
 

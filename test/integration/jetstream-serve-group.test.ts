@@ -154,7 +154,11 @@ test(
       let resumed = false;
       try {
         // b takes every partition over once a's leases expire, and writes rows on each partition a held.
-        await waitUntil(async () => (await membershipOf(b)).owned.length === partitions, 60_000, 200);
+        await waitUntil(async () => (await membershipOf(b)).owned.length === partitions, 60_000, 200).catch(
+          async (err: Error) => {
+            throw new Error(`b did not take every partition: ${err.message}; ${JSON.stringify(await membershipOf(b))}`);
+          },
+        );
         await waitUntil(
           async () => {
             const rows = await sinkRows(s);
