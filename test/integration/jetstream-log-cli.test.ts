@@ -108,6 +108,9 @@ describe('jetstream log cli', { skip }, () => {
     assert.deepEqual(lines[0], {
       partition: 1,
       offset: 5,
+      // Not an event (a raw record of this test): no identity to show.
+      tenant: null,
+      eventId: null,
       timestampMs: 1_700_000_000_005,
       key: 'k5',
       keyEncoding: 'utf8',
