@@ -19,8 +19,14 @@ import { openJetStreamLog, type FileLog, type JetStreamLog, type JournalStats } 
 import { createAdminServer } from './admin.js';
 import { resolveAdminToken, type AdminToken } from './admin-access.js';
 import { createDeadLetterDesk } from './dead-letters.js';
-import { loadCellConfig, type CellConfig, type TenantConfig } from './config.js';
-import { cellSinkChoice, startCellConsumers, type CellConsumers, type CellEventSink } from './consumers.js';
+import { loadCellConfig, type CellConfig, type CellRole, type TenantConfig } from './config.js';
+import {
+  cellSinkChoice,
+  gatewayOnlyConsumers,
+  startCellConsumers,
+  type CellConsumers,
+  type CellEventSink,
+} from './consumers.js';
 import { devTenant, ensureDevKey } from './dev-key.js';
 import { startGenerationConsumers, type GenerationConsumers } from './generation-consumers.js';
 import { openGenerationLog, type GenerationLog } from './generation-log.js';
@@ -52,6 +58,8 @@ export interface StartCellOptions {
 
 /** What `describe()` tells the operator (the serve banner, `--json`). */
 export interface CellDescription {
+  /** What this process runs: the whole cell, or one role of a cell spread over processes. */
+  role: CellRole;
   url: string;
   adminUrl: string | null;
   dataDir: string;
@@ -99,9 +107,17 @@ interface Parts {
 
 /** Starts a cell from a validated configuration (see `loadCellConfig`). */
 export async function startCell(config: CellConfig, options: StartCellOptions = {}): Promise<Cell> {
-  // Nothing is written before the ports are known free and the data directory writable (preflight.ts).
+  // Nothing is written before the ports are known free and the data directory writable (preflight.ts), nor before a
+  // shared log (JetStream) answered: an unreachable cluster or a partition count the streams disagree with fails
+  // first. The file log lives in the data directory, so it opens once that is ready.
   await checkListenAddresses(config);
-  prepareDataDir(config.dataDir);
+  const sharedLog = config.log.engine === 'jetstream' ? await openCellLog(config) : undefined;
+  try {
+    prepareDataDir(config.dataDir);
+  } catch (err) {
+    await sharedLog?.close().catch(() => undefined);
+    throw err;
+  }
   const dev = config.tenants.length === 0 ? ensureDevKey(config.dataDir) : null;
   const adminToken = config.admin.enabled ? resolveAdminToken(config.admin.tokenFile, options.adminToken) : null;
   // Tenant changes made through the admin API, laid over the configuration (tenant-overrides.ts).
@@ -114,7 +130,7 @@ export async function startCell(config: CellConfig, options: StartCellOptions = 
     ignored: applied.ignored,
     save: (o: TenantOverrides) => saveTenantOverrides(overridesFile, o),
   };
-  const log = await openCellLog(config);
+  const log = sharedLog ?? (await openCellLog(config));
   const parts: Parts = { log };
   try {
     return await assemble(config, options, parts, initialTenants, dev?.key ?? null, tenantStore, adminToken);
@@ -203,13 +219,21 @@ async function assemble(
       batchWorkers: config.batchWorkers,
     },
     fallback: createCellRoutes(observability, { observabilityPublic: config.http.observabilityPublic }),
+    noIngestReason:
+      config.role === 'consumer'
+        ? 'this process runs role consumer and takes no events: send them to a gateway of the cell (role gateway or all)'
+        : undefined,
   });
   parts.gateway = gateway;
   const onEvent: CellEventSink = options.onEvent ?? (() => undefined);
   const generationConsumers: GenerationConsumers | undefined = isGenerationLog(log)
     ? await startGenerationConsumers(log, config, onEvent)
     : undefined;
-  const consumers = generationConsumers ?? (await startCellConsumers(log, config, onEvent));
+  // Role gateway: no consumers here (other processes of the cell run them); the group's offsets still give the lag.
+  const consumers =
+    config.role === 'gateway'
+      ? gatewayOnlyConsumers(log, group)
+      : (generationConsumers ?? (await startCellConsumers(log, config, onEvent)));
   parts.consumers = consumers;
   const sampler = new CellSampler({ log, group, gateway: () => gateway.stats(), consumers: () => consumers.figures() });
   parts.sampler = sampler;
@@ -383,6 +407,7 @@ function describeCell(
   const key = devKey ?? '<your API key>';
   const body = JSON.stringify({ type: 'page.view', payload: { url: '/hello' } });
   return {
+    role: config.role,
     url,
     adminUrl,
     dataDir: config.dataDir,

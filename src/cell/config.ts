@@ -71,7 +71,17 @@ export interface SinkConfig {
 }
 
 /** The cell's whole configuration, after defaults. Every path is absolute once loaded. */
+/**
+ * What one `shock serve` process runs: `all` (default) the whole cell; `gateway` only the HTTP ingress that appends
+ * (no consumers); `consumer` only the consumers (no ingest routes). Roles other than `all` scale a cell out over
+ * processes and machines and need the shared engines: `log.engine: jetstream` and `sink.engine: postgres`.
+ */
+export const cellRoles = ['all', 'gateway', 'consumer'] as const;
+export type CellRole = (typeof cellRoles)[number];
+
 export interface CellConfig {
+  /** What this process runs (`cellRoles`). */
+  role: CellRole;
   /** The log, offsets and (with the `sqlite` sink engine) the sink live here. */
   dataDir: string;
   /**
@@ -168,6 +178,7 @@ export interface CellConfig {
 
 /** Every default, in one place. `dataDir` and paths are resolved against the working directory on load. */
 export const cellConfigDefaults: CellConfig = {
+  role: 'all',
   dataDir: './shock-data',
   http: { host: '127.0.0.1', port: 8080, observabilityPublic: false },
   admin: { enabled: true, host: '127.0.0.1', port: 8081, tokenFile: '' },
@@ -247,6 +258,7 @@ export const cellConfigSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    role: { enum: [...cellRoles] },
     dataDir: { type: 'string', minLength: 1 },
     http: {
       type: 'object',
@@ -379,6 +391,7 @@ const validateFile = ajv.compile(cellConfigSchema);
 
 /** Command-line overrides (flags win over the file). */
 export interface CellConfigOverrides {
+  role?: CellRole;
   dataDir?: string;
   port?: number;
   host?: string;
@@ -451,6 +464,7 @@ export function loadCellConfig(file: string | undefined, overrides: CellConfigOv
 function mergeDefaults(file: Partial<CellConfig>, o: CellConfigOverrides): CellConfig {
   const d = cellConfigDefaults;
   const merged: CellConfig = {
+    role: o.role ?? file.role ?? d.role,
     dataDir: o.dataDir ?? file.dataDir ?? d.dataDir,
     http: { ...d.http, ...file.http },
     admin: { ...d.admin, ...file.admin },
@@ -543,6 +557,7 @@ function checkRelations(c: CellConfig): string[] {
       }
     }
   }
+  problems.push(...roleProblems(c));
   if (c.sink.engine === 'postgres' && !/^postgres(ql)?:\/\//.test(c.sink.postgres.url)) {
     problems.push('/sink/postgres/url: the postgres sink needs a URL, postgres://user@host:5432/database');
   }
@@ -594,4 +609,26 @@ export function deepFreeze<T>(value: T): T {
 /** The stored form of an API key: `sha256:` + the hex SHA-256 of its UTF-8 bytes. */
 export function hashApiKey(key: string): string {
   return 'sha256:' + createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/**
+ * A process of a cell spread over several processes shares the log and the sink with the others: the file log is
+ * one process's directory (its lock refuses a second writer) and SQLite one process's file.
+ */
+function roleProblems(c: CellConfig): string[] {
+  if (c.role === 'all') return [];
+  const problems: string[] = [];
+  if (c.log.engine !== 'jetstream') {
+    problems.push(
+      `/role: role ${c.role} runs beside other processes of the cell, which share its log: set log.engine: jetstream ` +
+        '(the file log belongs to one process), or run role all',
+    );
+  }
+  if (c.role === 'consumer' && c.sink.engine !== 'postgres') {
+    problems.push(
+      `/role: role ${c.role} runs beside other processes of the cell, which share its sink: set sink.engine: postgres ` +
+        '(an SQLite sink belongs to one process), or run role all',
+    );
+  }
+  return problems;
 }

@@ -19,8 +19,10 @@ import {
   type FileLog,
   type JetStreamLog,
   type JetStreamLogOptions,
+  type Log,
   type MembershipStats,
 } from '../log/index.js';
+import { shockError } from '../base/index.js';
 import type { CellConfig } from './config.js';
 import type { ConsumerFigures } from './sampler.js';
 
@@ -63,6 +65,30 @@ export interface CellConsumers {
   resume(): Promise<void>;
   /** Finishes the batches in flight, commits their offsets, stops the workers. */
   stop(): Promise<void>;
+}
+
+/**
+ * The consumers of a process of role `gateway`: none run here (other processes of the cell run them). The figures
+ * read the group's committed offsets from the shared log, so /v1/stats and /metrics still show the cell's lag.
+ */
+export function gatewayOnlyConsumers(log: Log, group: string): CellConsumers {
+  const none = () =>
+    Promise.reject(
+      shockError('SHOCK_CELL_ADMIN_INVALID', 'this process runs role gateway: its cell runs the consumers elsewhere'),
+    );
+  return {
+    figures: () => ({
+      running: true,
+      paused: false,
+      offsetCommitted: Array.from({ length: log.partitions }, (_, p) => log.offsets.get(group, p)),
+      consumed: 0,
+      dlqWrites: 0,
+    }),
+    health: () => ({ restartsByReason: {}, lastError: null, removedBeforeConsumed: {}, membership: null }),
+    pause: none,
+    resume: none,
+    stop: () => Promise.resolve(),
+  };
 }
 
 /** The sink the cell's consumers write to, from `sink.engine` (SQLite: `consumers.sinkPath`). */

@@ -53,6 +53,11 @@ export interface GatewayOptions {
   logger?: (event: GatewayLogEvent) => void;
   /** Handles every request whose path is not an ingest route (default: JSON 404 SHOCK_INGRESS_NOT_FOUND). */
   fallback?: RequestListener;
+  /**
+   * Why this server takes no events, when it takes none (a cell process of role `consumer`): the ingest routes then
+   * answer 404 SHOCK_INGRESS_NOT_FOUND with this reason, and nothing is appended. Default: events are taken.
+   */
+  noIngestReason?: string;
   /** Records queued inside the log backend, if it can tell; a shedding signal (default: none). */
   logQueueDepth?: () => number;
   /**
@@ -175,6 +180,7 @@ class GatewayImpl implements Gateway, IngestState {
   draining = false;
   private readonly logger: (event: GatewayLogEvent) => void;
   private readonly fallback: RequestListener | null;
+  readonly noIngestReason: string | null;
   private readonly logQueueDepth: (() => number) | null;
   private readonly loopDelay: EventLoopDelaySource;
   private readonly loopDelayMs: () => number;
@@ -195,6 +201,7 @@ class GatewayImpl implements Gateway, IngestState {
     this.limits = this.config.limits;
     this.logger = options.logger ?? defaultLogger;
     this.fallback = options.fallback ?? null;
+    this.noIngestReason = options.noIngestReason ?? null;
     this.logQueueDepth = options.logQueueDepth ?? null;
     this.loopDelay = eventLoopDelaySource(options.eventLoopDelayMs);
     this.loopDelayMs = this.loopDelay.delayMs;
@@ -453,6 +460,11 @@ function handleRequest(gw: GatewayImpl, req: IncomingMessage, res: ServerRespons
   if (route === null) {
     if (gw.fallbackHandler() !== null) return gw.fallbackHandler()!(req, res);
     sendError(res, rejection('SHOCK_INGRESS_NOT_FOUND', `no route ${req.method} ${req.url}`), {});
+    return;
+  }
+  if (gw.noIngestReason !== null) {
+    req.resume();
+    sendError(res, rejection('SHOCK_INGRESS_NOT_FOUND', gw.noIngestReason, { route: req.url }), {});
     return;
   }
   const ex: Exchange = {

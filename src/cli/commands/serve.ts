@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import {
+  cellRoles,
   exampleConfigYaml,
   hashApiKey,
   loadCellConfig,
@@ -13,6 +14,7 @@ import {
   type Cell,
   type CellConfigOverrides,
   type CellEvent,
+  type CellRole,
 } from '../../cell/index.js';
 import { shockError } from '../../base/index.js';
 import { printJson, printText } from '../output.js';
@@ -20,6 +22,7 @@ import { parseNumber } from '../parse.js';
 import { VERSION } from '../version.js';
 
 interface ServeOptions {
+  role?: string;
   config?: string;
   dataDir?: string;
   port?: number;
@@ -41,6 +44,11 @@ export function register(program: Command): void {
       'start a cell: HTTP gateway + durable log + consumers + sink (embedded default: file log + SQLite; or JetStream / PostgreSQL by configuration), with /metrics and a dashboard',
     )
     .option('-c, --config <file>', 'configuration file, YAML or JSON (see --example-config); none: defaults')
+    .option(
+      '--role <role>',
+      'what this process runs: all (the whole cell, default), gateway (ingress only) or consumer (consumers only); ' +
+        'gateway and consumer need log.engine: jetstream, consumer also sink.engine: postgres',
+    )
     .option('-d, --data-dir <dir>', 'where the file log, offsets and SQLite sink live (default ./shock-data)')
     .option(
       '-p, --port <n>',
@@ -74,6 +82,8 @@ Examples:
   shock serve                                  zero-config: default tenant, dev key printed below
   shock serve --config shock.yaml --port 9000
   shock serve --example-config > shock.yaml
+  shock serve --config cell.yaml --role gateway   a stateless gateway of a cell spread over processes
+  shock serve --config cell.yaml --role consumer  consumers that share the group's partitions by leases
   shock serve --hash-key 'my-secret'           sha256:… to put under tenants[].keyHashes
 
 The admin listener wants Authorization: Bearer <admin token>. The token is made at the first start and kept in
@@ -99,6 +109,7 @@ function printHash(opts: ServeOptions): void {
 
 async function serve(opts: ServeOptions): Promise<void> {
   const overrides: CellConfigOverrides = {
+    role: parseRole(opts.role),
     dataDir: opts.dataDir,
     port: opts.port,
     host: opts.host,
@@ -117,6 +128,12 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (opts.json) process.stdout.write(JSON.stringify({ event: 'listening', ...cell.describe() }) + '\n');
   else printText(banner(cell));
   await untilSignal(cell, opts.json === true);
+}
+
+function parseRole(role: string | undefined): CellRole | undefined {
+  if (role === undefined) return undefined;
+  if ((cellRoles as readonly string[]).includes(role)) return role as CellRole;
+  throw shockError('SHOCK_CLI_USAGE', `--role must be one of ${cellRoles.join(', ')}, got "${role}"`, { role });
 }
 
 /**
@@ -172,14 +189,18 @@ function adminReach(adminUrl: string): string {
 
 function banner(cell: Cell): string {
   const d = cell.describe();
-  const lines = [
-    `shock serve: cell ready (${d.partitions} partitions, ${d.workers} consumer workers, group "${d.group}")`,
-    `  data dir    ${d.dataDir}`,
-    `  log         ${d.log}`,
-    `  sink        ${d.sink}`,
-    `  events      POST ${d.url}/v1/events   POST ${d.url}/v1/events/batch`,
-    `  health      ${d.url}/healthz   ready ${d.url}/readyz`,
-  ];
+  const what =
+    d.role === 'all'
+      ? `cell ready (${d.partitions} partitions, ${d.workers} consumer workers, group "${d.group}")`
+      : d.role === 'gateway'
+        ? `gateway ready (${d.partitions} partitions; the cell's consumers run in other processes)`
+        : `consumers ready (${d.workers} workers, group "${d.group}", partitions shared by leases; no ingest here)`;
+  const lines = [`shock serve: ${what}`];
+  if (d.role !== 'all') lines.push(`  role        ${d.role}`);
+  lines.push(`  data dir    ${d.dataDir}`, `  log         ${d.log}`);
+  if (d.role !== 'gateway') lines.push(`  sink        ${d.sink}`);
+  if (d.role !== 'consumer') lines.push(`  events      POST ${d.url}/v1/events   POST ${d.url}/v1/events/batch`);
+  lines.push(`  health      ${d.url}/healthz   ready ${d.url}/readyz`);
   const o = d.observabilityUrl;
   if (o === null)
     lines.push('  dashboard   off (no admin listener; http.observabilityPublic: true serves it publicly)');
@@ -191,6 +212,7 @@ function banner(cell: Cell): string {
   }
   if (d.devKey) lines.push(`  dev key     ${d.devKey}   (tenant "default"; kept in ${d.devKeyFile})`);
   for (const notice of d.tenantNotices) lines.push(`  warning     ${notice} (admin tenant overrides)`);
-  lines.push('', 'try:', `  ${d.curl}`, '', 'Ctrl-C drains and stops.');
+  if (d.role !== 'consumer') lines.push('', 'try:', `  ${d.curl}`);
+  lines.push('', 'Ctrl-C drains and stops.');
   return lines.join('\n');
 }
