@@ -3,11 +3,10 @@
  * sink): the surviving process takes the dead one's partitions over once their leases expire, the lag drains, and
  * every 202 is in PostgreSQL exactly once. Skipped, saying why, without nats-server or PostgreSQL.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
 import { waitUntil, type ServeProcess } from '../helpers/cell-serve.js';
-import { skipUnlessAvailable } from '../helpers/dependency.js';
 import {
   countsOf,
   eventsInJetStream,
@@ -16,26 +15,14 @@ import {
   sinkRows,
   startMember,
   waitSettled,
+  sharedEngines,
 } from '../helpers/group-serve.js';
 import { assertExactlyOnce, batchSender, waitDrained, type Ack } from '../helpers/kill-load.js';
-import { natsSkipReason, startNatsServer, type NatsServer } from '../helpers/nats.js';
-import { postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
-const skip = skipUnlessAvailable(natsSkipReason() || postgresSkipReason() || undefined);
+const engines = sharedEngines();
+const skip = engines.skip;
 const partitions = 8;
 const leaseMs = 2000;
-let nats: NatsServer | undefined;
-let postgres: PostgresServer | undefined;
-
-before(async () => {
-  if (skip) return;
-  nats = await startNatsServer();
-  postgres = await startPostgres();
-});
-after(async () => {
-  await nats?.cleanup();
-  await postgres?.stop();
-});
 
 test(
   'consumer group kill - kill -9 of one process under load: the other takes its partitions over, every 202 once',
@@ -44,8 +31,8 @@ test(
     const dir = tempDir('shock-group-kill-');
     const s = {
       dir: dir.dir,
-      natsUrl: nats!.url,
-      postgresUrl: postgres!.url,
+      natsUrl: engines.nats().url,
+      postgresUrl: engines.postgres().url,
       streamPrefix: 'grp_kill',
       schema: 'grp_kill',
       partitions,

@@ -34,10 +34,10 @@ export function startServe(
   args: string[] = [],
   timeoutMs = 30_000,
   env: NodeJS.ProcessEnv = {},
+  prefix: string[] = [],
 ): Promise<ServeProcess> {
-  const child = spawnCli(['serve', '--json', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, ...args], {
-    env,
-  });
+  const serveArgs = ['serve', '--json', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, ...args];
+  const child = spawnCli(serveArgs, { env }, prefix);
   let stdout = '';
   let stderr = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -64,9 +64,14 @@ export function runCli(
   });
 }
 
-/** Spawns `shock ARGS` and returns the child for tests that signal it (serve, crash tests); see `quietLoop`. */
-export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, tsxArgs(cliMain, args), {
+/**
+ * Spawns `shock ARGS` and returns the child for tests that signal it (serve, crash tests); see `quietLoop`.
+ * `prefix` runs it through another command that execs it (e.g. `ip netns exec NS`: the child's PID is still shock's).
+ */
+export function spawnCli(args: string[], options: SpawnOptions = {}, prefix: string[] = []): ChildProcess {
+  const argv = [process.execPath, ...tsxArgs(cliMain, args)];
+  const [command, ...rest] = [...prefix, ...argv];
+  return spawn(command, rest, {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,

@@ -3,12 +3,35 @@
  * nats-server) writing to one PostgreSQL sink, their ownership as `/v1/stats` shows it, the wait for the group to
  * settle, and reading back the log and the sink (each row with the pid and epoch of its writer: group-handler.ts).
  */
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeEvent } from '../../src/base/index.js';
 import { openJetStreamLog } from '../../src/log/index.js';
 import { fetchStats, startServe, testKeys, waitUntil, writeConfig, type ServeProcess } from './cell-serve.js';
 import { identity, type Ack } from './kill-load.js';
-import { connectPostgres } from './postgres.js';
+import { connectPostgres, postgresSkipReason, startPostgres, type PostgresServer } from './postgres.js';
+import { natsSkipReason, startNatsServer, type NatsServer } from './nats.js';
+import { skipUnlessAvailable } from './dependency.js';
+
+/**
+ * A real nats-server and a private PostgreSQL for one test file: started before its tests, stopped after them.
+ * `skip` is the tests' skip option (under CI a missing one fails the run: dependency.ts).
+ */
+export function sharedEngines(): { skip: string | false; nats: () => NatsServer; postgres: () => PostgresServer } {
+  const skip = skipUnlessAvailable(natsSkipReason() || postgresSkipReason() || undefined);
+  let nats: NatsServer | undefined;
+  let postgres: PostgresServer | undefined;
+  before(async () => {
+    if (skip) return;
+    nats = await startNatsServer();
+    postgres = await startPostgres();
+  });
+  after(async () => {
+    await nats?.cleanup();
+    await postgres?.stop();
+  });
+  return { skip, nats: () => nats!, postgres: () => postgres! };
+}
 
 export const groupHandlerPath = fileURLToPath(new URL('./group-handler.ts', import.meta.url));
 

@@ -6,11 +6,10 @@
  * under the epochs it held, and the group rebalances back to two owners. Skipped, saying why, without nats-server
  * or PostgreSQL.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/cli.js';
 import { fetchMetrics, type ServeProcess } from '../helpers/cell-serve.js';
-import { skipUnlessAvailable } from '../helpers/dependency.js';
 import {
   countsOf,
   eventsInJetStream,
@@ -20,33 +19,21 @@ import {
   startMember,
   waitSettled,
   type GroupSetup,
+  sharedEngines,
 } from '../helpers/group-serve.js';
 import { assertExactlyOnce, batchSender, waitDrained, type Ack } from '../helpers/kill-load.js';
-import { natsSkipReason, startNatsServer, type NatsServer } from '../helpers/nats.js';
-import { postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { waitUntil } from '../helpers/cell-serve.js';
 
-const skip = skipUnlessAvailable(natsSkipReason() || postgresSkipReason() || undefined);
+const engines = sharedEngines();
+const skip = engines.skip;
 const partitions = 8;
 const leaseMs = 2000;
-let nats: NatsServer | undefined;
-let postgres: PostgresServer | undefined;
-
-before(async () => {
-  if (skip) return;
-  nats = await startNatsServer();
-  postgres = await startPostgres();
-});
-after(async () => {
-  await nats?.cleanup();
-  await postgres?.stop();
-});
 
 function setup(name: string, dir: string): GroupSetup {
   return {
     dir,
-    natsUrl: nats!.url,
-    postgresUrl: postgres!.url,
+    natsUrl: engines.nats().url,
+    postgresUrl: engines.postgres().url,
     streamPrefix: name,
     schema: name,
     partitions,

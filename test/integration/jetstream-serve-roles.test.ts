@@ -6,7 +6,7 @@
  * — each after the previous 202, through either gateway — are stored in that order. Bad settings for a role are
  * refused before anything is written.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,6 @@ import { decodeEvent } from '../../src/base/index.js';
 import { openJetStreamLog } from '../../src/log/index.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { fetchStats, startServe, testKeys, writeConfig, type ServeProcess } from '../helpers/cell-serve.js';
-import { skipUnlessAvailable } from '../helpers/dependency.js';
 import {
   countsOf,
   eventsInJetStream,
@@ -22,25 +21,13 @@ import {
   sinkRows,
   waitSettled,
   type GroupSetup,
+  sharedEngines,
 } from '../helpers/group-serve.js';
 import { assertExactlyOnce, identity, waitDrained, type Ack } from '../helpers/kill-load.js';
-import { natsSkipReason, startNatsServer, type NatsServer } from '../helpers/nats.js';
-import { postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
-const skip = skipUnlessAvailable(natsSkipReason() || postgresSkipReason() || undefined);
+const engines = sharedEngines();
+const skip = engines.skip;
 const partitions = 8;
-let nats: NatsServer | undefined;
-let postgres: PostgresServer | undefined;
-
-before(async () => {
-  if (skip) return;
-  nats = await startNatsServer();
-  postgres = await startPostgres();
-});
-after(async () => {
-  await nats?.cleanup();
-  await postgres?.stop();
-});
 
 interface Tally {
   statuses: Map<number, number>;
@@ -85,8 +72,8 @@ test(
     const t = tempDir('shock-roles-');
     const s: GroupSetup = {
       dir: t.dir,
-      natsUrl: nats!.url,
-      postgresUrl: postgres!.url,
+      natsUrl: engines.nats().url,
+      postgresUrl: engines.postgres().url,
       streamPrefix: 'roles_a',
       schema: 'roles_a',
       partitions,
@@ -119,7 +106,7 @@ test(
       const offsets = Array.from({ length: 40 }, (_, i) => ordered.acked.get(identity('acme', `ord-${i}`))!);
       assert.equal(new Set(offsets.map((o) => o.partition)).size, 1, 'one key, one partition');
       for (let i = 1; i < offsets.length; i++) assert.ok(offsets[i].offset > offsets[i - 1].offset, `order at ${i}`);
-      const log = await openJetStreamLog({ servers: nats!.url, partitions, streamPrefix: s.streamPrefix });
+      const log = await openJetStreamLog({ servers: engines.nats().url, partitions, streamPrefix: s.streamPrefix });
       try {
         const stored = await log.read(offsets[0].partition, offsets[0].offset, { recordsMax: 10_000 });
         const ids = stored.map((r) => decodeEvent(r.value)).filter((e) => e.key === 'the-one-key');
@@ -176,12 +163,12 @@ test(
         partitions,
         jetstream: { servers, streamPrefix },
       });
-      const postgresSink = { engine: 'postgres', postgres: { url: postgres!.url, schema: 'roles_bad' } };
+      const postgresSink = { engine: 'postgres', postgres: { url: engines.postgres().url, schema: 'roles_bad' } };
       const cases: { name: string; config: unknown; role: string; code: number; message: RegExp }[] = [
         { name: 'gateway-file', config: { tenants }, role: 'gateway', code: 64, message: /log\.engine: jetstream/ },
         {
           name: 'consumer-sqlite',
-          config: { tenants, log: jetstream([nats!.url]) },
+          config: { tenants, log: jetstream([engines.nats().url]) },
           role: 'consumer',
           code: 64,
           message: /sink\.engine: postgres/,
@@ -219,12 +206,16 @@ test(
   async () => {
     const t = tempDir('shock-roles-parts-');
     try {
-      const made = await openJetStreamLog({ servers: nats!.url, partitions: 4, streamPrefix: 'roles_parts' });
+      const made = await openJetStreamLog({ servers: engines.nats().url, partitions: 4, streamPrefix: 'roles_parts' });
       await made.close();
       const config = writeConfig(t.dir, {
         tenants: [{ id: 'acme', keyHashes: [testKeys.acme.hash] }],
-        log: { engine: 'jetstream', partitions: 8, jetstream: { servers: [nats!.url], streamPrefix: 'roles_parts' } },
-        sink: { engine: 'postgres', postgres: { url: postgres!.url, schema: 'roles_parts' } },
+        log: {
+          engine: 'jetstream',
+          partitions: 8,
+          jetstream: { servers: [engines.nats().url], streamPrefix: 'roles_parts' },
+        },
+        sink: { engine: 'postgres', postgres: { url: engines.postgres().url, schema: 'roles_parts' } },
       });
       const dataDir = join(t.dir, 'data');
       const r = await runCli(['serve', '--config', config, '--role', 'gateway', '--data-dir', dataDir, '--port', '0'], {
