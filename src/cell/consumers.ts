@@ -126,7 +126,17 @@ export async function startCellConsumers(
             join: (callbacks) =>
               joinJetStreamGroup(
                 logOptions,
-                { group: c.group, memberId: c.memberId === '' ? undefined : c.memberId, leaseMs: c.leaseMs },
+                {
+                  group: c.group,
+                  memberId: c.memberId === '' ? undefined : c.memberId,
+                  leaseMs: c.leaseMs,
+                  soleMemberReason:
+                    config.sink.engine === 'sqlite'
+                      ? `another process consumes group "${c.group}" of this log: an SQLite sink belongs to one ` +
+                        'process, so the results would be split across machines — set sink.engine: postgres for a ' +
+                        'group of several processes, or stop the other process'
+                      : undefined,
+                },
                 callbacks,
               ),
           }

@@ -230,3 +230,31 @@ test(
     }
   },
 );
+
+test('roles - a second process of a group with an SQLite sink is refused, naming sink.engine', { skip }, async () => {
+  const t = tempDir('shock-roles-sqlite-');
+  let first: ServeProcess | undefined;
+  try {
+    const config = writeConfig(t.dir, {
+      tenants: [{ id: 'acme', keyHashes: [testKeys.acme.hash] }],
+      log: { engine: 'jetstream', partitions, jetstream: { servers: [engines.nats().url], streamPrefix: 'roles_sq' } },
+    });
+    first = await startServe(join(t.dir, 'a'), ['--config', config]);
+    const r = await runCli(
+      ['serve', '--config', config, '--data-dir', join(t.dir, 'b'), '--port', '0', '--admin-port', '0'],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    assert.equal(r.code, 64, r.stderr);
+    assert.match(r.stderr, /SQLite sink belongs to one process.*sink\.engine: postgres/);
+    // The first process goes on alone with every partition.
+    const stats = (await fetchStats(first)) as { consumers: { membership: { owned: number[]; members: string[] } } };
+    assert.equal(stats.consumers.membership.owned.length, partitions);
+    assert.equal((await first.stop('SIGTERM')).code, 0);
+    first = undefined;
+  } finally {
+    await first?.stop('SIGKILL');
+    t.cleanup();
+  }
+});

@@ -14,6 +14,8 @@ export interface JetStreamGroupOptions {
   group: string;
   memberId?: string;
   leaseMs: number;
+  /** Refuse to join when another member is live, saying this (leases.ts `soleMemberReason`). */
+  soleMemberReason?: string;
 }
 
 /** Joins `group.group` on the servers of `log`; the callbacks start and stop the partitions this member owns. */
@@ -45,6 +47,7 @@ export async function joinJetStreamGroup(
         group: group.group,
         memberId: group.memberId,
         leaseMs: group.leaseMs,
+        soleMemberReason: group.soleMemberReason,
       },
       callbacks,
     );

@@ -35,6 +35,12 @@ export interface JetStreamLeaseOptions {
   memberId?: string;
   /** How long a lease and a member live without being written again (the bucket's max_age). */
   leaseMs: number;
+  /**
+   * Set when this member must be the group's only one (its sink belongs to one process, e.g. an SQLite file): the
+   * join is refused with SHOCK_CONFIG_INVALID and this text when another live member is found, before any lease is
+   * taken. (Two such processes starting within one heartbeat of each other can both pass: the check is a guard.)
+   */
+  soleMemberReason?: string;
 }
 
 /** A lease this member holds: the revision it wrote last and when (monotonic ms). */
@@ -121,6 +127,15 @@ class KvGroupMember implements GroupMember {
   }
 
   async start(): Promise<void> {
+    if (this.options.soleMemberReason !== undefined) {
+      const others = (await this.liveMembers()).filter((m) => m !== this.memberId);
+      if (others.length > 0) {
+        throw shockError('SHOCK_CONFIG_INVALID', this.options.soleMemberReason, {
+          group: this.group,
+          members: others,
+        });
+      }
+    }
     this.watch = await this.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
     void this.follow();
     await this.runRound();
