@@ -10,6 +10,7 @@
  * step limit); the windows, the certificate's points and the JSON output carry the chosen concurrency; the fit and
  * both latency runs (with the load generator's verdict) are in the certificate. Where the ramp stops is not
  * asserted: on a starved machine the server is CPU-bound before its slots are full, and a doubling gains nothing.
+ * Nor is the fit, when such a machine measured super-linear points: the lab refuses it (SHOCK_FIT_NON_PHYSICAL).
  *
  * The latency runs (at N = 5: about 320/s and 80/s, 4 s each) are well within the target's capacity: the verdict
  * must show no drops and no errors. The generator's own criteria — p99 send lag within 50 ms, sends within 1% of the
@@ -63,7 +64,11 @@ test(
         ],
         { timeoutMs: 140_000 },
       );
-      assert.equal(result.code, 0, result.stderr);
+      // On a starved machine the windows can measure more throughput per node at a larger N (the small N's servers
+      // got less CPU): the lab then refuses the fit as non-physical and keeps a partial certificate, as it should.
+      // The ramp (this test's subject) is still checked; the fit and latency runs are then not there to check.
+      const starvedFit = result.code !== 0 && result.stderr.includes('"code":"SHOCK_FIT_NON_PHYSICAL"');
+      if (!starvedFit) assert.equal(result.code, 0, result.stderr);
 
       // One ramp per N, in plan order, recorded in windows.ndjson and reported as it goes.
       const { ramps, windows, latency } = readRecords(join(out, 'windows.ndjson'));
@@ -104,6 +109,10 @@ test(
         assert.match(result.stderr, new RegExp(`N = ${n}: ramp concurrency ${ramp.steps[0].concurrency}: `));
       }
 
+      if (starvedFit) {
+        t.diagnostic('the fit was refused as non-physical (a starved machine): the ramp was checked, not the fit');
+        return;
+      }
       // The certificate (the file and the --json output) holds the ramp's points and a fit.
       const certificate = readCertificate(join(out, 'certificate.json'));
       const printed = JSON.parse(result.stdout) as Certificate;
