@@ -13,7 +13,7 @@
  * `report.html` by `refitLab`, i.e. `shock lab --refit DIR`) under `--out` (default bench/results/scale-out).
  * A private nats-server and PostgreSQL are started on loopback and stopped at the end, as the tests do.
  *
- * Run: npm run bench -- scale-out      (≈ 12 min on 2 cores; every process it starts is stopped by its pid)
+ * Run: npm run bench -- scale-out      (≈ 6–8 min on 2 cores; every process it starts is stopped by its pid)
  *      node --import tsx bench/scale-out.ts [--out DIR] [--consumers 1,2,4,6,8,12,16] [--gateways 1,2,3,4|none]
  *        [--windows 4] [--window-s 3] [--delay-ms 40] [--batch 2] [--gateway-clients 8]
  */
