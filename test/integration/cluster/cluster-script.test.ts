@@ -61,6 +61,9 @@ test('cluster - three nodes in namespaces keep an R3 stream writable through a c
       status.hosts.some((h) => h.metaLeader !== null),
       'a meta leader is elected',
     );
+    const db = await connectPostgres(cluster.postgresUrl ?? '');
+    assert.equal((await db.query<{ one: number }>('SELECT 1 AS one')).rows[0].one, 1, 'PostgreSQL answers');
+    await db.end();
 
     nc = await connect({ servers: cluster.natsUrls, timeout: 5000, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     const jsm = await nc.jetstreamManager();
