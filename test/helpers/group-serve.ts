@@ -180,3 +180,26 @@ export function countsOf(rows: readonly SinkRow[]): Map<string, number> {
   for (const r of rows) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
   return counts;
 }
+
+/**
+ * Waits (bounded) until the sink holds a row for every acknowledged identity. A process's `/v1/stats` lag is no
+ * proof here: its view of a partition it neither appends to nor consumes can be behind the other processes' appends.
+ */
+export async function waitSinkHolds(
+  s: GroupSetup,
+  acked: ReadonlyMap<string, Ack>,
+  timeoutMs = 120_000,
+): Promise<void> {
+  let missing = acked.size;
+  await waitUntil(
+    async () => {
+      const ids = new Set((await sinkRows(s)).map((r) => r.id));
+      missing = [...acked.keys()].filter((id) => !ids.has(id)).length;
+      return missing === 0;
+    },
+    timeoutMs,
+    500,
+  ).catch(() => {
+    throw new Error(`the sink still misses ${missing} of ${acked.size} acknowledged events after ${timeoutMs} ms`);
+  });
+}
