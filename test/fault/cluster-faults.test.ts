@@ -41,6 +41,29 @@ async function startMember(cluster: Cluster, dir: string, config: string, m: Omi
   return startServe(join(dir, m.host), args, 60_000, {}, cluster.execPrefix(m.host));
 }
 
+/**
+ * As a process supervisor would: a start while the cluster still elects leaders (a node just came back, or the
+ * machine is busy) can fail to open the log in time — shock serve then exits with SHOCK_LOG_IO — and is tried again
+ * (at most 5 times).
+ */
+async function startRetrying(
+  cluster: Cluster,
+  dir: string,
+  config: string,
+  m: Omit<Member, 'proc'>,
+  failed: (attempt: number) => void = () => undefined,
+): Promise<ServeProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startMember(cluster, dir, config, m);
+    } catch (err) {
+      failed(attempt);
+      if (attempt === 5) throw err;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng.next() * items.length)];
 
@@ -49,7 +72,9 @@ function faultSteps(cluster: Cluster, members: Member[], dir: string, config: st
   const note = (step: string, target: string, phase: 'apply' | 'heal') =>
     history.faults.push({ step, target, phase, atMs: Date.now() - t0 });
   const restart = async (m: Member) => {
-    m.proc = await startMember(cluster, dir, config, m);
+    m.proc = await startRetrying(cluster, dir, config, m, (attempt) =>
+      note(`start-failed-${attempt}`, m.host, 'apply'),
+    );
   };
   const of = (role: Member['role']) => members.filter((m) => m.role === role);
   return {
@@ -160,7 +185,7 @@ async function runSeed(seed: number): Promise<void> {
     ] as const) {
       const address = cluster.host(host);
       const m = { host, role, address };
-      members.push({ ...m, proc: await startMember(cluster, t.dir, config, m) });
+      members.push({ ...m, proc: await startRetrying(cluster, t.dir, config, m) });
     }
     const gateways = members.filter((m) => m.role === 'gateway');
     const consumers = members.filter((m) => m.role === 'consumer');

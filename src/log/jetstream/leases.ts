@@ -233,12 +233,11 @@ class KvGroupMember implements GroupMember {
     }
   }
 
+  /** The live members, each once (a key listing can name a key twice while it is being rewritten). */
   private async liveMembers(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const key of await this.kv.keys(`${this.prefix.member}*`))
-      out.push(key.slice(this.prefix.member.length));
-    if (!out.includes(this.memberId)) out.push(this.memberId);
-    return out.sort();
+    const out = new Set<string>([this.memberId]);
+    for await (const key of await this.kv.keys(`${this.prefix.member}*`)) out.add(key.slice(this.prefix.member.length));
+    return [...out].sort();
   }
 
   private leaseValue(): string {

@@ -65,7 +65,15 @@ test('cluster - three nodes in namespaces keep an R3 stream writable through a c
     assert.equal((await db.query<{ one: number }>('SELECT 1 AS one')).rows[0].one, 1, 'PostgreSQL answers');
     await db.end();
 
-    nc = await connect({ servers: cluster.natsUrls, timeout: 5000, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    // A link taken down sends no reset: the client learns its server is gone by missed pings, so ping often.
+    nc = await connect({
+      servers: cluster.natsUrls,
+      timeout: 5000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 200,
+      pingInterval: 1000,
+      maxPingOut: 2,
+    });
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'S', subjects: ['s.>'], num_replicas: 3 });
     let sent = 0;
