@@ -83,7 +83,7 @@ export async function membershipOf(cell: ServeProcess): Promise<Membership> {
 
 /**
  * Waits until exactly `cells` are the group's members, each sees all of them, and their owned partitions are
- * disjoint and cover every partition. Returns each one's membership, in the order given.
+ * disjoint, cover every partition and are balanced. Returns each one's membership, in the order given.
  */
 export async function waitSettled(
   cells: ServeProcess[],
@@ -96,10 +96,14 @@ export async function waitSettled(
       last = await Promise.all(cells.map(membershipOf));
       const ids = last.map((m) => m.memberId).sort();
       const owned = last.flatMap((m) => m.owned).sort((a, b) => a - b);
+      // Settled = the target reached: every member agrees on the members, each partition has one owner, and the
+      // shares are balanced (a member that just came back owns nothing until the others release its share).
+      const shares = last.map((m) => m.owned.length);
       return (
         last.every((m) => JSON.stringify(m.members) === JSON.stringify(ids)) &&
         owned.length === partitions &&
-        owned.every((p, i) => p === i)
+        owned.every((p, i) => p === i) &&
+        shares.every((n) => n >= Math.floor(partitions / cells.length) && n <= Math.ceil(partitions / cells.length))
       );
     },
     timeoutMs,
